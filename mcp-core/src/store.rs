@@ -1,0 +1,264 @@
+//! Storage: one sqlx pool over SQLite (a file by default, `sqlite::memory:`
+//! for throwaway state) or PostgreSQL (`postgres://` URL), with embedded
+//! migrations from `migrations/` applied at start.
+//!
+//! Queries are written once for both backends: `$1`-style placeholders,
+//! `BIGINT` for integers and times (milliseconds since the epoch), `TEXT`
+//! for decimals and JSON. Where DDL must differ a [`Migration`] carries
+//! both texts.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor, Row};
+
+use crate::error::CoreError;
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite (file or memory).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// One schema change, with its SQLite and PostgreSQL texts (often the same).
+#[derive(Debug, Clone)]
+pub struct Migration {
+    /// Unique, ordered id: `core/0001_jobs_audit`, `fantasy/0001_leagues`.
+    pub id: &'static str,
+    /// SQL for SQLite (may hold several statements).
+    pub sqlite: &'static str,
+    /// SQL for PostgreSQL (may hold several statements).
+    pub postgres: &'static str,
+}
+
+impl Migration {
+    /// A migration whose SQL runs unchanged on both backends (one file).
+    pub const fn portable(id: &'static str, sql: &'static str) -> Self {
+        Self {
+            id,
+            sqlite: sql,
+            postgres: sql,
+        }
+    }
+}
+
+/// The runtime's own migrations.
+pub fn core_migrations() -> Vec<Migration> {
+    vec![Migration {
+        id: "core/0001_jobs_audit",
+        sqlite: include_str!("../../migrations/core/sqlite/0001_jobs_audit.sql"),
+        postgres: include_str!("../../migrations/core/postgres/0001_jobs_audit.sql"),
+    }]
+}
+
+/// A handle on the database, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    url_redacted: String,
+}
+
+/// The default database: `state.db` under the user's data directory.
+pub fn default_sqlite_url() -> String {
+    let dir = dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("neural-trader-mcp");
+    format!("sqlite://{}?mode=rwc", dir.join("state.db").display())
+}
+
+impl Store {
+    /// Opens the database at `url` (`sqlite://path`, `sqlite::memory:`,
+    /// `postgres://...`). Creates the SQLite file and its folder if needed.
+    pub async fn open(url: &str) -> Result<Self, CoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(CoreError::Config(format!(
+                "database URL must start with sqlite: or postgres:// (got `{}`)",
+                redact(url)
+            )));
+        };
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        if backend == Backend::Sqlite
+            && !memory
+            && let Some(path) = sqlite_path(url)
+            && let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)?;
+        }
+        let url = if backend == Backend::Sqlite && !memory && !url.contains("mode=") {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        } else {
+            url.to_string()
+        };
+        let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let mut pool = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        pool = match backend {
+            // One connection: a memory database exists per connection, and a
+            // single writer avoids SQLITE_BUSY between our own tasks.
+            Backend::Sqlite => pool.max_connections(1).after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;")
+                        .await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => pool.max_connections(8),
+        };
+        let pool = pool.connect_with(options).await?;
+        Ok(Self {
+            pool,
+            backend,
+            url_redacted: redact(&url),
+        })
+    }
+
+    /// The sqlx pool, for queries.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL with any password removed, for `server_info` and logs.
+    pub fn url_redacted(&self) -> &str {
+        &self.url_redacted
+    }
+
+    /// Applies the migrations not yet applied, in the order given. Safe when
+    /// several processes start at once on one PostgreSQL database (an
+    /// advisory lock serialises them).
+    pub async fn migrate(&self, migrations: &[Migration]) -> Result<Vec<&'static str>, CoreError> {
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            conn.execute("SELECT pg_advisory_lock(74210001)").await?;
+        }
+        let result = async {
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS nt_migrations (id TEXT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+            )
+            .await?;
+            let done: Vec<String> = sqlx::query("SELECT id FROM nt_migrations")
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|row| row.get::<String, _>(0))
+                .collect();
+            let mut applied = Vec::new();
+            for migration in migrations {
+                if done.iter().any(|id| id == migration.id) {
+                    continue;
+                }
+                let sql = match self.backend {
+                    Backend::Sqlite => migration.sqlite,
+                    Backend::Postgres => migration.postgres,
+                };
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                sqlx::raw_sql(sql).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO nt_migrations (id, applied_ms) VALUES ($1, $2)")
+                    .bind(migration.id)
+                    .bind(crate::clock::Clock::now_ms(&crate::clock::SystemClock))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                tracing::info!(migration = migration.id, "applied migration");
+                applied.push(migration.id);
+            }
+            Ok::<_, sqlx::Error>(applied)
+        }
+        .await;
+        if self.backend == Backend::Postgres {
+            conn.execute("SELECT pg_advisory_unlock(74210001)").await?;
+        }
+        Ok(result?)
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    if path.is_empty() {
+        None
+    } else {
+        Some(PathBuf::from(path))
+    }
+}
+
+/// Removes the password from a database URL.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact("postgres://u:secret@host/db"),
+            "postgres://u:***@host/db"
+        );
+        assert_eq!(redact("postgres://u@host/db"), "postgres://u@host/db");
+        assert_eq!(redact("sqlite::memory:"), "sqlite::memory:");
+    }
+
+    #[test]
+    fn finds_sqlite_paths() {
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/x/state.db?mode=rwc"),
+            Some(PathBuf::from("/tmp/x/state.db"))
+        );
+        assert_eq!(sqlite_path("sqlite:rel.db"), Some(PathBuf::from("rel.db")));
+    }
+
+    #[tokio::test]
+    async fn migrations_apply_once() {
+        let store = Store::open("sqlite::memory:").await.expect("open");
+        let first = store.migrate(&core_migrations()).await.expect("migrate");
+        assert_eq!(first, vec!["core/0001_jobs_audit"]);
+        let second = store.migrate(&core_migrations()).await.expect("migrate");
+        assert!(second.is_empty());
+    }
+
+    #[tokio::test]
+    async fn creates_the_sqlite_file_and_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("nested/state.db");
+        let store = Store::open(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("open");
+        store.migrate(&core_migrations()).await.expect("migrate");
+        assert!(path.exists());
+    }
+}

@@ -1,0 +1,183 @@
+//! The runtime's rules, in process through a real rmcp client over an
+//! in-memory pipe: the live-trading gate, paper venues always allowed, rate
+//! limits, a panicking tool leaving the session usable, renames and deny lists.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use nt_mcp_core::bundle::{BundleSettings, VenueMode, VenueStatus};
+use nt_mcp_core::manifest::Manifest;
+use nt_mcp_core::registry::{BundleCatalog, Runtime, RuntimeOptions};
+use nt_mcp_core::server::{McpServer, Transport};
+use nt_mcp_core::{NoArgs, Store, ToolBundle, ToolCtx, ToolError, ToolOutput, ToolSpec};
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+
+/// A bundle whose venue mode is chosen by the test.
+struct VenueBundle {
+    name: &'static str,
+    mode: VenueMode,
+}
+
+#[async_trait]
+impl ToolBundle for VenueBundle {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn tools(&self) -> Vec<ToolSpec> {
+        vec![
+            ToolSpec::new::<NoArgs>(format!("{}_place_order", self.name), "Places an order.")
+                .trade(),
+            ToolSpec::new::<NoArgs>(format!("{}_quote", self.name), "Quotes."),
+            ToolSpec::new::<NoArgs>(format!("{}_crash", self.name), "Panics."),
+        ]
+    }
+
+    fn venues(&self) -> Vec<VenueStatus> {
+        vec![VenueStatus {
+            name: format!("{}-venue", self.name),
+            mode: self.mode,
+        }]
+    }
+
+    async fn call(&self, tool: &str, _args: Value, _ctx: ToolCtx) -> Result<ToolOutput, ToolError> {
+        if tool.ends_with("_crash") {
+            panic!("boom");
+        }
+        Ok(ToolOutput::new(
+            format!("{tool} done"),
+            json!({"tool": tool}),
+        ))
+    }
+}
+
+fn catalog() -> BundleCatalog {
+    BundleCatalog::new()
+        .register("live", |_: &BundleSettings| {
+            Ok(Arc::new(VenueBundle {
+                name: "live",
+                mode: VenueMode::Live,
+            }) as Arc<dyn ToolBundle>)
+        })
+        .register("paper", |_: &BundleSettings| {
+            Ok(Arc::new(VenueBundle {
+                name: "paper",
+                mode: VenueMode::Paper,
+            }) as Arc<dyn ToolBundle>)
+        })
+}
+
+async fn connect(manifest: &str, live_trading: bool) -> RunningService<RoleClient, ()> {
+    let manifest = Manifest::parse("test.toml", manifest).expect("manifest");
+    let store = Store::open("sqlite::memory:").await.expect("store");
+    let rt = Runtime::build(manifest, &catalog(), store, RuntimeOptions { live_trading })
+        .await
+        .expect("runtime");
+    let (server_io, client_io) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(async move {
+        if let Ok(running) = McpServer::new(rt, Transport::Stdio).serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    ().serve(client_io).await.expect("client")
+}
+
+async fn call(client: &RunningService<RoleClient, ()>, name: &str) -> CallToolResult {
+    client
+        .call_tool(CallToolRequestParams::new(name.to_string()))
+        .await
+        .expect("call")
+}
+
+fn error_kind(result: &CallToolResult) -> Option<String> {
+    result
+        .structured_content
+        .as_ref()
+        .and_then(|v| v["error"]["kind"].as_str().map(str::to_string))
+}
+
+fn text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect()
+}
+
+const BOTH: &str = "name = \"t\"\nbundles = [\"live\", \"paper\"]\n";
+
+#[tokio::test]
+async fn trade_tools_on_live_venues_are_refused_until_enabled() {
+    let client = connect(BOTH, false).await;
+    let refused = call(&client, "live_place_order").await;
+    assert_eq!(error_kind(&refused).as_deref(), Some("refused"));
+    let message = text(&refused);
+    assert!(message.contains("live venue live-venue"), "{message}");
+    assert!(
+        message.contains("live = true") && message.contains("--live-trading"),
+        "{message}"
+    );
+    // Reading from a live venue is fine; paper trading is always allowed.
+    assert!(error_kind(&call(&client, "live_quote").await).is_none());
+    assert!(error_kind(&call(&client, "paper_place_order").await).is_none());
+    client.cancel().await.expect("close");
+
+    let enabled = connect(BOTH, true).await;
+    assert!(error_kind(&call(&enabled, "live_place_order").await).is_none());
+    enabled.cancel().await.expect("close");
+
+    let by_manifest = connect(&format!("{BOTH}[trading]\nlive = true\n"), false).await;
+    assert!(error_kind(&call(&by_manifest, "live_place_order").await).is_none());
+    by_manifest.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn a_panicking_tool_is_an_error_and_the_session_lives_on() {
+    let client = connect(BOTH, false).await;
+    let crashed = call(&client, "paper_crash").await;
+    assert_eq!(error_kind(&crashed).as_deref(), Some("internal"));
+    assert!(text(&crashed).contains("still usable"));
+    assert!(error_kind(&call(&client, "paper_quote").await).is_none());
+    client.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn rate_limits_apply_per_caller() {
+    let client = connect(&format!("{BOTH}[limits]\ncalls_per_minute = 3\n"), false).await;
+    for _ in 0..3 {
+        assert!(error_kind(&call(&client, "paper_quote").await).is_none());
+    }
+    let limited = call(&client, "paper_quote").await;
+    assert_eq!(error_kind(&limited).as_deref(), Some("rate_limited"));
+    assert!(text(&limited).contains("retry in"));
+    client.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn renames_and_deny_lists_shape_the_tool_list() {
+    let client = connect(
+        &format!("{BOTH}[tools]\ndeny = [\"live_*\"]\nrename = {{ paper_quote = \"quote\" }}\n"),
+        false,
+    )
+    .await;
+    let tools = client.list_all_tools().await.expect("list");
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert!(
+        names.contains(&"quote") && !names.contains(&"paper_quote"),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n.starts_with("live_")), "{names:?}");
+    assert!(names.contains(&"ping"), "system tools are always served");
+    let trade = tools
+        .iter()
+        .find(|t| t.name == "paper_place_order")
+        .expect("tool");
+    let annotations = trade.annotations.as_ref().expect("annotations");
+    assert_eq!(annotations.read_only_hint, Some(false));
+    assert_eq!(annotations.destructive_hint, Some(true));
+    assert_eq!(text(&call(&client, "quote").await), "paper_quote done");
+    client.cancel().await.expect("close");
+}

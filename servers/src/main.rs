@@ -1,0 +1,225 @@
+//! `neural-trader-mcp`: one binary for every server variant. A variant is a
+//! manifest (embedded, or a file) over the bundles this binary links.
+
+mod catalog;
+mod manifests;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use nt_mcp_core::manifest::Manifest;
+use nt_mcp_core::registry::{Runtime, RuntimeOptions};
+use nt_mcp_core::store::{Store, default_sqlite_url};
+use nt_mcp_core::transport::http::{HttpOptions, HttpServer};
+use tokio_util::sync::CancellationToken;
+
+/// Command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "neural-trader-mcp",
+    version,
+    about = "MCP tool servers for trading agents"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve a variant over stdio (default) or HTTP (--listen).
+    Serve(ServeArgs),
+    /// List the embedded variant manifests.
+    Manifests,
+    /// List the tools a variant serves.
+    Tools(ServeArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+struct ServeArgs {
+    /// Embedded variant to serve (see `manifests`).
+    #[arg(
+        long,
+        env = "NT_VARIANT",
+        default_value = "integrated",
+        conflicts_with = "manifest"
+    )]
+    variant: String,
+    /// Manifest file to serve instead of an embedded variant.
+    #[arg(long, env = "NT_MANIFEST")]
+    manifest: Option<PathBuf>,
+    /// Database URL: sqlite://path, sqlite::memory:, postgres://... (default: a SQLite file in the user's data dir).
+    #[arg(long, env = "NT_DB")]
+    db: Option<String>,
+    /// Serve streamable HTTP on this address (endpoint /mcp) instead of stdio.
+    #[arg(long, env = "NT_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Enable trading on live venues (also `[trading] live = true` in the manifest).
+    #[arg(long, env = "NT_LIVE_TRADING")]
+    live_trading: bool,
+    /// Allow serving a non-loopback address without auth.
+    #[arg(long)]
+    allow_unauthenticated_remote: bool,
+    /// Extra Host header values to accept over HTTP (public host names).
+    #[arg(long = "allowed-host")]
+    allowed_hosts: Vec<String>,
+}
+
+fn load_manifest(args: &ServeArgs) -> Result<Manifest> {
+    match &args.manifest {
+        Some(path) => Ok(Manifest::load(path)?),
+        None => {
+            let Some(text) = manifests::embedded(&args.variant) else {
+                bail!(
+                    "unknown variant `{}`; embedded variants: {}",
+                    args.variant,
+                    manifests::names().join(", ")
+                );
+            };
+            Ok(Manifest::parse(
+                &format!("<embedded:{}>", args.variant),
+                text,
+            )?)
+        }
+    }
+}
+
+async fn build_runtime(args: &ServeArgs) -> Result<std::sync::Arc<Runtime>> {
+    let manifest = load_manifest(args)?;
+    let url = args.db.clone().unwrap_or_else(default_sqlite_url);
+    let store = Store::open(&url)
+        .await
+        .with_context(|| format!("opening database {}", nt_mcp_core::store::redact(&url)))?;
+    let options = RuntimeOptions {
+        live_trading: args.live_trading,
+    };
+    Ok(Runtime::build(manifest, &catalog::catalog(), store, options).await?)
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let rt = build_runtime(&args).await?;
+    tracing::info!(
+        variant = %rt.manifest.name,
+        tools = rt.tools.len(),
+        store = %rt.store.url_redacted(),
+        "runtime ready"
+    );
+    match args.listen {
+        None => nt_mcp_core::transport::stdio::serve_stdio(rt).await?,
+        Some(listen) => {
+            let shutdown = CancellationToken::new();
+            let server = HttpServer::bind(
+                rt,
+                HttpOptions {
+                    listen,
+                    allow_unauthenticated_remote: args.allow_unauthenticated_remote,
+                    allowed_hosts: args.allowed_hosts.clone(),
+                },
+                shutdown.clone(),
+            )
+            .await?;
+            // Tests and scripts read this line to find the port.
+            eprintln!("listening on http://{}/mcp", server.local_addr);
+            let signal = shutdown.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!("shutting down");
+                signal.cancel();
+            });
+            server.serve(shutdown).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+async fn list_tools(args: ServeArgs) -> Result<()> {
+    let rt = build_runtime(&ServeArgs {
+        db: Some(args.db.clone().unwrap_or_else(|| "sqlite::memory:".into())),
+        ..args
+    })
+    .await?;
+    for tool in &rt.tools {
+        println!(
+            "{:<32} {:<12} {:>6}s  {}",
+            tool.served_name,
+            tool.bundle.name(),
+            tool.deadline.as_secs_f64(),
+            tool.spec.description.lines().next().unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    // Serving logs its start-up; the listing commands print only their answer.
+    let default_filter = match cli.command {
+        None | Some(Command::Serve(_)) => "warn,nt_mcp_core=info,neural_trader_mcp=info",
+        Some(_) => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_filter.into()),
+        )
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Some(Command::Manifests) => {
+                for name in manifests::names() {
+                    let text = manifests::embedded(name).unwrap_or_default();
+                    let manifest = Manifest::parse(name, text)?;
+                    let bundles: Vec<&str> = manifest
+                        .bundles
+                        .iter()
+                        .map(|b| b.get_ref().as_str())
+                        .collect();
+                    println!(
+                        "{:<18} bundles: system, {}",
+                        name,
+                        if bundles.is_empty() {
+                            "-".to_string()
+                        } else {
+                            bundles.join(", ")
+                        }
+                    );
+                }
+                Ok(())
+            }
+            Some(Command::Tools(args)) => list_tools(args).await,
+            Some(Command::Serve(args)) => serve(args).await,
+            None => serve(cli.serve).await,
+        }
+    })
+}

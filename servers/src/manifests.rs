@@ -1,0 +1,24 @@
+//! The variant manifests embedded in the binary (`servers/manifests/*.toml`).
+
+const EMBEDDED: &[(&str, &str)] = &[
+    ("diagnostics", include_str!("../manifests/diagnostics.toml")),
+    ("enhanced", include_str!("../manifests/enhanced.toml")),
+    ("fantasy", include_str!("../manifests/fantasy.toml")),
+    ("integrated", include_str!("../manifests/integrated.toml")),
+    ("official", include_str!("../manifests/official.toml")),
+    ("polymarket", include_str!("../manifests/polymarket.toml")),
+    (
+        "timeout-tolerant",
+        include_str!("../manifests/timeout-tolerant.toml"),
+    ),
+];
+
+/// The manifest text of an embedded variant.
+pub fn embedded(name: &str) -> Option<&'static str> {
+    EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+/// Names of the embedded variants.
+pub fn names() -> Vec<&'static str> {
+    EMBEDDED.iter().map(|(n, _)| *n).collect()
+}

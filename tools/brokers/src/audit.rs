@@ -1,0 +1,272 @@
+//! The hash-chained audit trail: every order event, fill and check result
+//! is a row whose hash covers its content and the previous row's hash,
+//! appended in the same transaction as the state change. Editing or
+//! deleting a row breaks the chain, and [`verify`] says where.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use crate::error::Result;
+
+/// The hash before the first row.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct AuditEvent<'a> {
+    /// When, ms since the epoch.
+    pub at_ms: i64,
+    /// Venue.
+    pub venue: &'a str,
+    /// Account.
+    pub account_id: &'a str,
+    /// `order_accepted`, `fill`, `order_cancelled`, `check_failed`, ...
+    pub kind: &'a str,
+    /// Order id, when the event concerns an order.
+    pub order_id: Option<&'a str>,
+    /// Client order id, when known.
+    pub client_order_id: Option<&'a str>,
+    /// Details as JSON.
+    pub payload: &'a serde_json::Value,
+}
+
+/// One stored row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AuditRow {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// When.
+    pub at_ms: i64,
+    /// Venue.
+    pub venue: String,
+    /// Account.
+    pub account_id: String,
+    /// Event kind.
+    pub kind: String,
+    /// Order id.
+    pub order_id: Option<String>,
+    /// Client order id.
+    pub client_order_id: Option<String>,
+    /// Details (JSON text).
+    pub payload: String,
+    /// Hash of the previous row.
+    pub prev_hash: String,
+    /// This row's hash.
+    pub hash: String,
+}
+
+/// The hash of a row's content chained to `prev_hash`.
+#[allow(clippy::too_many_arguments)]
+pub fn row_hash(
+    prev_hash: &str,
+    seq: i64,
+    at_ms: i64,
+    venue: &str,
+    account_id: &str,
+    kind: &str,
+    order_id: Option<&str>,
+    client_order_id: Option<&str>,
+    payload: &str,
+) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        prev_hash,
+        &seq.to_string(),
+        &at_ms.to_string(),
+        venue,
+        account_id,
+        kind,
+        order_id.unwrap_or("\u{0}"),
+        client_order_id.unwrap_or("\u{0}"),
+        payload,
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// Appends one event on `conn` (a transaction's connection) and returns its hash.
+pub async fn append(conn: &mut AnyConnection, ev: &AuditEvent<'_>) -> Result<String> {
+    let last = sqlx::query("SELECT seq, hash FROM broker_audit ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (prev_seq, prev_hash) = match last {
+        Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
+        None => (0, GENESIS.to_string()),
+    };
+    let seq = prev_seq + 1;
+    let payload = ev.payload.to_string();
+    let hash = row_hash(
+        &prev_hash,
+        seq,
+        ev.at_ms,
+        ev.venue,
+        ev.account_id,
+        ev.kind,
+        ev.order_id,
+        ev.client_order_id,
+        &payload,
+    );
+    sqlx::query(
+        "INSERT INTO broker_audit (seq, at_ms, venue, account_id, kind, order_id, client_order_id, payload, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(seq)
+    .bind(ev.at_ms)
+    .bind(ev.venue)
+    .bind(ev.account_id)
+    .bind(ev.kind)
+    .bind(ev.order_id)
+    .bind(ev.client_order_id)
+    .bind(payload)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(hash)
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct VerifyReport {
+    /// Rows checked.
+    pub rows: i64,
+    /// Whether the whole chain is intact.
+    pub intact: bool,
+    /// Hash of the last row (the chain's head).
+    pub head_hash: String,
+    /// The first row that fails, if any.
+    pub first_bad_seq: Option<i64>,
+    /// Why it fails.
+    pub problem: Option<String>,
+}
+
+fn decode(row: &sqlx::any::AnyRow) -> Result<AuditRow> {
+    Ok(AuditRow {
+        seq: row.try_get(0)?,
+        at_ms: row.try_get(1)?,
+        venue: row.try_get(2)?,
+        account_id: row.try_get(3)?,
+        kind: row.try_get(4)?,
+        order_id: row.try_get(5)?,
+        client_order_id: row.try_get(6)?,
+        payload: row.try_get(7)?,
+        prev_hash: row.try_get(8)?,
+        hash: row.try_get(9)?,
+    })
+}
+
+const COLUMNS: &str =
+    "seq, at_ms, venue, account_id, kind, order_id, client_order_id, payload, prev_hash, hash";
+
+/// Walks the chain from the first row, recomputing every hash. Reads in pages
+/// so a long chain does not load at once.
+pub async fn verify(pool: &AnyPool) -> Result<VerifyReport> {
+    let mut expected_prev = GENESIS.to_string();
+    let mut expected_seq = 1i64;
+    let mut rows = 0i64;
+    loop {
+        let page = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM broker_audit WHERE seq >= $1 ORDER BY seq LIMIT 1000"
+        ))
+        .bind(expected_seq)
+        .fetch_all(pool)
+        .await?;
+        if page.is_empty() {
+            break;
+        }
+        for raw in &page {
+            let row = decode(raw)?;
+            rows += 1;
+            let problem = if row.seq != expected_seq {
+                Some(format!(
+                    "row {expected_seq} is missing (next row is {})",
+                    row.seq
+                ))
+            } else if row.prev_hash != expected_prev {
+                Some("prev_hash does not match the previous row's hash".to_string())
+            } else {
+                let recomputed = row_hash(
+                    &row.prev_hash,
+                    row.seq,
+                    row.at_ms,
+                    &row.venue,
+                    &row.account_id,
+                    &row.kind,
+                    row.order_id.as_deref(),
+                    row.client_order_id.as_deref(),
+                    &row.payload,
+                );
+                (recomputed != row.hash)
+                    .then(|| "content does not match its hash (the row was edited)".to_string())
+            };
+            if let Some(problem) = problem {
+                return Ok(VerifyReport {
+                    rows,
+                    intact: false,
+                    head_hash: expected_prev,
+                    first_bad_seq: Some(expected_seq),
+                    problem: Some(problem),
+                });
+            }
+            expected_prev = row.hash;
+            expected_seq += 1;
+        }
+    }
+    Ok(VerifyReport {
+        rows,
+        intact: true,
+        head_hash: expected_prev,
+        first_bad_seq: None,
+        problem: None,
+    })
+}
+
+/// Rows from `from_seq` on, at most `limit`.
+pub async fn export(pool: &AnyPool, from_seq: i64, limit: i64) -> Result<Vec<AuditRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM broker_audit WHERE seq >= $1 ORDER BY seq LIMIT $2"
+    ))
+    .bind(from_seq)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(decode).collect()
+}
+
+/// Rows as CSV (header first), fields quoted where needed.
+pub fn to_csv(rows: &[AuditRow]) -> String {
+    let mut out = String::from(
+        "seq,at_ms,venue,account_id,kind,order_id,client_order_id,payload,prev_hash,hash\n",
+    );
+    for r in rows {
+        let fields = [
+            r.seq.to_string(),
+            r.at_ms.to_string(),
+            r.venue.clone(),
+            r.account_id.clone(),
+            r.kind.clone(),
+            r.order_id.clone().unwrap_or_default(),
+            r.client_order_id.clone().unwrap_or_default(),
+            r.payload.clone(),
+            r.prev_hash.clone(),
+            r.hash.clone(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Quotes a CSV field when it holds a comma, quote or newline.
+pub fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}

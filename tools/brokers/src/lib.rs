@@ -1,0 +1,38 @@
+//! `nt-brokers`: the brokers bundle. One [`broker::Broker`] trait with a
+//! persisted [`paper::PaperBroker`] (the default, no credentials) and real
+//! clients for OANDA v20, Questrade, Alpaca and Tradier; pre-trade [`compliance`] checks
+//! applied to every broker; a hash-chained [`audit`] trail written in the
+//! same transaction as each state change; Canadian [`tax`] (ACB, superficial
+//! loss, CAD conversion, T5008, Schedule 3).
+
+pub mod alpaca;
+pub mod audit;
+pub mod broker;
+pub mod bundle;
+pub mod compliance;
+pub mod dates;
+pub mod desk;
+pub mod error;
+pub mod http;
+pub mod ibkr;
+pub mod oanda;
+pub mod paper;
+pub mod pdf;
+pub mod questrade;
+pub mod sim;
+pub mod tax;
+pub mod tradier;
+pub mod types;
+
+pub use bundle::BrokersBundle;
+pub use error::BrokersError;
+
+use nt_mcp_core::Migration;
+
+/// The bundle's database migrations.
+pub fn migrations() -> Vec<Migration> {
+    vec![Migration::portable(
+        "brokers/0001_brokers",
+        include_str!("../../../migrations/brokers/0001_brokers.sql"),
+    )]
+}

@@ -1,0 +1,817 @@
+//! Questrade REST API v1 client: the OAuth refresh-token flow (the refresh
+//! token is single-use and rotates; each new one is written to
+//! `broker_oauth_tokens` in the transaction that consumed the old one,
+//! before the access token is used), accounts, balances, positions, orders,
+//! executions, symbol search, Level 1 quotes, candles, order placement and
+//! cancel. Auth is `Authorization: Bearer <access_token>` against the
+//! `api_server` the token answer names; a 401 or an expired token triggers
+//! one refresh and one retry.
+//!
+//! Docs: <https://www.questrade.com/api/documentation/getting-started>,
+//! <https://www.questrade.com/api/documentation/authorization>.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use nt_mcp_core::Store;
+use nt_mcp_core::bundle::{BundleSettings, VenueMode};
+use nt_mcp_core::store::Backend;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use sqlx::Row;
+use tokio::sync::Mutex;
+
+use crate::broker::{Broker, Granularity};
+use crate::bundle::setting;
+use crate::compliance::CheckResult;
+use crate::dates::{format_iso_ms, parse_iso_ms};
+use crate::error::{BrokersError, Result};
+use crate::http::{HttpPolicy, Resilient};
+use crate::types::{
+    Account, Balance, Candle, Execution, Order, OrderRequest, OrderStatus, OrderType, Position,
+    Quote, Side, TimeInForce,
+};
+
+const VENUE: &str = "questrade";
+/// Refresh this long before the access token expires.
+const EXPIRY_MARGIN_MS: i64 = 60_000;
+
+/// Questrade connection settings.
+#[derive(Debug, Clone)]
+pub struct QuestradeConfig {
+    /// OAuth server (`https://login.questrade.com`, or
+    /// `https://practicelogin.questrade.com` for a practice account).
+    pub login_url: String,
+    /// Replaces the `api_server` the token answer names (proxies, tests).
+    pub api_url: Option<String>,
+    /// The refresh token from the API Centre; used only when none is
+    /// stored yet (or the stored one was refused).
+    pub refresh_token: String,
+    /// Account number; the primary account when `None`.
+    pub account_id: Option<String>,
+    /// Whether this is a practice (paper) account.
+    pub practice: bool,
+    /// HTTP limits.
+    pub policy: HttpPolicy,
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    access_token: String,
+    api_server: String,
+    expires_ms: i64,
+}
+
+/// The Questrade client.
+pub struct QuestradeClient {
+    cfg: QuestradeConfig,
+    http: Resilient,
+    store: OnceLock<Store>,
+    session: Mutex<Option<Session>>,
+    account: Mutex<Option<String>>,
+    /// Symbol -> (symbolId, currency).
+    symbols: Mutex<HashMap<String, (i64, String)>>,
+}
+
+impl std::fmt::Debug for QuestradeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // No tokens in debug output.
+        f.debug_struct("QuestradeClient")
+            .field("login_url", &self.cfg.login_url)
+            .field("practice", &self.cfg.practice)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn od(v: &Value) -> Option<Decimal> {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    text.parse()
+        .ok()
+        .or_else(|| Decimal::from_scientific(&text).ok())
+}
+
+fn d(v: &Value, field: &str) -> Result<Decimal> {
+    od(v).ok_or_else(|| {
+        BrokersError::upstream(
+            VENUE,
+            None,
+            format!("field {field} is missing or not a number"),
+        )
+    })
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn iso(v: &Value) -> i64 {
+    v.as_str().and_then(parse_iso_ms).unwrap_or(0)
+}
+
+fn currency_of(symbol: &str) -> String {
+    crate::types::Instrument::paper(symbol).currency
+}
+
+/// The venue's own message from an error answer (`{"code": 1017, "message": "..."}`).
+fn venue_message(status: u16, body: &[u8]) -> BrokersError {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let mut message = v["message"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect());
+    if message.trim().is_empty() {
+        message = "no error message in the answer".into();
+    }
+    if let Some(code) = v["code"].as_i64() {
+        message = format!("{message} (code {code})");
+    }
+    BrokersError::upstream(VENUE, Some(status), message)
+}
+
+impl QuestradeClient {
+    /// A client for `cfg`; call [`Broker::attach_store`] before use.
+    pub fn new(cfg: QuestradeConfig) -> Result<Self> {
+        if cfg.refresh_token.trim().is_empty() {
+            return Err(BrokersError::Config(
+                "Questrade refresh token is empty".into(),
+            ));
+        }
+        let http = Resilient::new(VENUE, cfg.policy.clone())?;
+        Ok(Self {
+            account: Mutex::new(cfg.account_id.clone()),
+            cfg,
+            http,
+            store: OnceLock::new(),
+            session: Mutex::new(None),
+            symbols: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Built from `QUESTRADE_REFRESH_TOKEN` (and optionally
+    /// `QUESTRADE_PRACTICE=true`, `QUESTRADE_ACCOUNT_ID`,
+    /// `QUESTRADE_LOGIN_URL`, `QUESTRADE_API_URL`, or the manifest's
+    /// `questrade_practice` / `questrade_account_id` / `questrade_login_url`
+    /// / `questrade_api_url`); `None` when the token is not set.
+    pub fn from_settings(settings: &BundleSettings) -> Result<Option<Self>> {
+        let Some(token) = std::env::var("QUESTRADE_REFRESH_TOKEN")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+        else {
+            return Ok(None);
+        };
+        let practice = setting(settings, "questrade_practice", "QUESTRADE_PRACTICE")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+        let login = if practice {
+            "https://practicelogin.questrade.com"
+        } else {
+            "https://login.questrade.com"
+        };
+        Self::new(QuestradeConfig {
+            login_url: setting(settings, "questrade_login_url", "QUESTRADE_LOGIN_URL")
+                .unwrap_or_else(|| login.into()),
+            api_url: setting(settings, "questrade_api_url", "QUESTRADE_API_URL"),
+            refresh_token: token.trim().to_string(),
+            account_id: setting(settings, "questrade_account_id", "QUESTRADE_ACCOUNT_ID"),
+            practice,
+            policy: HttpPolicy::default(),
+        })
+        .map(Some)
+    }
+
+    fn store(&self) -> Result<&Store> {
+        self.store.get().ok_or_else(|| {
+            BrokersError::Config("the Questrade client has no database for its tokens".into())
+        })
+    }
+
+    /// A usable session: the cached one, the stored one, or a fresh one
+    /// from the refresh-token flow. `force` skips cached and stored access
+    /// tokens (after a 401).
+    async fn session(&self, force: bool) -> Result<Session> {
+        let mut guard = self.session.lock().await;
+        if !force
+            && let Some(sess) = guard.as_ref()
+            && sess.expires_ms - EXPIRY_MARGIN_MS > now_ms()
+        {
+            return Ok(sess.clone());
+        }
+        let sess = self.refresh(force).await?;
+        *guard = Some(sess.clone());
+        Ok(sess)
+    }
+
+    // https://www.questrade.com/api/documentation/authorization
+    // GET {login}/oauth2/token?grant_type=refresh_token&refresh_token=...
+    // answers access_token, token_type, expires_in (s), refresh_token, api_server.
+    /// Reads the stored token row (locking it on PostgreSQL), reuses its
+    /// access token when still valid, otherwise trades the refresh token for
+    /// a new pair and stores the rotated refresh token in the same
+    /// transaction before anything uses the access token.
+    async fn refresh(&self, force: bool) -> Result<Session> {
+        let store = self.store()?;
+        let mut tx = store.pool().begin().await?;
+        let lock = if store.backend() == Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let row = sqlx::query(&format!(
+            "SELECT refresh_token, access_token, api_server, expires_ms FROM broker_oauth_tokens WHERE venue = $1{lock}"
+        ))
+        .bind(VENUE)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let mut candidates = Vec::new();
+        if let Some(row) = row {
+            let refresh: String = row.try_get(0)?;
+            let access: Option<String> = row.try_get(1)?;
+            let server: Option<String> = row.try_get(2)?;
+            let expires: i64 = row.try_get(3)?;
+            if !force
+                && let (Some(access), Some(server)) = (access, server)
+                && expires - EXPIRY_MARGIN_MS > now_ms()
+            {
+                tx.commit().await?;
+                return Ok(Session {
+                    access_token: access,
+                    api_server: self.cfg.api_url.clone().unwrap_or(server),
+                    expires_ms: expires,
+                });
+            }
+            candidates.push(refresh);
+        }
+        // The configured token is the fallback when the stored one is refused
+        // (a user who pasted a new token from the API Centre).
+        if !candidates.contains(&self.cfg.refresh_token) {
+            candidates.push(self.cfg.refresh_token.clone());
+        }
+        let url = format!("{}/oauth2/token", self.cfg.login_url.trim_end_matches('/'));
+        let mut last = None;
+        for token in candidates {
+            let answer = self
+                .http
+                .send(|c| {
+                    c.get(&url).query(&[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", token.as_str()),
+                    ])
+                })
+                .await?;
+            if !(200..300).contains(&answer.status) {
+                last = Some(BrokersError::upstream(
+                    VENUE,
+                    Some(answer.status),
+                    "the refresh token was refused; generate a new one in the Questrade API Centre and set QUESTRADE_REFRESH_TOKEN",
+                ));
+                continue;
+            }
+            let v: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+            let (Some(access), Some(server), Some(new_refresh)) = (
+                v["access_token"].as_str(),
+                v["api_server"].as_str(),
+                v["refresh_token"].as_str(),
+            ) else {
+                return Err(BrokersError::upstream(
+                    VENUE,
+                    Some(answer.status),
+                    "token answer lacks access_token, api_server or refresh_token",
+                ));
+            };
+            let expires_ms = now_ms() + v["expires_in"].as_i64().unwrap_or(1800) * 1000;
+            let now = now_ms();
+            sqlx::query(
+                "INSERT INTO broker_oauth_tokens (venue, refresh_token, access_token, api_server, expires_ms, updated_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (venue) DO UPDATE SET refresh_token = excluded.refresh_token, \
+                 access_token = excluded.access_token, api_server = excluded.api_server, expires_ms = excluded.expires_ms, \
+                 updated_ms = excluded.updated_ms",
+            )
+            .bind(VENUE)
+            .bind(new_refresh)
+            .bind(access)
+            .bind(server)
+            .bind(expires_ms)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            tracing::info!(
+                venue = VENUE,
+                "refreshed the access token; rotated refresh token stored"
+            );
+            return Ok(Session {
+                access_token: access.to_string(),
+                api_server: self
+                    .cfg
+                    .api_url
+                    .clone()
+                    .unwrap_or_else(|| server.to_string()),
+                expires_ms,
+            });
+        }
+        Err(last.unwrap_or_else(|| BrokersError::Config("no Questrade refresh token".into())))
+    }
+
+    /// One API call under `v1/`; refreshes once on 401.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Value> {
+        for attempt in 0..2 {
+            let sess = self.session(attempt > 0).await?;
+            let url = format!("{}/v1/{path}", sess.api_server.trim_end_matches('/'));
+            let answer = self
+                .http
+                .send(|c| {
+                    let mut rb = c
+                        .request(method.clone(), &url)
+                        .query(query)
+                        .bearer_auth(&sess.access_token);
+                    if let Some(b) = body {
+                        rb = rb
+                            .header("Content-Type", "application/json")
+                            .body(b.to_string());
+                    }
+                    rb
+                })
+                .await?;
+            if answer.status == 401 && attempt == 0 {
+                continue;
+            }
+            if (200..300).contains(&answer.status) {
+                return Ok(serde_json::from_slice(&answer.body).unwrap_or(Value::Null));
+            }
+            return Err(venue_message(answer.status, &answer.body));
+        }
+        Err(BrokersError::upstream(
+            VENUE,
+            Some(401),
+            "access token refused after a refresh",
+        ))
+    }
+
+    // https://www.questrade.com/api/documentation/rest-operations/account-calls/accounts
+    /// The account number: configured, else the primary account.
+    async fn account_id(&self) -> Result<String> {
+        if let Some(id) = self.account.lock().await.clone() {
+            return Ok(id);
+        }
+        let v = self
+            .call(reqwest::Method::GET, "accounts", &[], None)
+            .await?;
+        let accounts = v["accounts"].as_array().cloned().unwrap_or_default();
+        let chosen = accounts
+            .iter()
+            .find(|a| a["isPrimary"].as_bool() == Some(true))
+            .or_else(|| accounts.first())
+            .map(|a| s(&a["number"]))
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| BrokersError::NotFound("Questrade lists no accounts".into()))?;
+        *self.account.lock().await = Some(chosen.clone());
+        Ok(chosen)
+    }
+
+    // https://www.questrade.com/api/documentation/rest-operations/market-calls/symbols-search
+    /// The symbolId and currency of `symbol` (exact match from symbol search).
+    pub async fn symbol_id(&self, symbol: &str) -> Result<(i64, String)> {
+        let key = symbol.trim().to_ascii_uppercase();
+        if key.is_empty() {
+            return Err(BrokersError::invalid("symbol", "must not be empty"));
+        }
+        if let Some(hit) = self.symbols.lock().await.get(&key) {
+            return Ok(hit.clone());
+        }
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                "symbols/search",
+                &[("prefix", key.clone())],
+                None,
+            )
+            .await?;
+        let hit = v["symbols"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| s(&x["symbol"]).eq_ignore_ascii_case(&key))
+            .and_then(|x| Some((x["symbolId"].as_i64()?, s(&x["currency"]))))
+            .ok_or_else(|| BrokersError::NotFound(format!("Questrade knows no symbol {key}")))?;
+        self.symbols.lock().await.insert(key, hit.clone());
+        Ok(hit)
+    }
+
+    fn order_from(&self, account: &str, o: &Value) -> Order {
+        let symbol = s(&o["symbol"]);
+        let order_type = match o["orderType"].as_str().unwrap_or("") {
+            "Limit" | "LimitOnOpen" | "LimitOnClose" => OrderType::Limit,
+            "Stop" => OrderType::Stop,
+            "StopLimit" => OrderType::StopLimit,
+            t if t.starts_with("TrailStop") => OrderType::TrailingStop,
+            _ => OrderType::Market,
+        };
+        let status = match o["state"].as_str().unwrap_or("") {
+            "Executed" => OrderStatus::Filled,
+            "Partial" => OrderStatus::PartiallyFilled,
+            "Canceled" | "PartialCanceled" | "Replaced" => OrderStatus::Cancelled,
+            "Rejected" | "Failed" => OrderStatus::Rejected,
+            "Expired" => OrderStatus::Expired,
+            _ => OrderStatus::Open,
+        };
+        let side = match o["side"].as_str().unwrap_or("") {
+            "Sell" | "STC" => Side::Sell,
+            "Short" | "STO" => Side::SellShort,
+            "Cov" | "BTC" => Side::BuyToCover,
+            _ => Side::Buy,
+        };
+        let tif = match o["timeInForce"].as_str().unwrap_or("") {
+            "GoodTillCanceled" | "GoodTillDate" | "GoodTillExtendedDay" => TimeInForce::Gtc,
+            "ImmediateOrCancel" => TimeInForce::Ioc,
+            "FillOrKill" => TimeInForce::Fok,
+            _ => TimeInForce::Day,
+        };
+        let created = iso(&o["creationTime"]);
+        Order {
+            id: s(&o["id"]),
+            client_order_id: String::new(),
+            account_id: account.to_string(),
+            currency: currency_of(&symbol),
+            symbol,
+            side,
+            order_type,
+            time_in_force: tif,
+            qty: od(&o["totalQuantity"]).unwrap_or(Decimal::ZERO),
+            limit_price: od(&o["limitPrice"]),
+            stop_price: od(&o["stopPrice"]),
+            trail_amount: None,
+            trail_percent: None,
+            status,
+            filled_qty: od(&o["filledQuantity"]).unwrap_or(Decimal::ZERO),
+            avg_fill_price: od(&o["avgExecPrice"]),
+            commission: od(&o["commissionCharged"]).unwrap_or(Decimal::ZERO),
+            reason: o["rejectReason"]
+                .as_str()
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
+            created_ms: created,
+            updated_ms: iso(&o["updateTime"]).max(created),
+        }
+    }
+}
+
+#[async_trait]
+impl Broker for QuestradeClient {
+    fn venue(&self) -> &str {
+        VENUE
+    }
+
+    fn mode(&self) -> VenueMode {
+        if self.cfg.practice {
+            VenueMode::Paper
+        } else {
+            VenueMode::Live
+        }
+    }
+
+    fn attach_store(&self, store: &Store) {
+        let _ = self.store.set(store.clone());
+    }
+
+    // https://www.questrade.com/api/documentation/rest-operations/account-calls/accounts-id-balances
+    async fn account(&self) -> Result<Account> {
+        let id = self.account_id().await?;
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("accounts/{id}/balances"),
+                &[],
+                None,
+            )
+            .await?;
+        let mut balances = Vec::new();
+        for b in v["perCurrencyBalances"].as_array().into_iter().flatten() {
+            balances.push(Balance {
+                currency: s(&b["currency"]),
+                cash: d(&b["cash"], "perCurrencyBalances.cash")?,
+                equity: od(&b["totalEquity"]),
+                buying_power: od(&b["buyingPower"]),
+            });
+        }
+        Ok(Account {
+            id,
+            venue: VENUE.into(),
+            currency: "CAD".into(),
+            balances,
+        })
+    }
+
+    // https://www.questrade.com/api/documentation/rest-operations/account-calls/accounts-id-positions
+    async fn positions(&self) -> Result<Vec<Position>> {
+        let id = self.account_id().await?;
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("accounts/{id}/positions"),
+                &[],
+                None,
+            )
+            .await?;
+        let mut out = Vec::new();
+        for p in v["positions"].as_array().into_iter().flatten() {
+            let qty = od(&p["openQuantity"]).unwrap_or(Decimal::ZERO);
+            if qty.is_zero() {
+                continue;
+            }
+            let symbol = s(&p["symbol"]);
+            out.push(Position {
+                currency: currency_of(&symbol),
+                symbol,
+                qty,
+                avg_price: od(&p["averageEntryPrice"]).unwrap_or(Decimal::ZERO),
+                market_price: od(&p["currentPrice"]),
+                unrealized_pnl: od(&p["openPnl"]).or_else(|| od(&p["openPnL"])),
+            });
+        }
+        Ok(out)
+    }
+
+    // https://www.questrade.com/api/documentation/rest-operations/market-calls/markets-quotes-id
+    async fn quote(&self, symbol: &str) -> Result<Quote> {
+        let (sid, currency) = self.symbol_id(symbol).await?;
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("markets/quotes/{sid}"),
+                &[],
+                None,
+            )
+            .await?;
+        let q = &v["quotes"][0];
+        let bid = d(&q["bidPrice"], "quotes[0].bidPrice")?;
+        let ask = d(&q["askPrice"], "quotes[0].askPrice")?;
+        Ok(Quote {
+            symbol: s(&q["symbol"]),
+            currency: if currency.is_empty() {
+                currency_of(symbol)
+            } else {
+                currency
+            },
+            bid,
+            ask,
+            last: od(&q["lastTradePrice"]).unwrap_or(((bid + ask) / Decimal::TWO).round_dp(6)),
+            at_ms: iso(&q["lastTradeTime"]),
+        })
+    }
+
+    // https://www.questrade.com/api/documentation/rest-operations/market-calls/markets-candles-id
+    async fn candles(
+        &self,
+        symbol: &str,
+        granularity: Granularity,
+        count: u32,
+    ) -> Result<Vec<Candle>> {
+        let (sid, _) = self.symbol_id(symbol).await?;
+        let interval = match granularity {
+            Granularity::M1 => "OneMinute",
+            Granularity::M5 => "FiveMinutes",
+            Granularity::M15 => "FifteenMinutes",
+            Granularity::H1 => "OneHour",
+            Granularity::D1 => "OneDay",
+        };
+        let end = now_ms();
+        // Room for closed-market gaps: three times the span asked for.
+        let start = end - granularity.millis() * i64::from(count.clamp(1, 2000)) * 3;
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("markets/candles/{sid}"),
+                &[
+                    ("startTime", format_iso_ms(start)),
+                    ("endTime", format_iso_ms(end)),
+                    ("interval", interval.to_string()),
+                ],
+                None,
+            )
+            .await?;
+        let mut out = Vec::new();
+        for c in v["candles"].as_array().into_iter().flatten() {
+            out.push(Candle {
+                start_ms: iso(&c["start"]),
+                open: d(&c["open"], "candles.open")?,
+                high: d(&c["high"], "candles.high")?,
+                low: d(&c["low"], "candles.low")?,
+                close: d(&c["close"], "candles.close")?,
+                volume: od(&c["volume"]),
+            });
+        }
+        let skip = out.len().saturating_sub(count as usize);
+        Ok(out.split_off(skip))
+    }
+
+    // https://www.questrade.com/api/documentation/rest-operations/order-calls/accounts-id-orders
+    async fn place_order(&self, req: &OrderRequest, _checks: &[CheckResult]) -> Result<Order> {
+        req.validate()?;
+        if !req.qty.fract().is_zero() {
+            return Err(BrokersError::invalid(
+                "qty",
+                "Questrade takes whole share quantities",
+            ));
+        }
+        let order_type = match req.order_type {
+            OrderType::Market => "Market",
+            OrderType::Limit => "Limit",
+            OrderType::Stop => "Stop",
+            OrderType::StopLimit => "StopLimit",
+            OrderType::TrailingStop => {
+                return Err(BrokersError::invalid(
+                    "order_type",
+                    "trailing stops are not offered for Questrade here; use stop or stop_limit",
+                ));
+            }
+        };
+        let tif = match req.time_in_force {
+            TimeInForce::Day => "Day",
+            TimeInForce::Gtc => "GoodTillCanceled",
+            TimeInForce::Ioc => "ImmediateOrCancel",
+            TimeInForce::Fok => "FillOrKill",
+        };
+        // Questrade's order actions are Buy and Sell; a sell without a long
+        // position is a short sale, a buy against a short covers it.
+        let action = if req.side.is_buy() { "Buy" } else { "Sell" };
+        let id = self.account_id().await?;
+        let (sid, _) = self.symbol_id(&req.symbol).await?;
+        let qty: i64 = req
+            .qty
+            .trunc()
+            .to_string()
+            .parse()
+            .map_err(|_| BrokersError::invalid("qty", "too large"))?;
+        let mut body = json!({
+            "accountNumber": id,
+            "symbolId": sid,
+            "quantity": qty,
+            "isAllOrNone": false,
+            "isAnonymous": false,
+            "orderType": order_type,
+            "timeInForce": tif,
+            "action": action,
+            "primaryRoute": "AUTO",
+            "secondaryRoute": "AUTO",
+        });
+        // Prices travel as JSON numbers, as the API documents them.
+        if let Some(p) = req.limit_price {
+            body["limitPrice"] = serde_json::from_str(&p.normalize().to_string())
+                .map_err(|_| BrokersError::invalid("limit_price", "not a number"))?;
+        }
+        if let Some(p) = req.stop_price {
+            body["stopPrice"] = serde_json::from_str(&p.normalize().to_string())
+                .map_err(|_| BrokersError::invalid("stop_price", "not a number"))?;
+        }
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                &format!("accounts/{id}/orders"),
+                &[],
+                Some(&body),
+            )
+            .await?;
+        let order_id = s(&v["orderId"]);
+        let found = v["orders"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|o| s(&o["id"]) == order_id)
+            .or_else(|| v["orders"].get(0))
+            .ok_or_else(|| BrokersError::upstream(VENUE, None, "order answer lists no order"))?;
+        let mut order = self.order_from(&id, found);
+        order.client_order_id = req.client_order_id.trim().to_string();
+        order.side = req.side;
+        Ok(order)
+    }
+
+    // https://www.questrade.com/api/documentation/rest-operations/order-calls/accounts-id-orders-orderid
+    async fn cancel_order(&self, order_id: &str) -> Result<Order> {
+        if order_id.is_empty() || !order_id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(BrokersError::invalid(
+                "order_id",
+                "Questrade order ids are numbers",
+            ));
+        }
+        let id = self.account_id().await?;
+        self.call(
+            reqwest::Method::DELETE,
+            &format!("accounts/{id}/orders/{order_id}"),
+            &[],
+            None,
+        )
+        .await?;
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("accounts/{id}/orders/{order_id}"),
+                &[],
+                None,
+            )
+            .await?;
+        let o = v["orders"]
+            .get(0)
+            .ok_or_else(|| BrokersError::NotFound(format!("Questrade has no order {order_id}")))?;
+        Ok(self.order_from(&id, o))
+    }
+
+    // https://www.questrade.com/api/documentation/rest-operations/account-calls/accounts-id-orders
+    async fn orders(&self, open_only: bool) -> Result<Vec<Order>> {
+        let id = self.account_id().await?;
+        let now = now_ms();
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("accounts/{id}/orders"),
+                &[
+                    (
+                        "stateFilter",
+                        if open_only { "Open" } else { "All" }.to_string(),
+                    ),
+                    ("startTime", format_iso_ms(now - 30 * crate::dates::DAY_MS)),
+                    ("endTime", format_iso_ms(now)),
+                ],
+                None,
+            )
+            .await?;
+        let mut out: Vec<Order> = v["orders"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|o| self.order_from(&id, o))
+            .collect();
+        out.sort_by_key(|o| std::cmp::Reverse(o.created_ms));
+        Ok(out)
+    }
+
+    // https://www.questrade.com/api/documentation/rest-operations/account-calls/accounts-id-executions
+    async fn executions(&self) -> Result<Vec<Execution>> {
+        let id = self.account_id().await?;
+        let now = now_ms();
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("accounts/{id}/executions"),
+                &[
+                    ("startTime", format_iso_ms(now - 30 * crate::dates::DAY_MS)),
+                    ("endTime", format_iso_ms(now)),
+                ],
+                None,
+            )
+            .await?;
+        let mut out = Vec::new();
+        for e in v["executions"].as_array().into_iter().flatten() {
+            let symbol = s(&e["symbol"]);
+            let fees = [
+                "commission",
+                "executionFee",
+                "secFee",
+                "canadianExecutionFee",
+            ]
+            .iter()
+            .filter_map(|f| od(&e[*f]))
+            .sum::<Decimal>();
+            out.push(Execution {
+                id: s(&e["id"]),
+                order_id: s(&e["orderId"]),
+                account_id: id.clone(),
+                currency: currency_of(&symbol),
+                symbol,
+                side: match e["side"].as_str().unwrap_or("") {
+                    "Sell" | "STC" => Side::Sell,
+                    "Short" | "STO" => Side::SellShort,
+                    "Cov" | "BTC" => Side::BuyToCover,
+                    _ => Side::Buy,
+                },
+                qty: d(&e["quantity"], "executions.quantity")?,
+                price: d(&e["price"], "executions.price")?,
+                commission: fees,
+                at_ms: iso(&e["timestamp"]),
+            });
+        }
+        out.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
+        Ok(out)
+    }
+}

@@ -1,0 +1,205 @@
+//! The bundle through a real rmcp client over an in-memory pipe: every
+//! answer names its venue, a retried order places once, compliance refusals
+//! name the rule, the audit chain verifies and exports, tax reports come
+//! from the audited fills.
+
+use std::sync::Arc;
+
+mod support;
+use support::pg;
+
+use nt_brokers::BrokersBundle;
+use nt_mcp_core::bundle::BundleSettings;
+use nt_mcp_core::manifest::Manifest;
+use nt_mcp_core::registry::{BundleCatalog, Runtime, RuntimeOptions};
+use nt_mcp_core::server::{McpServer, Transport};
+use nt_mcp_core::{Store, ToolBundle};
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+
+async fn connect(url: &str) -> RunningService<RoleClient, ()> {
+    let catalog = BundleCatalog::new().register("brokers", |s: &BundleSettings| {
+        BrokersBundle::new(s)
+            .map(|b| Arc::new(b) as Arc<dyn ToolBundle>)
+            .map_err(|e| e.to_string())
+    });
+    let manifest =
+        Manifest::parse("t.toml", "name = \"t\"\nbundles = [\"brokers\"]\n").expect("manifest");
+    let store = Store::open(url).await.expect("store");
+    let rt = Runtime::build(
+        manifest,
+        &catalog,
+        store,
+        RuntimeOptions {
+            live_trading: false,
+        },
+    )
+    .await
+    .expect("runtime");
+    let (server_io, client_io) = tokio::io::duplex(256 * 1024);
+    tokio::spawn(async move {
+        if let Ok(running) = McpServer::new(rt, Transport::Stdio).serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    ().serve(client_io).await.expect("client")
+}
+
+async fn call(c: &RunningService<RoleClient, ()>, name: &str, args: Value) -> CallToolResult {
+    let mut p = CallToolRequestParams::new(name.to_string());
+    p.arguments = args.as_object().cloned();
+    c.call_tool(p).await.expect("call")
+}
+
+fn text(r: &CallToolResult) -> String {
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect()
+}
+
+fn body(r: &CallToolResult) -> Value {
+    r.structured_content.clone().unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn paper_trading_compliance_audit_and_tax_over_mcp_sqlite() {
+    paper_trading_compliance_audit_and_tax_over_mcp("sqlite::memory:").await;
+}
+
+#[tokio::test]
+async fn paper_trading_compliance_audit_and_tax_over_mcp_postgres() {
+    let Some(schema) = pg::schema("paper_trading_compliance_audit_and_tax_over_mcp_postgres").await
+    else {
+        return;
+    };
+    paper_trading_compliance_audit_and_tax_over_mcp(&schema.url).await;
+    schema.drop_schema().await;
+}
+
+async fn paper_trading_compliance_audit_and_tax_over_mcp(url: &str) {
+    let c = connect(url).await;
+    let tools = c.list_all_tools().await.expect("tools");
+    for name in [
+        "broker_list",
+        "broker_account",
+        "broker_positions",
+        "broker_quote",
+        "broker_candles",
+        "broker_place_order",
+        "broker_cancel_order",
+        "broker_orders",
+        "broker_executions",
+        "compliance_check_order",
+        "compliance_rules",
+        "audit_verify",
+        "audit_export",
+        "tax_acb",
+        "tax_report_t5008",
+    ] {
+        assert!(tools.iter().any(|t| t.name == name), "{name}");
+    }
+    let list = call(&c, "broker_list", json!({})).await;
+    assert_eq!(body(&list)["brokers"][0]["name"], "paper");
+
+    let r = call(
+        &c,
+        "broker_paper_set_price",
+        json!({"symbol": "SHOP.TO", "price": "100"}),
+    )
+    .await;
+    assert!(text(&r).starts_with("venue: paper"), "{}", text(&r));
+    let order = json!({"client_order_id": "m-1", "symbol": "SHOP.TO", "side": "buy", "qty": "10"});
+    let first = call(&c, "broker_place_order", order.clone()).await;
+    assert!(
+        text(&first).starts_with("venue: paper (paper)"),
+        "{}",
+        text(&first)
+    );
+    assert_eq!(body(&first)["order"]["status"], "filled");
+    let again = call(&c, "broker_place_order", order).await;
+    assert_eq!(body(&again)["new"], false);
+    assert_eq!(body(&again)["order"]["id"], body(&first)["order"]["id"]);
+    let fills = call(&c, "broker_executions", json!({})).await;
+    assert_eq!(body(&fills)["executions"].as_array().map(Vec::len), Some(1));
+
+    // Bad input names the field; compliance refusals name the rule.
+    let bad = call(
+        &c,
+        "broker_place_order",
+        json!({"client_order_id": "m-2", "symbol": "SHOP.TO", "side": "buy", "qty": "-1"}),
+    )
+    .await;
+    assert_eq!(body(&bad)["error"]["field"], "qty");
+    let big = call(
+        &c,
+        "broker_place_order",
+        json!({"client_order_id": "m-3", "symbol": "SHOP.TO", "side": "buy", "qty": "20000"}),
+    )
+    .await;
+    assert!(text(&big).contains("max_order_value"), "{}", text(&big));
+    let band = call(&c, "compliance_check_order", json!({"client_order_id": "m-4", "symbol": "SHOP.TO", "side": "buy", "qty": "1", "order_type": "limit", "limit_price": "50"})).await;
+    assert_eq!(body(&band)["allowed"], false);
+    assert!(text(&band).contains("price_band"), "{}", text(&band));
+    call(
+        &c,
+        "compliance_rules",
+        json!({"set": {"restricted_symbols": ["AC.TO"], "allow_short": false}}),
+    )
+    .await;
+    let restricted = call(
+        &c,
+        "broker_place_order",
+        json!({"client_order_id": "m-5", "symbol": "ac.to", "side": "buy", "qty": "1"}),
+    )
+    .await;
+    assert!(
+        text(&restricted).contains("restricted_symbol"),
+        "{}",
+        text(&restricted)
+    );
+    let short = call(
+        &c,
+        "broker_place_order",
+        json!({"client_order_id": "m-6", "symbol": "RY.TO", "side": "sell_short", "qty": "1"}),
+    )
+    .await;
+    assert!(text(&short).contains("short_sale"), "{}", text(&short));
+    // Wash trade: a resting sell at 101, then a buy limit at 102 would cross it.
+    let rest = call(&c, "broker_place_order", json!({"client_order_id": "m-7", "symbol": "SHOP.TO", "side": "sell", "qty": "5", "order_type": "limit", "limit_price": "101", "time_in_force": "gtc"})).await;
+    assert_eq!(body(&rest)["order"]["status"], "open");
+    let wash = call(&c, "broker_place_order", json!({"client_order_id": "m-8", "symbol": "SHOP.TO", "side": "buy", "qty": "5", "order_type": "limit", "limit_price": "102"})).await;
+    assert!(text(&wash).contains("wash_trade"), "{}", text(&wash));
+    let cancel = call(&c, "broker_cancel_order", json!({"order_id": "m-7"})).await;
+    assert_eq!(body(&cancel)["order"]["status"], "cancelled");
+
+    let verify = call(&c, "audit_verify", json!({})).await;
+    assert_eq!(body(&verify)["report"]["intact"], true);
+    let export = call(&c, "audit_export", json!({"format": "csv"})).await;
+    let csv = body(&export)["csv"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        csv.contains("check_failed") && csv.contains("fill"),
+        "{csv}"
+    );
+
+    let acb = call(&c, "tax_acb", json!({})).await;
+    assert_eq!(body(&acb)["report"]["holdings"][0]["symbol"], "SHOP.TO");
+    let t5008 = call(&c, "tax_report_t5008", json!({"year": 2024, "pdf": true, "trades": [
+        {"date": "2024-01-02", "symbol": "ABC", "side": "buy", "qty": "100", "price": "6", "commission": "17"},
+        {"date": "2024-06-03", "symbol": "ABC", "side": "sell", "qty": "100", "price": "10", "commission": "25"}]})).await;
+    let taxable = body(&t5008)["schedule3"]["taxable_capital_gain"]
+        .as_str()
+        .and_then(|s| s.parse::<rust_decimal::Decimal>().ok());
+    assert_eq!(taxable, Some(rust_decimal::Decimal::from(179)));
+    assert!(
+        body(&t5008)["pdf_base64"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("JVBERi0"))
+    );
+    c.cancel().await.expect("close");
+}

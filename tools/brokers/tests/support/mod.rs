@@ -1,0 +1,3 @@
+//! Shared helpers for the brokers integration tests.
+
+pub mod pg;

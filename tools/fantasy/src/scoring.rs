@@ -1,0 +1,964 @@
+//! Scoring rule sets as data (JSON or TOML), presets for the common formats,
+//! and the algorithms: a player's game, a lineup's week, a matchup, standings.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{FantasyError, Result};
+use crate::model::{Sport, StatLine};
+
+/// A league's scoring rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSet {
+    /// Name (`nfl_ppr`, or your own).
+    pub name: String,
+    /// Sport whose stats it scores.
+    pub sport: Sport,
+    /// Points per unit of each stat (`{"pass_yds": "0.04", "pass_td": "4"}`).
+    /// Empty for category leagues.
+    #[serde(default)]
+    pub points: BTreeMap<String, Decimal>,
+    /// Per-position overrides of `points` (`{"DEF": {"goals": "6"}}`).
+    #[serde(default)]
+    pub position_points: BTreeMap<String, BTreeMap<String, Decimal>>,
+    /// Threshold bonuses (`pass_yds` >= 300 gives 3 points).
+    #[serde(default)]
+    pub bonuses: Vec<Bonus>,
+    /// Head-to-head categories (rotisserie-style leagues such as NBA 9-cat).
+    /// When present, matchups are decided by categories won, not points.
+    #[serde(default)]
+    pub categories: Vec<Category>,
+}
+
+/// A one-off bonus when a stat reaches a threshold in a game.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bonus {
+    /// Stat key.
+    pub stat: String,
+    /// Threshold the stat must reach (>=).
+    pub at_least: Decimal,
+    /// Points awarded.
+    pub points: Decimal,
+}
+
+/// One head-to-head category.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    /// Label (`FG%`).
+    pub name: String,
+    /// Stat summed over the week (the numerator of a ratio).
+    pub stat: String,
+    /// Denominator stat, for ratio categories (`fga` for FG%).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<String>,
+    /// False when less is better (turnovers).
+    #[serde(default = "yes")]
+    pub higher_is_better: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn d(s: &str) -> Decimal {
+    // Presets are literals checked by tests; a typo there is a bug, not input.
+    s.parse().unwrap_or(Decimal::ZERO)
+}
+
+fn pts(pairs: &[(&str, &str)]) -> BTreeMap<String, Decimal> {
+    pairs.iter().map(|(k, v)| (k.to_string(), d(v))).collect()
+}
+
+/// Names of the built-in presets.
+pub const PRESETS: &[&str] = &[
+    "nfl_standard",
+    "nfl_half_ppr",
+    "nfl_ppr",
+    "nba_points",
+    "nba_9cat",
+    "mlb_points",
+    "soccer_points",
+];
+
+impl RuleSet {
+    /// A built-in preset by name (see [`PRESETS`]).
+    pub fn preset(name: &str) -> Option<RuleSet> {
+        let nfl = |rec: &str, name: &str| RuleSet {
+            name: name.into(),
+            sport: Sport::Nfl,
+            points: pts(&[
+                ("pass_yds", "0.04"),
+                ("pass_td", "4"),
+                ("pass_int", "-2"),
+                ("rush_yds", "0.1"),
+                ("rush_td", "6"),
+                ("rec", rec),
+                ("rec_yds", "0.1"),
+                ("rec_td", "6"),
+                ("fumbles_lost", "-2"),
+                ("two_pt", "2"),
+                ("fg_made", "3"),
+                ("fg_missed", "-1"),
+                ("xp_made", "1"),
+                ("dst_sack", "1"),
+                ("dst_int", "2"),
+                ("dst_fum_rec", "2"),
+                ("dst_td", "6"),
+                ("dst_safety", "2"),
+                ("dst_pts_allowed", "-0.2"),
+            ]),
+            position_points: BTreeMap::new(),
+            bonuses: Vec::new(),
+            categories: Vec::new(),
+        };
+        let cat = |name: &str, stat: &str, per: Option<&str>, higher: bool| Category {
+            name: name.into(),
+            stat: stat.into(),
+            per: per.map(str::to_string),
+            higher_is_better: higher,
+        };
+        Some(match name {
+            "nfl_standard" => nfl("0", name),
+            "nfl_half_ppr" => nfl("0.5", name),
+            "nfl_ppr" => nfl("1", name),
+            "nba_points" => RuleSet {
+                name: name.into(),
+                sport: Sport::Nba,
+                points: pts(&[
+                    ("pts", "1"),
+                    ("reb", "1.2"),
+                    ("ast", "1.5"),
+                    ("stl", "3"),
+                    ("blk", "3"),
+                    ("tov", "-1"),
+                ]),
+                position_points: BTreeMap::new(),
+                bonuses: Vec::new(),
+                categories: Vec::new(),
+            },
+            "nba_9cat" => RuleSet {
+                name: name.into(),
+                sport: Sport::Nba,
+                points: BTreeMap::new(),
+                position_points: BTreeMap::new(),
+                bonuses: Vec::new(),
+                categories: vec![
+                    cat("FG%", "fgm", Some("fga"), true),
+                    cat("FT%", "ftm", Some("fta"), true),
+                    cat("3PM", "tpm", None, true),
+                    cat("PTS", "pts", None, true),
+                    cat("REB", "reb", None, true),
+                    cat("AST", "ast", None, true),
+                    cat("STL", "stl", None, true),
+                    cat("BLK", "blk", None, true),
+                    cat("TO", "tov", None, false),
+                ],
+            },
+            "mlb_points" => RuleSet {
+                name: name.into(),
+                sport: Sport::Mlb,
+                points: pts(&[
+                    ("single", "1"),
+                    ("double", "2"),
+                    ("triple", "3"),
+                    ("hr", "4"),
+                    ("r", "1"),
+                    ("rbi", "1"),
+                    ("bb", "1"),
+                    ("sb", "2"),
+                    ("cs", "-1"),
+                    ("so", "-0.5"),
+                    ("outs", "1"),
+                    ("p_so", "1"),
+                    ("p_h", "-1"),
+                    ("p_er", "-2"),
+                    ("p_bb", "-1"),
+                    ("w", "5"),
+                    ("l", "-3"),
+                    ("sv", "5"),
+                ]),
+                position_points: BTreeMap::new(),
+                bonuses: Vec::new(),
+                categories: Vec::new(),
+            },
+            "soccer_points" => {
+                let mut position_points = BTreeMap::new();
+                position_points.insert(
+                    "GK".to_string(),
+                    pts(&[
+                        ("goals", "6"),
+                        ("clean_sheet", "4"),
+                        ("goals_conceded", "-0.5"),
+                    ]),
+                );
+                position_points.insert(
+                    "DEF".to_string(),
+                    pts(&[
+                        ("goals", "6"),
+                        ("clean_sheet", "4"),
+                        ("goals_conceded", "-0.5"),
+                    ]),
+                );
+                position_points.insert("MID".to_string(), pts(&[("clean_sheet", "1")]));
+                position_points.insert("FWD".to_string(), pts(&[("goals", "4")]));
+                RuleSet {
+                    name: name.into(),
+                    sport: Sport::Soccer,
+                    points: pts(&[
+                        ("goals", "5"),
+                        ("assists", "3"),
+                        ("shots_on_target", "0.5"),
+                        ("saves", "0.5"),
+                        ("yellow", "-1"),
+                        ("red", "-3"),
+                        ("own_goal", "-2"),
+                        ("pen_missed", "-2"),
+                        ("pen_saved", "5"),
+                    ]),
+                    position_points,
+                    bonuses: vec![
+                        Bonus {
+                            stat: "minutes".into(),
+                            at_least: d("1"),
+                            points: d("1"),
+                        },
+                        Bonus {
+                            stat: "minutes".into(),
+                            at_least: d("60"),
+                            points: d("1"),
+                        },
+                    ],
+                    categories: Vec::new(),
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// The default preset for a sport.
+    pub fn default_for(sport: Sport) -> RuleSet {
+        let name = match sport {
+            Sport::Nfl => "nfl_half_ppr",
+            Sport::Nba => "nba_points",
+            Sport::Mlb => "mlb_points",
+            Sport::Soccer => "soccer_points",
+        };
+        // Every sport's default is a preset above.
+        Self::preset(name).unwrap_or_else(|| RuleSet {
+            name: name.into(),
+            sport,
+            points: BTreeMap::new(),
+            position_points: BTreeMap::new(),
+            bonuses: Vec::new(),
+            categories: Vec::new(),
+        })
+    }
+
+    /// Parses a rule set from JSON and validates it.
+    pub fn from_json(text: &str) -> Result<RuleSet> {
+        let rules: RuleSet = serde_json::from_str(text)
+            .map_err(|e| FantasyError::invalid("scoring", format!("not a rule set: {e}")))?;
+        rules.validate()?;
+        Ok(rules)
+    }
+
+    /// Parses a rule set from TOML and validates it.
+    pub fn from_toml(text: &str) -> Result<RuleSet> {
+        let rules: RuleSet = toml::from_str(text)
+            .map_err(|e| FantasyError::invalid("scoring", format!("not a rule set: {e}")))?;
+        rules.validate()?;
+        Ok(rules)
+    }
+
+    /// Whether matchups are decided by categories.
+    pub fn is_categories(&self) -> bool {
+        !self.categories.is_empty()
+    }
+
+    /// Checks the rule set; errors name the field (`points.pass_yard`).
+    pub fn validate(&self) -> Result<()> {
+        let sport = self.sport;
+        let known = |stat: &str| sport.stats().contains(&stat);
+        let unknown = |field: String, stat: &str| {
+            FantasyError::invalid(
+                field,
+                format!(
+                    "unknown {sport} stat `{stat}`; known stats: {}",
+                    sport.stats().join(", ")
+                ),
+            )
+        };
+        let limit = Decimal::from(1000);
+        if self.name.trim().is_empty() || self.name.len() > 64 {
+            return Err(FantasyError::invalid("name", "1 to 64 characters"));
+        }
+        if self.points.is_empty() && self.categories.is_empty() {
+            return Err(FantasyError::invalid(
+                "points",
+                "a rule set needs `points` or `categories`",
+            ));
+        }
+        if !self.points.is_empty() && !self.categories.is_empty() {
+            return Err(FantasyError::invalid(
+                "categories",
+                "a rule set scores by `points` or by `categories`, not both",
+            ));
+        }
+        for (stat, value) in &self.points {
+            if !known(stat) {
+                return Err(unknown(format!("points.{stat}"), stat));
+            }
+            if value.abs() > limit {
+                return Err(FantasyError::invalid(
+                    format!("points.{stat}"),
+                    "points per unit must be within -1000..=1000",
+                ));
+            }
+        }
+        for (pos, table) in &self.position_points {
+            if !sport.has_position(pos) {
+                return Err(FantasyError::invalid(
+                    format!("position_points.{pos}"),
+                    format!(
+                        "unknown {sport} position; known: {}",
+                        sport.positions().join(", ")
+                    ),
+                ));
+            }
+            for (stat, value) in table {
+                if !known(stat) {
+                    return Err(unknown(format!("position_points.{pos}.{stat}"), stat));
+                }
+                if value.abs() > limit {
+                    return Err(FantasyError::invalid(
+                        format!("position_points.{pos}.{stat}"),
+                        "points per unit must be within -1000..=1000",
+                    ));
+                }
+            }
+        }
+        for (i, bonus) in self.bonuses.iter().enumerate() {
+            if !known(&bonus.stat) {
+                return Err(unknown(format!("bonuses[{i}].stat"), &bonus.stat));
+            }
+            if bonus.at_least <= Decimal::ZERO {
+                return Err(FantasyError::invalid(
+                    format!("bonuses[{i}].at_least"),
+                    "threshold must be positive",
+                ));
+            }
+            if bonus.points.abs() > limit {
+                return Err(FantasyError::invalid(
+                    format!("bonuses[{i}].points"),
+                    "bonus must be within -1000..=1000",
+                ));
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, cat) in self.categories.iter().enumerate() {
+            if !names.insert(cat.name.as_str()) {
+                return Err(FantasyError::invalid(
+                    format!("categories[{i}].name"),
+                    format!("duplicate category `{}`", cat.name),
+                ));
+            }
+            if !known(&cat.stat) {
+                return Err(unknown(format!("categories[{i}].stat"), &cat.stat));
+            }
+            if let Some(per) = &cat.per {
+                if !known(per) {
+                    return Err(unknown(format!("categories[{i}].per"), per));
+                }
+                if per == &cat.stat {
+                    return Err(FantasyError::invalid(
+                        format!("categories[{i}].per"),
+                        "a ratio's denominator must differ from its numerator",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Points for one unit of `stat` scored by a player at `position`.
+    pub fn value_of(&self, stat: &str, position: &str) -> Decimal {
+        self.position_points
+            .get(position)
+            .and_then(|t| t.get(stat))
+            .or_else(|| self.points.get(stat))
+            .copied()
+            .unwrap_or(Decimal::ZERO)
+    }
+
+    /// Fantasy points of one game's stat line for a player at `position`
+    /// (primary position). Category leagues give a fantasy-relevance score
+    /// by the `nba_points` weights so that projections and lineups still rank.
+    pub fn score_game(&self, stats: &StatLine, position: &str) -> Decimal {
+        if self.is_categories() {
+            let proxy = Self::preset("nba_points")
+                .map(|p| p.points)
+                .unwrap_or_default();
+            return stats
+                .iter()
+                .map(|(k, v)| *v * proxy.get(k).copied().unwrap_or(Decimal::ZERO))
+                .sum();
+        }
+        let base: Decimal = stats
+            .iter()
+            .map(|(stat, value)| *value * self.value_of(stat, position))
+            .sum();
+        let bonus: Decimal = self
+            .bonuses
+            .iter()
+            .filter(|b| stats.get(&b.stat).is_some_and(|v| *v >= b.at_least))
+            .map(|b| b.points)
+            .sum();
+        base + bonus
+    }
+
+    /// Compares two teams' week totals category by category.
+    pub fn compare_categories(&self, home: &StatLine, away: &StatLine) -> Vec<CategoryResult> {
+        self.categories
+            .iter()
+            .map(|cat| {
+                let value = |line: &StatLine| -> Option<Decimal> {
+                    let num = line.get(&cat.stat).copied().unwrap_or(Decimal::ZERO);
+                    match &cat.per {
+                        Some(per) => {
+                            let den = line.get(per).copied().unwrap_or(Decimal::ZERO);
+                            if den.is_zero() {
+                                None
+                            } else {
+                                Some((num / den).round_dp(4))
+                            }
+                        }
+                        None => Some(num),
+                    }
+                };
+                let (h, a) = (value(home), value(away));
+                let ord = match (h, a) {
+                    (Some(h), Some(a)) => h.cmp(&a),
+                    (Some(_), None) => Ordering::Greater,
+                    (None, Some(_)) => Ordering::Less,
+                    (None, None) => Ordering::Equal,
+                };
+                let ord = if cat.higher_is_better {
+                    ord
+                } else {
+                    ord.reverse()
+                };
+                let winner = match ord {
+                    Ordering::Greater => Side::Home,
+                    Ordering::Less => Side::Away,
+                    Ordering::Equal => Side::Tie,
+                };
+                CategoryResult {
+                    category: cat.name.clone(),
+                    home: h,
+                    away: a,
+                    winner,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Which side won.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// The home team.
+    Home,
+    /// The away team.
+    Away,
+    /// Neither.
+    Tie,
+}
+
+/// One category of a category matchup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CategoryResult {
+    /// Category label.
+    pub category: String,
+    /// Home value (None when its denominator is zero).
+    pub home: Option<Decimal>,
+    /// Away value.
+    pub away: Option<Decimal>,
+    /// Winner.
+    pub winner: Side,
+}
+
+/// A decided matchup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MatchupResult {
+    /// Home team id.
+    pub home: String,
+    /// Away team id.
+    pub away: String,
+    /// Home score: points, or categories won.
+    pub home_score: Decimal,
+    /// Away score.
+    pub away_score: Decimal,
+    /// Winner.
+    pub winner: Side,
+    /// Per-category detail for category leagues.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<CategoryResult>,
+}
+
+/// A team's week for a matchup: its fantasy points and its summed stat line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TeamWeek {
+    /// Team id.
+    pub team: String,
+    /// Sum of its starters' fantasy points.
+    pub points: Decimal,
+    /// Sum of its starters' stat lines.
+    pub totals: StatLine,
+}
+
+/// Sums stat lines.
+pub fn sum_lines<'a>(lines: impl IntoIterator<Item = &'a StatLine>) -> StatLine {
+    let mut total = StatLine::new();
+    for line in lines {
+        for (k, v) in line {
+            *total.entry(k.clone()).or_insert(Decimal::ZERO) += *v;
+        }
+    }
+    total
+}
+
+/// Decides a matchup under `rules`.
+pub fn score_matchup(rules: &RuleSet, home: &TeamWeek, away: &TeamWeek) -> MatchupResult {
+    if rules.is_categories() {
+        let categories = rules.compare_categories(&home.totals, &away.totals);
+        let h = categories.iter().filter(|c| c.winner == Side::Home).count();
+        let a = categories.iter().filter(|c| c.winner == Side::Away).count();
+        MatchupResult {
+            home: home.team.clone(),
+            away: away.team.clone(),
+            home_score: Decimal::from(h),
+            away_score: Decimal::from(a),
+            winner: side(h.cmp(&a)),
+            categories,
+        }
+    } else {
+        MatchupResult {
+            home: home.team.clone(),
+            away: away.team.clone(),
+            home_score: home.points,
+            away_score: away.points,
+            winner: side(home.points.cmp(&away.points)),
+            categories: Vec::new(),
+        }
+    }
+}
+
+fn side(ord: Ordering) -> Side {
+    match ord {
+        Ordering::Greater => Side::Home,
+        Ordering::Less => Side::Away,
+        Ordering::Equal => Side::Tie,
+    }
+}
+
+/// One row of the standings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StandingRow {
+    /// Rank from 1.
+    pub rank: u32,
+    /// Team id.
+    pub team: String,
+    /// Wins.
+    pub wins: u32,
+    /// Losses.
+    pub losses: u32,
+    /// Ties.
+    pub ties: u32,
+    /// (wins + ties/2) / games, 3 decimals.
+    pub win_pct: Decimal,
+    /// Points (or categories) scored.
+    pub points_for: Decimal,
+    /// Points (or categories) allowed.
+    pub points_against: Decimal,
+    /// Wins against the teams it is tied with on win percentage.
+    pub head_to_head_wins: u32,
+}
+
+/// The tiebreakers [`standings`] applies, in order.
+pub const TIEBREAKERS: &[&str] = &[
+    "win_pct",
+    "head_to_head_wins (among teams tied on win_pct)",
+    "points_for",
+    "points_against (fewer first)",
+    "team id",
+];
+
+/// Standings from decided matchups, with tiebreakers [`TIEBREAKERS`].
+/// `teams` lists every team so that teams without games still appear.
+pub fn standings(teams: &[String], results: &[MatchupResult]) -> Vec<StandingRow> {
+    let mut rows: BTreeMap<&str, StandingRow> = teams
+        .iter()
+        .map(|t| {
+            (
+                t.as_str(),
+                StandingRow {
+                    rank: 0,
+                    team: t.clone(),
+                    wins: 0,
+                    losses: 0,
+                    ties: 0,
+                    win_pct: Decimal::ZERO,
+                    points_for: Decimal::ZERO,
+                    points_against: Decimal::ZERO,
+                    head_to_head_wins: 0,
+                },
+            )
+        })
+        .collect();
+    for r in results {
+        for (me, score, other, won) in [
+            (&r.home, r.home_score, r.away_score, Side::Home),
+            (&r.away, r.away_score, r.home_score, Side::Away),
+        ] {
+            if let Some(row) = rows.get_mut(me.as_str()) {
+                row.points_for += score;
+                row.points_against += other;
+                if r.winner == Side::Tie {
+                    row.ties += 1;
+                } else if r.winner == won {
+                    row.wins += 1;
+                } else {
+                    row.losses += 1;
+                }
+            }
+        }
+    }
+    for row in rows.values_mut() {
+        let games = row.wins + row.losses + row.ties;
+        row.win_pct = if games == 0 {
+            Decimal::ZERO
+        } else {
+            ((Decimal::from(row.wins) + Decimal::from(row.ties) / Decimal::TWO)
+                / Decimal::from(games))
+            .round_dp(3)
+        };
+    }
+    // Head-to-head wins among teams with the same win percentage.
+    let pct: BTreeMap<String, Decimal> =
+        rows.values().map(|r| (r.team.clone(), r.win_pct)).collect();
+    for r in results {
+        let (Some(hp), Some(ap)) = (pct.get(&r.home), pct.get(&r.away)) else {
+            continue;
+        };
+        if hp != ap {
+            continue;
+        }
+        let winner = match r.winner {
+            Side::Home => &r.home,
+            Side::Away => &r.away,
+            Side::Tie => continue,
+        };
+        if let Some(row) = rows.get_mut(winner.as_str()) {
+            row.head_to_head_wins += 1;
+        }
+    }
+    let mut out: Vec<StandingRow> = rows.into_values().collect();
+    out.sort_by(|a, b| {
+        b.win_pct
+            .cmp(&a.win_pct)
+            .then(b.head_to_head_wins.cmp(&a.head_to_head_wins))
+            .then(b.points_for.cmp(&a.points_for))
+            .then(a.points_against.cmp(&b.points_against))
+            .then(a.team.cmp(&b.team))
+    });
+    for (i, row) in out.iter_mut().enumerate() {
+        row.rank = u32::try_from(i + 1).unwrap_or(u32::MAX);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn line(pairs: &[(&str, Decimal)]) -> StatLine {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn every_preset_is_valid() {
+        for name in PRESETS {
+            let rules = RuleSet::preset(name).expect("preset exists");
+            rules.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+            // Every literal parsed (a typo would silently become zero).
+            for (stat, v) in &rules.points {
+                assert!(!v.is_zero() || stat == "rec", "{name}.{stat} is zero");
+            }
+        }
+    }
+
+    #[test]
+    fn nfl_presets_match_hand_worked_receiver_game() {
+        // WR: 8 receptions, 112 yards, 1 TD, 1 fumble lost, 12 rushing yards.
+        // standard: 11.2 + 6 - 2 + 1.2 = 16.4; half-PPR: +4 = 20.4; PPR: +8 = 24.4
+        let game = line(&[
+            ("rec", dec!(8)),
+            ("rec_yds", dec!(112)),
+            ("rec_td", dec!(1)),
+            ("fumbles_lost", dec!(1)),
+            ("rush_yds", dec!(12)),
+            ("targets", dec!(11)),
+        ]);
+        let score = |p| RuleSet::preset(p).unwrap().score_game(&game, "WR");
+        assert_eq!(score("nfl_standard"), dec!(16.4));
+        assert_eq!(score("nfl_half_ppr"), dec!(20.4));
+        assert_eq!(score("nfl_ppr"), dec!(24.4));
+    }
+
+    #[test]
+    fn nfl_quarterback_and_defense_hand_worked() {
+        // QB: 287 pass yds (11.48) + 2 TD (8) - 1 INT (-2) + 23 rush yds (2.3) + 1 two-pt (2) = 21.78
+        let qb = line(&[
+            ("pass_yds", dec!(287)),
+            ("pass_td", dec!(2)),
+            ("pass_int", dec!(1)),
+            ("rush_yds", dec!(23)),
+            ("two_pt", dec!(1)),
+        ]);
+        assert_eq!(
+            RuleSet::preset("nfl_ppr").unwrap().score_game(&qb, "QB"),
+            dec!(21.78)
+        );
+        // DST: 3 sacks (3) + 1 INT (2) + 1 fum rec (2) + 17 pts allowed (-3.4) = 3.6
+        let dst = line(&[
+            ("dst_sack", dec!(3)),
+            ("dst_int", dec!(1)),
+            ("dst_fum_rec", dec!(1)),
+            ("dst_pts_allowed", dec!(17)),
+        ]);
+        assert_eq!(
+            RuleSet::preset("nfl_standard")
+                .unwrap()
+                .score_game(&dst, "DST"),
+            dec!(3.6)
+        );
+    }
+
+    #[test]
+    fn nba_points_hand_worked() {
+        // 27 pts + 10 reb*1.2 (12) + 8 ast*1.5 (12) + 2 stl*3 (6) + 1 blk*3 (3) - 4 tov = 56
+        let game = line(&[
+            ("pts", dec!(27)),
+            ("reb", dec!(10)),
+            ("ast", dec!(8)),
+            ("stl", dec!(2)),
+            ("blk", dec!(1)),
+            ("tov", dec!(4)),
+            ("fga", dec!(20)),
+        ]);
+        assert_eq!(
+            RuleSet::preset("nba_points")
+                .unwrap()
+                .score_game(&game, "PG"),
+            dec!(56.0)
+        );
+    }
+
+    #[test]
+    fn nba_9cat_matchup_hand_worked() {
+        let rules = RuleSet::preset("nba_9cat").unwrap();
+        // Home: FG 40/80 = .5, FT 18/20 = .9, 3PM 10, PTS 108, REB 40, AST 25, STL 8, BLK 4, TO 12
+        // Away: FG 45/100 = .45, FT 20/25 = .8, 3PM 14, PTS 120, REB 40, AST 20, STL 6, BLK 7, TO 15
+        // Home wins FG%, FT%, AST, STL, TO (fewer) = 5; away wins 3PM, PTS, BLK = 3; REB tie.
+        let home = TeamWeek {
+            team: "h".into(),
+            points: Decimal::ZERO,
+            totals: line(&[
+                ("fgm", dec!(40)),
+                ("fga", dec!(80)),
+                ("ftm", dec!(18)),
+                ("fta", dec!(20)),
+                ("tpm", dec!(10)),
+                ("pts", dec!(108)),
+                ("reb", dec!(40)),
+                ("ast", dec!(25)),
+                ("stl", dec!(8)),
+                ("blk", dec!(4)),
+                ("tov", dec!(12)),
+            ]),
+        };
+        let away = TeamWeek {
+            team: "a".into(),
+            points: Decimal::ZERO,
+            totals: line(&[
+                ("fgm", dec!(45)),
+                ("fga", dec!(100)),
+                ("ftm", dec!(20)),
+                ("fta", dec!(25)),
+                ("tpm", dec!(14)),
+                ("pts", dec!(120)),
+                ("reb", dec!(40)),
+                ("ast", dec!(20)),
+                ("stl", dec!(6)),
+                ("blk", dec!(7)),
+                ("tov", dec!(15)),
+            ]),
+        };
+        let result = score_matchup(&rules, &home, &away);
+        assert_eq!(result.home_score, dec!(5));
+        assert_eq!(result.away_score, dec!(3));
+        assert_eq!(result.winner, Side::Home);
+        let reb = result
+            .categories
+            .iter()
+            .find(|c| c.category == "REB")
+            .unwrap();
+        assert_eq!(reb.winner, Side::Tie);
+        let fg = result
+            .categories
+            .iter()
+            .find(|c| c.category == "FG%")
+            .unwrap();
+        assert_eq!(fg.home, Some(dec!(0.5)));
+    }
+
+    #[test]
+    fn mlb_hitter_and_pitcher_hand_worked() {
+        let rules = RuleSet::preset("mlb_points").unwrap();
+        // Hitter: 1 single, 1 HR (4), 2 R, 3 RBI, 1 BB, 1 SO (-0.5) = 1+4+2+3+1-0.5 = 10.5
+        let hitter = line(&[
+            ("single", dec!(1)),
+            ("hr", dec!(1)),
+            ("r", dec!(2)),
+            ("rbi", dec!(3)),
+            ("bb", dec!(1)),
+            ("so", dec!(1)),
+            ("ab", dec!(4)),
+        ]);
+        assert_eq!(rules.score_game(&hitter, "OF"), dec!(10.5));
+        // SP: 6.1 IP = 19 outs, 7 K, 5 H, 2 ER, 1 BB, W = 19+7-5-4-1+5 = 21
+        let pitcher = line(&[
+            ("outs", dec!(19)),
+            ("p_so", dec!(7)),
+            ("p_h", dec!(5)),
+            ("p_er", dec!(2)),
+            ("p_bb", dec!(1)),
+            ("w", dec!(1)),
+        ]);
+        assert_eq!(rules.score_game(&pitcher, "SP"), dec!(21));
+    }
+
+    #[test]
+    fn soccer_position_overrides_and_bonuses_hand_worked() {
+        let rules = RuleSet::preset("soccer_points").unwrap();
+        // DEF: 90 min (1+1), 1 goal (6), clean sheet (4), 1 yellow (-1) = 11
+        let def = line(&[
+            ("minutes", dec!(90)),
+            ("goals", dec!(1)),
+            ("clean_sheet", dec!(1)),
+            ("yellow", dec!(1)),
+        ]);
+        assert_eq!(rules.score_game(&def, "DEF"), dec!(11));
+        // Same line as FWD: 2 + 4 + 0 (no clean-sheet points) - 1 = 5
+        assert_eq!(rules.score_game(&def, "FWD"), dec!(5));
+        // MID, 45 min, 1 assist, 2 shots on target: 1 + 3 + 1 = 5
+        let mid = line(&[
+            ("minutes", dec!(45)),
+            ("assists", dec!(1)),
+            ("shots_on_target", dec!(2)),
+        ]);
+        assert_eq!(rules.score_game(&mid, "MID"), dec!(5));
+    }
+
+    #[test]
+    fn custom_rule_set_from_toml_with_bonus() {
+        let rules = RuleSet::from_toml(
+            r#"
+name = "my_league"
+sport = "nfl"
+[points]
+pass_yds = "0.05"
+pass_td = "6"
+[[bonuses]]
+stat = "pass_yds"
+at_least = "300"
+points = "3"
+"#,
+        )
+        .unwrap();
+        let game = line(&[("pass_yds", dec!(320)), ("pass_td", dec!(3))]);
+        assert_eq!(rules.score_game(&game, "QB"), dec!(37)); // 16 + 18 + 3
+        let game = line(&[("pass_yds", dec!(299)), ("pass_td", dec!(3))]);
+        assert_eq!(rules.score_game(&game, "QB"), dec!(32.95));
+    }
+
+    #[test]
+    fn invalid_rule_sets_name_the_field() {
+        let err = RuleSet::from_json(r#"{"name":"x","sport":"nfl","points":{"pass_yards":"1"}}"#)
+            .unwrap_err();
+        assert!(
+            matches!(&err, FantasyError::Invalid { field, rule } if field == "points.pass_yards" && rule.contains("known stats")),
+            "{err}"
+        );
+        let err = RuleSet::from_json(
+            r#"{"name":"x","sport":"nba","categories":[{"name":"FG%","stat":"fgm","per":"fgm"}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, FantasyError::Invalid { field, .. } if field == "categories[0].per")
+        );
+        let err = RuleSet::from_json(r#"{"name":"x","sport":"nfl"}"#).unwrap_err();
+        assert!(matches!(&err, FantasyError::Invalid { field, .. } if field == "points"));
+        let err = RuleSet::from_json(r#"{"name":"x","sport":"cricket","points":{}}"#).unwrap_err();
+        assert!(matches!(&err, FantasyError::Invalid { field, .. } if field == "scoring"));
+        let err = RuleSet::from_json(
+            r#"{"name":"x","sport":"soccer","points":{"goals":"5"},"position_points":{"ST":{"goals":"4"}}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, FantasyError::Invalid { field, .. } if field == "position_points.ST")
+        );
+    }
+
+    #[test]
+    fn standings_use_tiebreakers() {
+        let teams: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
+        let m = |h: &str, hs: Decimal, a: &str, as_: Decimal| MatchupResult {
+            home: h.into(),
+            away: a.into(),
+            home_score: hs,
+            away_score: as_,
+            winner: side(hs.cmp(&as_)),
+            categories: vec![],
+        };
+        // Week 1: a beats b, c beats d. Week 2: b beats c, d beats a.
+        // a, b, c, d all 1-1; head-to-head among all: each 1 win. Then points_for.
+        let results = vec![
+            m("a", dec!(100), "b", dec!(90)),
+            m("c", dec!(120), "d", dec!(80)),
+            m("b", dec!(110), "c", dec!(105)),
+            m("d", dec!(101), "a", dec!(99)),
+        ];
+        let table = standings(&teams, &results);
+        let order: Vec<&str> = table.iter().map(|r| r.team.as_str()).collect();
+        // points_for: a 199, b 200, c 225, d 181
+        assert_eq!(order, vec!["c", "b", "a", "d"]);
+        assert_eq!(table[0].win_pct, dec!(0.5));
+        // A 2-0 team ranks first regardless of points.
+        let mut results2 = results.clone();
+        results2.push(m("d", dec!(50), "b", dec!(40)));
+        let table = standings(&teams, &results2);
+        assert_eq!(table[0].team, "d");
+        assert_eq!(table[0].wins, 2);
+        assert_eq!(table[3].team, "b");
+    }
+}

@@ -1,0 +1,317 @@
+//! The bundle through its ToolBundle interface, as the runtime calls it.
+
+use std::sync::Arc;
+
+use nt_mcp_core::bundle::{BundleSettings, Caller, CancellationToken, ToolCtx};
+use nt_mcp_core::clock::ManualClock;
+use nt_mcp_core::progress::Progress;
+use nt_mcp_core::store::core_migrations;
+use nt_mcp_core::{Store, ToolBundle, ToolErrorKind};
+use nt_polymarket::{PolymarketBundle, PolymarketConfig};
+use serde_json::{Value, json};
+
+async fn setup(config: PolymarketConfig) -> (PolymarketBundle, ToolCtx) {
+    let bundle = PolymarketBundle::from_config(config).expect("bundle");
+    let store = Store::open("sqlite::memory:").await.expect("open");
+    let mut migrations = core_migrations();
+    migrations.extend(bundle.migrations());
+    store.migrate(&migrations).await.expect("migrate");
+    let ctx = ToolCtx {
+        store,
+        clock: Arc::new(ManualClock::new(1_750_000_000_000)),
+        progress: Progress::recording(),
+        cancel: CancellationToken::new(),
+        caller: Caller::local(),
+        variant: Arc::from("test"),
+        live_trading: false,
+    };
+    (bundle, ctx)
+}
+
+async fn call(b: &PolymarketBundle, ctx: &ToolCtx, tool: &str, args: Value) -> Value {
+    match b.call(tool, args, ctx.clone()).await {
+        Ok(out) => {
+            assert!(
+                out.text.contains("venue") || tool == "polymarket_build_order",
+                "{}",
+                out.text
+            );
+            out.structured
+        }
+        Err(err) => panic!("{tool} failed: {err:?}"),
+    }
+}
+
+fn market<'a>(markets: &'a Value, slug: &str) -> &'a Value {
+    markets["markets"]
+        .as_array()
+        .and_then(|a| a.iter().find(|m| m["slug"] == slug))
+        .expect("market")
+}
+
+#[tokio::test]
+async fn trading_flow_is_idempotent_risk_checked_and_simulated() {
+    let (b, ctx) = setup(PolymarketConfig::default()).await;
+    assert_eq!(b.tools().len(), 21);
+    let markets = call(&b, &ctx, "polymarket_markets", json!({})).await;
+    assert_eq!(markets["venue"], "simulated");
+    assert_eq!(markets["count"], 7);
+    let fed = market(&markets, "fed-cut-next-fomc");
+    let yes = fed["tokens"][0]["token_id"]
+        .as_str()
+        .expect("token")
+        .to_string();
+
+    // Missing client id and off-tick prices name their fields.
+    let err = b
+        .call(
+            "polymarket_place_order",
+            json!({"token_id": yes, "side": "BUY", "price": "0.63", "size": "10"}),
+            ctx.clone(),
+        )
+        .await
+        .expect_err("needs client id");
+    assert_eq!(err.field.as_deref(), Some("client_order_id"));
+    let err = b
+        .call("polymarket_place_order", json!({"token_id": yes, "side": "BUY", "price": "0.635", "size": "10", "client_order_id": "x"}), ctx.clone())
+        .await
+        .expect_err("tick");
+    assert_eq!(err.field.as_deref(), Some("price"));
+    let err = b
+        .call("polymarket_place_order", json!({"token_id": yes, "side": "HOLD", "price": "0.6", "size": "10", "client_order_id": "x"}), ctx.clone())
+        .await
+        .expect_err("side");
+    assert_eq!(err.field.as_deref(), Some("side"));
+
+    // Same client id twice: one order.
+    let args = json!({"token_id": yes, "side": "BUY", "price": "0.50", "size": "10", "client_order_id": "bid-1"});
+    let first = call(&b, &ctx, "polymarket_place_order", args.clone()).await;
+    let second = call(&b, &ctx, "polymarket_place_order", args).await;
+    assert_eq!(first["duplicate"], false);
+    assert_eq!(second["duplicate"], true);
+    assert_eq!(first["order"]["order_id"], second["order"]["order_id"]);
+    let open = call(&b, &ctx, "polymarket_open_orders", json!({})).await;
+    assert_eq!(open["orders"].as_array().map(Vec::len), Some(1));
+
+    // Taking liquidity fills and shows up in positions.
+    let taken = call(&b, &ctx, "polymarket_place_order", json!({"token_id": yes, "side": "BUY", "price": "0.63", "size": "20", "client_order_id": "take-1"})).await;
+    assert_eq!(taken["order"]["status"], "filled");
+    let pos = call(&b, &ctx, "polymarket_positions", json!({})).await;
+    assert_eq!(pos["positions"][0]["shares"], "20");
+
+    // Risk: a tight notional limit refuses and names itself.
+    call(
+        &b,
+        &ctx,
+        "polymarket_set_risk_limits",
+        json!({"max_order_notional": "5"}),
+    )
+    .await;
+    let err = b
+        .call("polymarket_place_order", json!({"token_id": yes, "side": "BUY", "price": "0.60", "size": "10", "client_order_id": "big"}), ctx.clone())
+        .await
+        .expect_err("limit");
+    assert_eq!(err.kind, ToolErrorKind::Refused);
+    assert!(
+        err.message.contains("max_order_notional"),
+        "{}",
+        err.message
+    );
+
+    // Kill switch cancels everything and refuses new orders.
+    let killed = call(
+        &b,
+        &ctx,
+        "polymarket_set_risk_limits",
+        json!({"kill_switch": true, "max_order_notional": "1000"}),
+    )
+    .await;
+    assert_eq!(killed["cancelled"], 1);
+    let err = b
+        .call("polymarket_place_order", json!({"token_id": yes, "side": "BUY", "price": "0.40", "size": "1", "client_order_id": "k"}), ctx.clone())
+        .await
+        .expect_err("killed");
+    assert!(err.message.contains("kill switch"), "{}", err.message);
+    let status = call(&b, &ctx, "polymarket_risk_status", json!({})).await;
+    assert_eq!(status["kill_switch"], true);
+    call(
+        &b,
+        &ctx,
+        "polymarket_set_risk_limits",
+        json!({"kill_switch": false}),
+    )
+    .await;
+
+    // Settlement pays the 20 YES shares and returns redeem calldata.
+    let settled = call(
+        &b,
+        &ctx,
+        "polymarket_settle",
+        json!({"market": "fed-cut-next-fomc", "winner": "YES"}),
+    )
+    .await;
+    assert_eq!(settled["paper_payout"], "20");
+    assert!(
+        settled["redeem"]["data"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("0x01b7037c"))
+    );
+
+    // Every order, fill, cancel and settlement is in the audit log.
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT outcome FROM audit_log")
+        .fetch_all(ctx.store.pool())
+        .await
+        .expect("audit");
+    for outcome in ["order_placed", "fill", "order_cancelled", "settlement"] {
+        assert!(
+            rows.iter().any(|r| r.0 == outcome),
+            "no {outcome} in audit log"
+        );
+    }
+}
+
+#[tokio::test]
+async fn strategies_arbitrage_quotes_ensemble_copy_and_analytics() {
+    let (b, ctx) = setup(PolymarketConfig::default()).await;
+    let arb = call(&b, &ctx, "polymarket_find_arbitrage", json!({})).await;
+    let opps = arb["opportunities"].as_array().expect("opps");
+    assert_eq!(opps.len(), 1, "{arb}");
+    assert_eq!(opps[0]["kind"], "neg_risk_buy_all");
+    assert_eq!(opps[0]["edge_per_set"], "0.01");
+    let with_fees = call(
+        &b,
+        &ctx,
+        "polymarket_find_arbitrage",
+        json!({"fee_bps": "200"}),
+    )
+    .await;
+    assert_eq!(with_fees["opportunities"].as_array().map(Vec::len), Some(0));
+
+    let q = call(
+        &b,
+        &ctx,
+        "polymarket_quote_market",
+        json!({"market": "btc-150k-year-end", "place": true}),
+    )
+    .await;
+    assert_eq!(q["placed"].as_array().map(Vec::len), Some(2), "{q}");
+    let open = call(
+        &b,
+        &ctx,
+        "polymarket_open_orders",
+        json!({"market": "btc-150k-year-end"}),
+    )
+    .await;
+    assert_eq!(open["orders"].as_array().map(Vec::len), Some(2));
+
+    let sig = call(&b, &ctx, "polymarket_ensemble_signal", json!({
+        "market": "london-snow-christmas",
+        "forecasts": [{"source": "a", "probability": "0.20"}, {"source": "b", "probability": "0.30", "weight": "1"}]
+    })).await;
+    assert_eq!(sig["suggestion"]["outcome"], "YES");
+    let err = b
+        .call("polymarket_ensemble_signal", json!({"market": "london-snow-christmas", "forecasts": [{"source": "a", "probability": "2"}]}), ctx.clone())
+        .await
+        .expect_err("bad prob");
+    assert_eq!(err.field.as_deref(), Some("forecasts[0].probability"));
+    call(
+        &b,
+        &ctx,
+        "polymarket_settle",
+        json!({"market": "london-snow-christmas", "winner": "NO"}),
+    )
+    .await;
+    let stats = call(&b, &ctx, "polymarket_analytics", json!({})).await;
+    assert_eq!(stats["scored_forecasts"], 2);
+    // The paper quotes rest unfilled: no maker shares, nothing captured yet
+    // (the mark-out arithmetic is checked in analytics::tests).
+    assert_eq!(stats["maker_shares"], "0", "{stats}");
+    assert_eq!(stats["spread_captured"], "0", "{stats}");
+    assert_eq!(stats["brier_score"], "0.065"); // (0.04 + 0.09) / 2
+
+    let plan = call(
+        &b,
+        &ctx,
+        "polymarket_copy_wallet",
+        json!({"source": "house", "scale": "0.0001", "dry_run": true}),
+    )
+    .await;
+    assert!(!plan["planned"].as_array().expect("plan").is_empty());
+    let done = call(
+        &b,
+        &ctx,
+        "polymarket_copy_wallet",
+        json!({"source": "house", "scale": "0.0001"}),
+    )
+    .await;
+    assert!(
+        done["results"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x["filled"].is_string())),
+        "{done}"
+    );
+    let board = call(&b, &ctx, "polymarket_leaderboard", json!({})).await;
+    assert_eq!(board["leaderboard"].as_array().map(Vec::len), Some(2));
+    let wallet = call(&b, &ctx, "polymarket_wallet", json!({"address": "paper"})).await;
+    assert!(!wallet["activity"].as_array().expect("activity").is_empty());
+
+    let book = call(
+        &b,
+        &ctx,
+        "polymarket_orderbook",
+        json!({"market": "league-title-alpha", "outcome": "NO", "depth": 3}),
+    )
+    .await;
+    assert_eq!(book["bids"].as_array().map(Vec::len), Some(3));
+}
+
+#[tokio::test]
+async fn build_order_signs_only_with_a_key_and_resources_render() {
+    let (b, ctx) = setup(PolymarketConfig::default()).await;
+    let err = b
+        .call(
+            "polymarket_build_order",
+            json!({"token_id": "1", "side": "BUY", "price": "0.5", "size": "10"}),
+            ctx.clone(),
+        )
+        .await
+        .expect_err("no key");
+    assert!(err.message.contains("POLYMARKET_PRIVATE_KEY"));
+    let cfg = PolymarketConfig {
+        private_key: Some(
+            "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318".into(),
+        ),
+        ..PolymarketConfig::default()
+    };
+    let (b, ctx) = setup(cfg).await;
+    let signed = call(&b, &ctx, "polymarket_build_order", json!({
+        "token_id": "71321045679252212594626385532706912750332728571942532289631379312455583992563",
+        "side": "BUY", "price": "0.57", "size": "100", "salt": 123456789
+    })).await;
+    // Same as the py-clob-client fixture for these fields.
+    assert_eq!(
+        signed["order"]["signature"],
+        "0x10a4ddfbc87cec64b6b050c1dc368b939482869ebfaca3cb5cb9ced72c9d4d361d4bf02b9f423b879b6e7db8f83a671527e2f14d7e51615c73411aff261d962f1c"
+    );
+    let glossary = b
+        .read_resource("polymarket://glossary", ctx.clone())
+        .await
+        .expect("glossary");
+    assert!(glossary.text.contains("neg-risk") || glossary.text.contains("Neg-risk"));
+    assert!(
+        b.read_resource("polymarket://nope", ctx.clone())
+            .await
+            .is_err()
+    );
+    let mut args = std::collections::BTreeMap::new();
+    args.insert("market".to_string(), "fed-cut-next-fomc".to_string());
+    let text = b
+        .render_prompt("polymarket_research_and_size", &args)
+        .expect("prompt");
+    assert!(text.contains("polymarket_ensemble_signal"));
+    assert_eq!(
+        b.venues()[0].mode,
+        nt_mcp_core::bundle::VenueMode::Simulated
+    );
+    assert!(PolymarketBundle::new(&BundleSettings::default()).is_ok());
+}
