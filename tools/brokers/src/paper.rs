@@ -523,7 +523,7 @@ impl PaperBroker {
         .bind(d(realized))
         .execute(&mut *conn)
         .await?;
-        let fill_id = format!("F-{}", uuid::Uuid::new_v4().simple());
+        let fill_id = format!("F-{}", uuid::Uuid::now_v7().simple());
         sqlx::query(
             "INSERT INTO broker_paper_fills (id, order_id, account_id, symbol, currency, side, qty, price, commission, at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -734,7 +734,7 @@ impl PaperBroker {
         };
         let mut po = PaperOrder {
             order: Order {
-                id: format!("P-{}", uuid::Uuid::new_v4().simple()),
+                id: format!("P-{}", uuid::Uuid::now_v7().simple()),
                 client_order_id: req.client_order_id.trim().to_string(),
                 account_id: self.cfg.account_id.clone(),
                 symbol: symbol.clone(),

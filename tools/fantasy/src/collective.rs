@@ -166,23 +166,55 @@ pub struct MemberBalance {
 
 impl Balances {
     /// Sums ledger rows.
+    ///
+    /// The result does not depend on the rows' order: `rust_decimal` keeps
+    /// the scale of the non-zero operand when one side is zero, so a running
+    /// sum that passes through zero could print `0` or `0.00` depending on
+    /// which row came first. Every total is therefore given the largest scale
+    /// among the amounts that fed it.
     pub fn from_entries<'a>(
         rows: impl IntoIterator<Item = (Option<&'a str>, &'a str, Decimal)>,
     ) -> Self {
+        #[derive(Default)]
+        struct Scales {
+            credit: u32,
+            stake: u32,
+            paid_out: u32,
+        }
         let mut b = Balances::default();
+        let mut pool_scale = 0;
+        let mut scales: std::collections::BTreeMap<String, Scales> = Default::default();
         for (member, kind, amount) in rows {
             match member {
-                None => b.pool += amount,
+                None => {
+                    b.pool += amount;
+                    pool_scale = pool_scale.max(amount.scale());
+                }
                 Some(m) => {
                     let e = b.members.entry(m.to_string()).or_default();
+                    let sc = scales.entry(m.to_string()).or_default();
                     e.credit += amount;
+                    sc.credit = sc.credit.max(amount.scale());
                     match kind {
-                        "capital" => e.stake -= amount,
-                        "payout" => e.paid_out += amount,
+                        "capital" => {
+                            e.stake -= amount;
+                            sc.stake = sc.stake.max(amount.scale());
+                        }
+                        "payout" => {
+                            e.paid_out += amount;
+                            sc.paid_out = sc.paid_out.max(amount.scale());
+                        }
                         _ => {}
                     }
                 }
             }
+        }
+        b.pool.rescale(pool_scale);
+        for (m, e) in b.members.iter_mut() {
+            let sc = &scales[m];
+            e.credit.rescale(sc.credit);
+            e.stake.rescale(sc.stake);
+            e.paid_out.rescale(sc.paid_out);
         }
         b
     }
@@ -259,7 +291,7 @@ async fn post(
     reference: Option<&str>,
     now: i64,
 ) -> Result<()> {
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO fantasy_collective_ledger (id, collective_id, member, kind, amount, reference, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -479,7 +511,7 @@ pub async fn create(
             ),
         ));
     }
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = uuid::Uuid::now_v7().to_string();
     let (team, _) = league::join_league(
         store,
         actor,
@@ -819,7 +851,7 @@ pub async fn propose(
             format!("{amount} is more than the pool holds ({})", c.pool),
         ));
     }
-    let pid = uuid::Uuid::new_v4().to_string();
+    let pid = uuid::Uuid::now_v7().to_string();
     let mut tx = store.pool().begin().await?;
     lock_money(&mut tx, id).await?;
     sqlx::query(
@@ -1101,6 +1133,31 @@ mod tests {
             parts,
             vec![("a".to_string(), dec!(750)), ("b".to_string(), dec!(250))]
         );
+    }
+
+    /// Rows with the same timestamp come back in any order; the printed
+    /// totals (`0.00`, not sometimes `0`) must not depend on it.
+    #[test]
+    fn balances_do_not_depend_on_row_order() {
+        let rows = [
+            (Some("ben"), "deposit", dec!(60)),
+            (Some("ben"), "capital", dec!(-60)),
+            (None, "capital", dec!(60)),
+            (Some("ben"), "payout", dec!(50.00)),
+            (None, "payout", dec!(-50.00)),
+            (Some("ben"), "withdraw", dec!(-50.00)),
+        ];
+        let want = Balances::from_entries(rows.iter().map(|r| (r.0, r.1, r.2)));
+        assert_eq!(want.member("ben").credit.to_string(), "0.00");
+        assert_eq!(want.member("ben").stake.to_string(), "60");
+        assert_eq!(want.pool.to_string(), "10.00");
+        // Every rotation of the rows prints the same totals.
+        for k in 0..rows.len() {
+            let mut r = rows.to_vec();
+            r.rotate_left(k);
+            let got = Balances::from_entries(r.iter().map(|r| (r.0, r.1, r.2)));
+            assert_eq!(format!("{:?}", got), format!("{:?}", want), "rotation {k}");
+        }
     }
 
     /// Migration 0003 carries 0001's stored pool, stakes and payouts into

@@ -224,7 +224,7 @@ pub async fn create_league(
         ));
     }
     let league = League {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: uuid::Uuid::now_v7().to_string(),
         name: new.name,
         sport: new.sport,
         season: new.season,
@@ -554,7 +554,7 @@ pub async fn join_league(
         }
     }
     let team = Team {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: uuid::Uuid::now_v7().to_string(),
         league_id: league_id.to_string(),
         name: name.to_string(),
         owner: owner.to_string(),

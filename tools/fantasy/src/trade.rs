@@ -186,7 +186,7 @@ pub async fn propose(
     settle(store, actor, &league, now).await?;
     validate_swap(store, &league, &from, &to, &give, &receive).await?;
     let trade = Trade {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: uuid::Uuid::now_v7().to_string(),
         league_id: league.id.clone(),
         from_team: from.id.clone(),
         to_team: to.id.clone(),
@@ -710,7 +710,7 @@ pub async fn claim(
         ));
     }
     let claim = WaiverClaim {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: uuid::Uuid::now_v7().to_string(),
         team_id: team.id.clone(),
         add_player: add.to_string(),
         drop_player: drop.map(str::to_string),
