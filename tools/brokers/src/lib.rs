@@ -23,6 +23,7 @@ pub mod sim;
 pub mod tax;
 pub mod tradier;
 pub mod types;
+pub mod ws;
 
 pub use bundle::BrokersBundle;
 pub use error::BrokersError;
