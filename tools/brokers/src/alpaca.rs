@@ -36,6 +36,8 @@ use crate::types::{
 const VENUE: &str = "alpaca";
 /// The paper trading host; every other host is treated as live.
 pub const PAPER_HOST: &str = "paper-api.alpaca.markets";
+/// The market-data stream base (the feed is appended).
+pub const DEFAULT_DATA_STREAM_URL: &str = "wss://stream.data.alpaca.markets/v2";
 
 /// Alpaca connection settings.
 #[derive(Clone)]
@@ -47,6 +49,10 @@ pub struct AlpacaConfig {
     pub data_url: String,
     /// Trade-updates stream URL (`wss://paper-api.alpaca.markets/stream`).
     pub stream_url: String,
+    /// Market-data stream base URL without the feed
+    /// (`wss://stream.data.alpaca.markets/v2`); the feed (`iex` unless
+    /// [`AlpacaConfig::feed`] says otherwise) is appended.
+    pub data_stream_url: String,
     /// API key id.
     pub key_id: String,
     /// API secret key.
@@ -64,6 +70,7 @@ impl std::fmt::Debug for AlpacaConfig {
             .field("base_url", &self.base_url)
             .field("data_url", &self.data_url)
             .field("stream_url", &self.stream_url)
+            .field("data_stream_url", &self.data_stream_url)
             .field("feed", &self.feed)
             .finish_non_exhaustive()
     }
@@ -206,9 +213,12 @@ impl AlpacaClient {
 
     /// Built from `ALPACA_API_KEY_ID` + `ALPACA_API_SECRET_KEY` (and
     /// optionally `ALPACA_BASE_URL`, `ALPACA_DATA_URL`, `ALPACA_STREAM_URL`,
-    /// `ALPACA_DATA_FEED`, or the manifest's `alpaca_base_url` /
-    /// `alpaca_data_url` / `alpaca_stream_url` / `alpaca_data_feed`); the
-    /// base URL defaults to paper trading. `None` when the keys are not set.
+    /// `ALPACA_DATA_STREAM_URL`, `ALPACA_DATA_FEED`, or the manifest's
+    /// `alpaca_base_url` / `alpaca_data_url` / `alpaca_stream_url` /
+    /// `alpaca_data_stream_url` / `alpaca_data_feed`); the base URL
+    /// defaults to paper trading, the market-data stream to
+    /// `wss://stream.data.alpaca.markets/v2`. `None` when the keys are not
+    /// set.
     pub fn from_settings(settings: &BundleSettings) -> Result<Option<Self>> {
         let (Some(key_id), Some(secret_key)) = (
             std::env::var("ALPACA_API_KEY_ID")
@@ -229,6 +239,8 @@ impl AlpacaClient {
                 .unwrap_or_else(|| "https://data.alpaca.markets".into()),
             base_url,
             stream_url,
+            data_stream_url: setting(settings, "alpaca_data_stream_url", "ALPACA_DATA_STREAM_URL")
+                .unwrap_or_else(|| DEFAULT_DATA_STREAM_URL.into()),
             key_id: key_id.trim().to_string(),
             secret_key: secret_key.trim().to_string(),
             feed: setting(settings, "alpaca_data_feed", "ALPACA_DATA_FEED"),
@@ -609,6 +621,208 @@ where
     }
 }
 
+/// The market-data stream for quotes: `wss://stream.data.alpaca.markets/v2/{feed}`.
+///
+/// Documented handshake (<https://docs.alpaca.markets/docs/streaming-market-data>,
+/// <https://alpaca.markets/docs/api-references/market-data-api/stock-pricing-data/realtime/>):
+/// the server greets with `[{"T":"success","msg":"connected"}]`; the client
+/// sends `{"action":"auth","key":..,"secret":..}` and gets
+/// `[{"T":"success","msg":"authenticated"}]` (or `{"T":"error","code":402,
+/// "msg":"auth failed"}`); then `{"action":"subscribe","quotes":[..]}` is
+/// acknowledged with `[{"T":"subscription",..}]`. Every server message is
+/// a JSON array; quotes are `{"T":"q","S":sym,"bx","bp","bs","ax","ap",
+/// "as","t":RFC-3339,"c","z"}`.
+struct MarketData {
+    venue_url: String,
+    key: String,
+    secret: String,
+    symbols: Vec<String>,
+    authed: bool,
+}
+
+impl MarketData {
+    fn subscribe(&self) -> String {
+        json!({"action": "subscribe", "quotes": self.symbols}).to_string()
+    }
+}
+
+/// Parses one market-data quote message (`"T":"q"`).
+/// <https://docs.alpaca.markets/docs/real-time-stock-pricing-data>
+pub fn parse_stream_quote(m: &Value) -> Result<Quote> {
+    let symbol = s(&m["S"]);
+    if symbol.is_empty() {
+        return Err(BrokersError::upstream(
+            VENUE,
+            None,
+            "quote without a symbol (S)",
+        ));
+    }
+    let bid = d(&m["bp"], "q.bp")?;
+    let ask = d(&m["ap"], "q.ap")?;
+    Ok(Quote {
+        symbol,
+        currency: "USD".into(),
+        bid,
+        ask,
+        last: ((bid + ask) / Decimal::TWO).round_dp(6),
+        at_ms: ms(&m["t"]),
+    })
+}
+
+/// Alpaca market-data error codes that no reconnect will cure: invalid
+/// syntax (400), not authenticated (401), auth failed (402), already
+/// authenticated (403), symbol limit exceeded (405), slow client (407),
+/// insufficient subscription (409), invalid subscribe action (410).
+/// Connection limit exceeded (406), auth timeout (404) and internal
+/// errors (500) are retried.
+fn fatal_data_error(code: i64) -> bool {
+    matches!(code, 400..=403 | 405 | 407..=499)
+}
+
+#[async_trait]
+impl crate::ws::WsProtocol for MarketData {
+    type Item = Quote;
+
+    fn venue(&self) -> &'static str {
+        VENUE
+    }
+
+    fn name(&self) -> &'static str {
+        "market-data stream"
+    }
+
+    async fn target(&mut self) -> std::result::Result<crate::ws::Target, crate::ws::WsFail> {
+        self.authed = false;
+        Ok(crate::ws::Target {
+            url: self.venue_url.clone(),
+            ..Default::default()
+        })
+    }
+
+    fn opening(&mut self) -> Vec<String> {
+        // The server speaks first (`connected`); auth follows it.
+        Vec::new()
+    }
+
+    async fn on_text(
+        &mut self,
+        text: &str,
+        out: &mut Vec<crate::ws::WsStep<Quote>>,
+    ) -> std::result::Result<(), crate::ws::WsFail> {
+        use crate::ws::{WsFail, WsStep};
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            return Ok(());
+        };
+        let msgs = match v {
+            Value::Array(a) => a,
+            other => vec![other],
+        };
+        for m in msgs {
+            match m["T"].as_str().unwrap_or("") {
+                "success" => match m["msg"].as_str() {
+                    Some("connected") => out.push(WsStep::Send(
+                        json!({"action": "auth", "key": self.key, "secret": self.secret})
+                            .to_string(),
+                    )),
+                    Some("authenticated") => {
+                        self.authed = true;
+                        out.push(WsStep::Send(self.subscribe()));
+                    }
+                    _ => {}
+                },
+                "error" => {
+                    let code = m["code"].as_i64().unwrap_or(0);
+                    let msg = format!(
+                        "market-data stream error {code}: {}",
+                        m["msg"].as_str().unwrap_or("no message")
+                    );
+                    return Err(if fatal_data_error(code) {
+                        WsFail::Fatal(BrokersError::upstream(VENUE, None, msg))
+                    } else {
+                        WsFail::Retry(msg)
+                    });
+                }
+                "subscription" => {
+                    let listed: Vec<&str> = m["quotes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    let missing: Vec<&String> = self
+                        .symbols
+                        .iter()
+                        .filter(|s| !listed.contains(&s.as_str()))
+                        .collect();
+                    if !missing.is_empty() {
+                        tracing::warn!(
+                            venue = VENUE,
+                            ?missing,
+                            "quotes subscription lacks symbols"
+                        );
+                    }
+                }
+                "q" if self.authed => match parse_stream_quote(&m) {
+                    Ok(q) => out.push(WsStep::Emit(q)),
+                    Err(e) => {
+                        tracing::warn!(venue = VENUE, error = %e, "skipping a malformed quote")
+                    }
+                },
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl AlpacaClient {
+    /// Live quotes for `symbols` from the market-data stream
+    /// (`{data_stream_url}/{feed}`, `iex` by default), reconnecting with
+    /// backoff and re-auth / re-subscribe on a drop within `limits`. A
+    /// refused authorization (402), an insufficient subscription (409) or
+    /// too many symbols (405) end the stream with the venue's message.
+    pub async fn quote_stream_with(
+        &self,
+        symbols: &[String],
+        limits: crate::ws::WsLimits,
+    ) -> Result<EventStream<Quote>> {
+        let mut wanted: Vec<String> = Vec::new();
+        for sym in symbols {
+            let sym = sym.trim().to_ascii_uppercase();
+            if sym.is_empty()
+                || !sym
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '-'))
+            {
+                return Err(BrokersError::invalid(
+                    "symbols",
+                    format!("`{sym}` is not a stock symbol"),
+                ));
+            }
+            if !wanted.contains(&sym) {
+                wanted.push(sym);
+            }
+        }
+        if wanted.is_empty() {
+            return Err(BrokersError::invalid("symbols", "give at least one symbol"));
+        }
+        let feed = self.cfg.feed.as_deref().unwrap_or("iex");
+        if feed.is_empty() || !feed.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(BrokersError::Config(format!(
+                "alpaca_data_feed `{feed}` is not a feed name"
+            )));
+        }
+        let proto = MarketData {
+            venue_url: format!("{}/{feed}", self.cfg.data_stream_url.trim_end_matches('/')),
+            key: self.cfg.key_id.clone(),
+            secret: self.cfg.secret_key.clone(),
+            symbols: wanted,
+            authed: false,
+        };
+        crate::ws::open(proto, limits).await
+    }
+}
+
 /// `https://host/...` -> `wss://host/stream`.
 fn default_stream_url(base: &str) -> String {
     let base = base.trim_end_matches('/');
@@ -643,6 +857,13 @@ impl Broker for AlpacaClient {
                 at_ms: u.at_ms,
             })
         })))
+    }
+
+    /// Quotes from the market-data WebSocket stream
+    /// (<https://docs.alpaca.markets/docs/streaming-market-data>).
+    async fn quote_stream(&self, symbols: &[String]) -> Result<EventStream<Quote>> {
+        self.quote_stream_with(symbols, crate::ws::WsLimits::default())
+            .await
     }
 
     fn mode(&self) -> VenueMode {
@@ -837,12 +1058,15 @@ impl Broker for AlpacaClient {
         }
     }
 
-    /// `PATCH /v2/orders/{order_id}` with the changed fields; Alpaca
-    /// answers with the new order that replaces the old one (new id,
-    /// `replaces` = old id). Semantics as documented in
-    /// <https://docs.alpaca.markets/reference/replaceorderforaccount> (the
-    /// Broker API's page; the Trading API's own "replace order" page is
-    /// not in the stored docs).
+    /// `PATCH /v2/orders/{order_id}` with only the changed fields (`qty`,
+    /// `limit_price`, `stop_price`, as strings); Alpaca answers with the
+    /// new order that replaces the old one (new id, `replaces` = old id).
+    /// Verified against the Trading API's "Replace Order by ID" page,
+    /// <https://docs.alpaca.markets/us/v1.1/reference/patchorderbyorderid-1>
+    /// (body fields `qty`, `time_in_force`, `limit_price`, `stop_price`,
+    /// `trail`, `client_order_id`; each overrides the existing order's,
+    /// the rest stay), and the Broker API's
+    /// <https://docs.alpaca.markets/us/reference/replaceorderforaccount>.
     async fn replace_order(&self, order_id: &str, change: &OrderChange) -> Result<Order> {
         change.validate()?;
         let id = order_id.trim();
@@ -988,6 +1212,7 @@ mod tests {
             base_url: "https://paper-api.alpaca.markets".into(),
             data_url: String::new(),
             stream_url: String::new(),
+            data_stream_url: String::new(),
             key_id: "key-id-123".into(),
             secret_key: "sekrit-456".into(),
             feed: None,

@@ -281,10 +281,7 @@ async fn connect(target: &Target, wait: Duration) -> std::result::Result<Socket,
         let value = HeaderValue::from_str(v).map_err(|_| format!("header {k}: bad value"))?;
         request.headers_mut().insert(name, value);
     }
-    let connector = target
-        .tls
-        .clone()
-        .map(tokio_tungstenite::Connector::Rustls);
+    let connector = target.tls.clone().map(tokio_tungstenite::Connector::Rustls);
     match tokio::time::timeout(
         wait,
         tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector),
@@ -307,7 +304,9 @@ async fn session<P: WsProtocol>(
     let (mut tx, mut rx) = ws.split();
     for text in proto.opening() {
         if let Err(e) = tx.send(Message::Text(text.into())).await {
-            return Ok(SessionEnd::Dropped(format!("sending the opening messages: {e}")));
+            return Ok(SessionEnd::Dropped(format!(
+                "sending the opening messages: {e}"
+            )));
         }
     }
     let period = proto.tick().filter(|p| !p.is_zero());
@@ -473,9 +472,7 @@ impl rustls::client::danger::ServerCertVerifier for AnyCert {
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 

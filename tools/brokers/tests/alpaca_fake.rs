@@ -335,6 +335,7 @@ fn client(base: &str, stream: &str, secret: &str) -> AlpacaClient {
         base_url: base.into(),
         data_url: base.into(),
         stream_url: stream.into(),
+        data_stream_url: "ws://127.0.0.1:9/v2".into(),
         key_id: KEY.into(),
         secret_key: secret.into(),
         feed: Some("iex".into()),
@@ -874,4 +875,245 @@ async fn broker_replace_order_tool_replaces_at_alpaca_and_audits_it() {
         .await
         .expect_err("nothing to change");
     assert_eq!(err.field.as_deref(), Some("qty"));
+}
+
+// ---- Market-data stream (quotes) ----
+// Protocol as documented at <https://docs.alpaca.markets/docs/streaming-market-data>
+// and <https://docs.alpaca.markets/docs/real-time-stock-pricing-data>.
+
+fn quote_msg(sym: &str, bp: f64, ap: f64, t: &str) -> Value {
+    json!({"T": "q", "S": sym, "bx": "V", "bp": bp, "bs": 3, "ax": "V", "ap": ap, "as": 5,
+        "t": t, "c": ["R"], "z": "C"})
+}
+
+#[derive(Default)]
+struct DataSeen {
+    paths: Vec<String>,
+    auths: Vec<Value>,
+    subscribes: Vec<Value>,
+}
+
+/// A market-data fake: greets with `connected`, checks the auth message
+/// (402 `auth failed` otherwise, or always when `refuse`), checks the
+/// subscribe message, acks it, then sends quotes: two in one array and a
+/// drop (no close frame) on the first connection, one on the next.
+async fn data_server(refuse: bool) -> (support::ws::Fake, Arc<Mutex<DataSeen>>) {
+    use support::ws::{hold, recv_json, send_json};
+    let seen = Arc::new(Mutex::new(DataSeen::default()));
+    let s = seen.clone();
+    let fake = support::ws::serve(move |mut c| {
+        let seen = s.clone();
+        async move {
+            seen.lock().expect("lock").paths.push(c.path.clone());
+            send_json(&mut c.ws, &json!([{"T": "success", "msg": "connected"}])).await;
+            let Some(auth) = recv_json(&mut c.ws).await else {
+                return;
+            };
+            seen.lock().expect("lock").auths.push(auth.clone());
+            let good = auth == json!({"action": "auth", "key": KEY, "secret": SECRET});
+            if !good || refuse {
+                send_json(
+                    &mut c.ws,
+                    &json!([{"T": "error", "code": 402, "msg": "auth failed"}]),
+                )
+                .await;
+                hold(&mut c.ws).await;
+                return;
+            }
+            send_json(
+                &mut c.ws,
+                &json!([{"T": "success", "msg": "authenticated"}]),
+            )
+            .await;
+            let Some(sub) = recv_json(&mut c.ws).await else {
+                return;
+            };
+            seen.lock().expect("lock").subscribes.push(sub.clone());
+            let quotes = sub["quotes"].clone();
+            send_json(
+                &mut c.ws,
+                &json!([{"T": "subscription", "trades": [], "quotes": quotes, "bars": []}]),
+            )
+            .await;
+            if c.n == 0 {
+                send_json(
+                    &mut c.ws,
+                    &json!([
+                        quote_msg("AAPL", 189.94, 189.96, "2025-06-02T14:30:01.123456789Z"),
+                        quote_msg("MSFT", 415.1, 415.25, "2025-06-02T14:30:01.5Z"),
+                    ]),
+                )
+                .await;
+                return; // drop without a close frame
+            }
+            send_json(
+                &mut c.ws,
+                &json!([quote_msg("AAPL", 190.01, 190.03, "2025-06-02T14:30:09Z")]),
+            )
+            .await;
+            hold(&mut c.ws).await;
+        }
+    })
+    .await;
+    (fake, seen)
+}
+
+fn data_client(ws_base: &str) -> AlpacaClient {
+    let mut cfg = client("http://127.0.0.1:9", "ws://127.0.0.1:9/stream", SECRET)
+        .config()
+        .clone();
+    cfg.data_stream_url = ws_base.into();
+    AlpacaClient::new(cfg).expect("client")
+}
+
+fn fast_limits() -> nt_brokers::ws::WsLimits {
+    nt_brokers::ws::WsLimits {
+        max_reconnects: 3,
+        backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(100),
+        stall: Duration::from_secs(5),
+    }
+}
+
+#[tokio::test]
+async fn alpaca_quote_stream_auths_subscribes_and_resubscribes_after_a_drop() {
+    let (fake, seen) = data_server(false).await;
+    let alpaca = data_client(&format!("ws://{}/v2/", fake.addr));
+    let symbols = vec!["aapl".to_string(), " MSFT ".to_string(), "AAPL".to_string()];
+    let mut stream = alpaca
+        .quote_stream_with(&symbols, fast_limits())
+        .await
+        .expect("stream");
+    let mut quotes = Vec::new();
+    for _ in 0..3 {
+        let q = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("bounded")
+            .expect("an item")
+            .expect("a quote");
+        quotes.push(q);
+    }
+    drop(stream);
+    assert_eq!(quotes[0].symbol, "AAPL");
+    assert_eq!(quotes[0].bid, dec!(189.94));
+    assert_eq!(quotes[0].ask, dec!(189.96));
+    assert_eq!(quotes[0].last, dec!(189.95));
+    assert_eq!(quotes[0].currency, "USD");
+    // Nanosecond RFC-3339 timestamps keep their milliseconds.
+    assert_eq!(quotes[0].at_ms % 1000, 123);
+    assert_eq!(quotes[1].symbol, "MSFT");
+    assert_eq!(quotes[1].bid, dec!(415.1));
+    assert_eq!(quotes[1].ask, dec!(415.25));
+    assert_eq!(quotes[2].bid, dec!(190.01), "the quote after the reconnect");
+    assert_eq!(fake.count(), 2, "one reconnect");
+    let seen = seen.lock().expect("lock");
+    // Feed iex (the client's configured feed) appended to the base URL.
+    assert_eq!(seen.paths, ["/v2/iex", "/v2/iex"]);
+    let auth = json!({"action": "auth", "key": KEY, "secret": SECRET});
+    assert_eq!(
+        seen.auths,
+        [auth.clone(), auth],
+        "re-authenticated after the drop"
+    );
+    let sub = json!({"action": "subscribe", "quotes": ["AAPL", "MSFT"]});
+    assert_eq!(
+        seen.subscribes,
+        [sub.clone(), sub],
+        "re-subscribed after the drop"
+    );
+}
+
+#[tokio::test]
+async fn alpaca_quote_stream_refused_auth_ends_with_the_venue_message() {
+    let (fake, seen) = data_server(true).await;
+    let alpaca = data_client(&format!("ws://{}/v2", fake.addr));
+    let mut stream = alpaca
+        .quote_stream_with(&["AAPL".to_string()], fast_limits())
+        .await
+        .expect("stream");
+    let err = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("bounded")
+        .expect("an item")
+        .expect_err("refused")
+        .to_string();
+    assert!(err.contains("402") && err.contains("auth failed"), "{err}");
+    assert!(!err.contains(SECRET), "{err}");
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .expect("bounded")
+            .is_none(),
+        "the stream ends after a refusal"
+    );
+    assert_eq!(fake.count(), 1, "no reconnect after a refusal");
+    assert!(seen.lock().expect("lock").subscribes.is_empty());
+}
+
+#[tokio::test]
+async fn alpaca_quote_stream_gives_up_after_bounded_reconnects_and_checks_symbols() {
+    let alpaca = data_client("ws://127.0.0.1:9/v2");
+    let err = alpaca
+        .quote_stream_with(&["AA PL".to_string()], fast_limits())
+        .await
+        .err()
+        .expect("bad symbol")
+        .to_string();
+    assert!(err.contains("symbols"), "{err}");
+    let mut stream = alpaca
+        .quote_stream_with(
+            &["AAPL".to_string()],
+            nt_brokers::ws::WsLimits {
+                max_reconnects: 2,
+                backoff: Duration::from_millis(5),
+                max_backoff: Duration::from_millis(10),
+                stall: Duration::from_secs(2),
+            },
+        )
+        .await
+        .expect("stream");
+    let err = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("bounded")
+        .expect("an item")
+        .expect_err("gave up")
+        .to_string();
+    assert!(err.contains("gave up after 2 reconnects"), "{err}");
+}
+
+#[tokio::test]
+async fn broker_watch_streams_alpaca_quotes() {
+    use nt_mcp_core::bundle::{Caller, CancellationToken, ToolBundle, ToolCtx};
+    use nt_mcp_core::clock::ManualClock;
+    use nt_mcp_core::progress::Progress;
+
+    let (fake, _) = data_server(false).await;
+    let bundle = nt_brokers::BrokersBundle::paper_only(Default::default())
+        .with_broker(Arc::new(data_client(&format!("ws://{}/v2", fake.addr))));
+    let ctx = ToolCtx {
+        store: store_at("sqlite::memory:").await,
+        clock: Arc::new(ManualClock::new(0)),
+        progress: Progress::recording(),
+        cancel: CancellationToken::new(),
+        caller: Caller::local(),
+        variant: Arc::from("t"),
+        live_trading: false,
+    };
+    let out = tokio::time::timeout(
+        Duration::from_secs(20),
+        bundle.call(
+            "broker_watch",
+            json!({"broker": "alpaca", "kind": "quotes", "symbols": ["AAPL", "MSFT"], "seconds": 15, "max_events": 2}),
+            ctx,
+        ),
+    )
+    .await
+    .expect("bounded")
+    .expect("watch");
+    let events = out.structured["events"].as_array().expect("events").clone();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["symbol"], "AAPL");
+    assert_eq!(events[0]["bid"], "189.94");
+    assert_eq!(events[1]["ask"], "415.25");
+    assert!(!out.text.contains(SECRET));
 }

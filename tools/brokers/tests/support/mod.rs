@@ -1,3 +1,4 @@
 //! Shared helpers for the brokers integration tests.
 
 pub mod pg;
+pub mod ws;
