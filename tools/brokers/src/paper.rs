@@ -1163,7 +1163,7 @@ impl Broker for PaperBroker {
             ""
         };
         let rows = sqlx::query(&format!(
-            "SELECT {ORDER_COLUMNS} FROM broker_paper_orders WHERE account_id = $1 {filter} ORDER BY created_ms DESC, id LIMIT 500"
+            "SELECT {ORDER_COLUMNS} FROM broker_paper_orders WHERE account_id = $1 {filter} ORDER BY created_ms DESC, id DESC LIMIT 500"
         ))
         .bind(&self.cfg.account_id)
         .fetch_all(self.store.pool())
@@ -1177,7 +1177,7 @@ impl Broker for PaperBroker {
         self.sweep().await?;
         let rows = sqlx::query(
             "SELECT id, order_id, account_id, symbol, currency, side, qty, price, commission, at_ms \
-             FROM broker_paper_fills WHERE account_id = $1 ORDER BY at_ms DESC, id LIMIT 1000",
+             FROM broker_paper_fills WHERE account_id = $1 ORDER BY at_ms DESC, id DESC LIMIT 1000",
         )
         .bind(&self.cfg.account_id)
         .fetch_all(self.store.pool())

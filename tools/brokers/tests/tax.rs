@@ -220,9 +220,66 @@ fn cra_it456r_partial_superficial_loss() {
     assert_eq!(r.dispositions[0].gain, dec!(-40));
 }
 
+/// AdjustedCostBase.ca, "Calculating Adjusted Cost Base when Purchasing
+/// Foreign Currency Securities" (the worked MSFT example): buy 100 MSFT at
+/// US$40.00 with a US$9.99 commission when C$1 = US$0.9192 (ACB C$4,362.48,
+/// C$43.62 a share); the next year sell 40 at US$50.00 with a US$9.99
+/// commission when C$1 = US$1.0344: net proceeds C$1,923.83, capital gain
+/// C$178.84, remaining ACB C$2,617.49. The article quotes US$ per C$; the
+/// rate table holds C$ per unit of the foreign currency, so the test loads
+/// the reciprocals; the article gives no dates, so the two Mondays are ours.
+/// The engine reports gross proceeds and the commission as
+/// outlays; their difference is the article's net proceeds.
+#[test]
+fn acb_ca_msft_foreign_currency_worked_example() {
+    let mut rates = RateTable::default();
+    let day = |d: &str| nt_brokers::dates::parse_date(d).expect("date");
+    rates.insert("USD", day("2014-03-03"), Decimal::ONE / dec!(0.9192));
+    rates.insert("USD", day("2015-03-02"), Decimal::ONE / dec!(1.0344));
+    let mut buy = t(
+        "2014-03-03",
+        "MSFT",
+        TaxSide::Buy,
+        dec!(100),
+        dec!(40.00),
+        dec!(9.99),
+    );
+    buy.currency = "USD".into();
+    let mut sell = t(
+        "2015-03-02",
+        "MSFT",
+        TaxSide::Sell,
+        dec!(40),
+        dec!(50.00),
+        dec!(9.99),
+    );
+    sell.currency = "USD".into();
+    let r = compute_acb(&[buy], &rates).expect("acb");
+    assert_eq!(r.holdings[0].acb, dec!(4362.48));
+    assert_eq!(r.holdings[0].acb_per_unit.round_dp(2), dec!(43.62));
+    let mut buy = t(
+        "2014-03-03",
+        "MSFT",
+        TaxSide::Buy,
+        dec!(100),
+        dec!(40.00),
+        dec!(9.99),
+    );
+    buy.currency = "USD".into();
+    let r = compute_acb(&[buy, sell], &rates).expect("acb");
+    let d = &r.dispositions[0];
+    assert_eq!(d.proceeds - d.outlays, dec!(1923.83));
+    assert_eq!(d.gain, dec!(178.84));
+    assert_eq!(r.holdings[0].qty, dec!(60));
+    assert_eq!(r.holdings[0].acb, dec!(2617.49));
+    assert_eq!(r.holdings[0].acb_per_unit.round_dp(2), dec!(43.62));
+}
+
 /// CRA guide T4037 (Capital Gains), "foreign currency": convert the
 /// proceeds at the rate when sold, the ACB at the rate when bought and the
-/// outlays at the rate when incurred. Numbers worked by hand: 100 shares at
+/// outlays at the rate when incurred. This case checks the rate-table
+/// plumbing (weekend fallback, missing rate, reports) around the published
+/// example above; its numbers are worked by hand: 100 shares at
 /// US$10 when US$1 = C$1.37, 50 sold at US$12 when US$1 = C$1.44 with a
 /// US$5 commission: proceeds C$864, ACB C$685, outlays C$7.20, gain C$171.80.
 /// The sale day has no rate (a Saturday) so the Friday rate is used.

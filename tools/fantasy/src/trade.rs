@@ -72,7 +72,7 @@ pub async fn trade(store: &Store, id: &str) -> Result<Trade> {
 /// Trades of a league, newest first.
 pub async fn trades(store: &Store, league_id: &str) -> Result<Vec<Trade>> {
     let rows = sqlx::query(
-        "SELECT * FROM fantasy_trades WHERE league_id = $1 ORDER BY created_ms DESC, id",
+        "SELECT * FROM fantasy_trades WHERE league_id = $1 ORDER BY created_ms DESC, id DESC",
     )
     .bind(league_id)
     .fetch_all(store.pool())
