@@ -1,22 +1,43 @@
 //! Tradier Brokerage API client: user profile (default account), account
 //! balances, positions, orders (list, one, place form-encoded with the
-//! client id as `tag`, cancel), market quotes and history / time-and-sales
-//! bars. Auth is `Authorization: Bearer <token>` with
-//! `Accept: application/json` on every call. Sandbox or live is told by
-//! the base URL: only `https://sandbox.tradier.com` is paper; any other host
-//! is reported live.
+//! client id as `tag`, modify, cancel), market quotes and history /
+//! time-and-sales bars, and the WebSocket streams (market events for
+//! quotes, account events for order updates). Auth is
+//! `Authorization: Bearer <token>` with `Accept: application/json` on
+//! every call. Sandbox or live is told by the base URL: only
+//! `https://sandbox.tradier.com` is paper; any other host is reported live.
 //!
-//! Docs: <https://documentation.tradier.com/brokerage-api>.
+//! Docs: <https://documentation.tradier.com/brokerage-api>. Streaming,
+//! as verified: a session from `POST /v1/markets/events/session` or
+//! `POST /v1/accounts/events/session`
+//! (<https://documentation.tradier.com/brokerage-api/streaming/create-market-session>,
+//! <https://documentation.tradier.com/brokerage-api/streaming/create-account-session>;
+//! answer `{"stream": {"url", "sessionid"}}`, valid 5 minutes, one at a
+//! time), then `wss://ws.tradier.com/v1/markets/events` with
+//! `{"symbols", "sessionid", "filter", "linebreak"}`
+//! (<https://documentation.tradier.com/brokerage-api/streaming/wss-market-websocket>)
+//! and `wss://ws.tradier.com/v1/accounts/events` with
+//! `{"events": ["order"], "sessionid", "excludeAccounts"}`
+//! (<https://documentation.tradier.com/brokerage-api/streaming/wss-account-websocket>;
+//! paper accounts use `wss://sandbox-ws.tradier.com`). Payloads:
+//! <https://docs.tradier.com/docs/streaming> (quote: `bid`, `bidsz`,
+//! `biddate`, `ask`, `asksz`, `askdate`, dates in ms) and
+//! <https://docs.tradier.com/docs/account-streaming-responses> (order
+//! events carry `id`, `status`, `type`, `price`, `stop_price`,
+//! `avg_fill_price`, `exec_quantity`, `last_fill_quantity`,
+//! `remaining_quantity`, dates and `account`, but no symbol or side: those
+//! are read from the order itself).
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use nt_mcp_core::bundle::{BundleSettings, VenueMode};
 use rust_decimal::Decimal;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::broker::{Broker, Granularity, OrderChange};
+use crate::broker::{Broker, EventStream, Granularity, OrderChange, OrderUpdate};
 use crate::bundle::setting;
 use crate::compliance::CheckResult;
 use crate::dates::{format_date, parse_date, parse_iso_ms};
@@ -30,6 +51,10 @@ use crate::types::{
 const VENUE: &str = "tradier";
 /// The sandbox host; every other host is treated as live.
 pub const SANDBOX_HOST: &str = "sandbox.tradier.com";
+/// The live WebSocket streaming host.
+pub const STREAM_URL: &str = "wss://ws.tradier.com";
+/// The paper-trading (sandbox) WebSocket streaming host.
+pub const SANDBOX_STREAM_URL: &str = "wss://sandbox-ws.tradier.com";
 
 /// Tradier connection settings.
 #[derive(Clone)]
@@ -40,6 +65,10 @@ pub struct TradierConfig {
     pub token: String,
     /// Account number; the profile's first account when `None`.
     pub account_id: Option<String>,
+    /// WebSocket streaming base URL; when `None`, `wss://ws.tradier.com`
+    /// for the live API, `wss://sandbox-ws.tradier.com` for the sandbox,
+    /// and the base URL's own host (as `ws(s)://`) for anything else.
+    pub stream_url: Option<String>,
     /// HTTP limits.
     pub policy: HttpPolicy,
 }
@@ -50,11 +79,27 @@ impl std::fmt::Debug for TradierConfig {
         f.debug_struct("TradierConfig")
             .field("base_url", &self.base_url)
             .field("account_id", &self.account_id)
+            .field("stream_url", &self.stream_url)
             .finish_non_exhaustive()
     }
 }
 
 impl TradierConfig {
+    /// The WebSocket streaming base URL in use.
+    pub fn ws_base(&self) -> String {
+        if let Some(u) = self.stream_url.as_ref().filter(|u| !u.trim().is_empty()) {
+            return u.trim().trim_end_matches('/').to_string();
+        }
+        if self.is_sandbox() {
+            return SANDBOX_STREAM_URL.into();
+        }
+        let base = self.base_url.trim().trim_end_matches('/');
+        if base.eq_ignore_ascii_case("https://api.tradier.com") {
+            return STREAM_URL.into();
+        }
+        crate::ws::ws_scheme(base)
+    }
+
     /// Paper when the base URL's host is the sandbox host.
     pub fn is_sandbox(&self) -> bool {
         let rest = self
@@ -80,7 +125,7 @@ impl TradierConfig {
 #[derive(Debug)]
 pub struct TradierClient {
     cfg: TradierConfig,
-    http: Resilient,
+    http: Arc<Resilient>,
     account: Mutex<Option<String>>,
 }
 
@@ -149,7 +194,7 @@ impl TradierClient {
         if cfg.token.trim().is_empty() {
             return Err(BrokersError::Config("Tradier access token is empty".into()));
         }
-        let http = Resilient::new(VENUE, cfg.policy.clone())?;
+        let http = Arc::new(Resilient::new(VENUE, cfg.policy.clone())?);
         Ok(Self {
             account: Mutex::new(cfg.account_id.clone()),
             cfg,
@@ -158,9 +203,10 @@ impl TradierClient {
     }
 
     /// Built from `TRADIER_ACCESS_TOKEN` (and optionally
-    /// `TRADIER_ACCOUNT_ID`, `TRADIER_BASE_URL`, or the manifest's
-    /// `tradier_account_id` / `tradier_base_url`); the base URL defaults to
-    /// the sandbox. `None` when the token is not set.
+    /// `TRADIER_ACCOUNT_ID`, `TRADIER_BASE_URL`, `TRADIER_STREAM_URL`, or
+    /// the manifest's `tradier_account_id` / `tradier_base_url` /
+    /// `tradier_stream_url`); the base URL defaults to the sandbox. `None`
+    /// when the token is not set.
     pub fn from_settings(settings: &BundleSettings) -> Result<Option<Self>> {
         let Some(token) = std::env::var("TRADIER_ACCESS_TOKEN")
             .ok()
@@ -173,6 +219,7 @@ impl TradierClient {
                 .unwrap_or_else(|| format!("https://{SANDBOX_HOST}")),
             token: token.trim().to_string(),
             account_id: setting(settings, "tradier_account_id", "TRADIER_ACCOUNT_ID"),
+            stream_url: setting(settings, "tradier_stream_url", "TRADIER_STREAM_URL"),
             policy: HttpPolicy::default(),
         })
         .map(Some)
@@ -185,55 +232,7 @@ impl TradierClient {
         query: &[(&str, String)],
         form: Option<&[(&str, String)]>,
     ) -> Result<Value> {
-        let url = format!("{}/v1/{path}", self.cfg.base_url.trim_end_matches('/'));
-        let token = self.cfg.token.clone();
-        let answer = self
-            .http
-            .send(|c| {
-                let mut rb = c
-                    .request(method.clone(), &url)
-                    .header("Authorization", format!("Bearer {token}"))
-                    .header("Accept", "application/json");
-                if !query.is_empty() {
-                    rb = rb.query(query);
-                }
-                if let Some(f) = form {
-                    rb = rb.form(f);
-                }
-                rb
-            })
-            .await?;
-        let value: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-        if (200..300).contains(&answer.status) && value.get("errors").is_none() {
-            return Ok(value);
-        }
-        // {"errors": {"error": ["..."]}} or {"fault": {"faultstring": ".."}}
-        // or plain text ("Invalid Access Token").
-        let mut message = list(&value["errors"]["error"])
-            .into_iter()
-            .chain(
-                value["errors"]["error"]
-                    .as_str()
-                    .map(|_| &value["errors"]["error"]),
-            )
-            .map(s)
-            .collect::<Vec<_>>()
-            .join("; ");
-        if message.is_empty() {
-            message = value["fault"]["faultstring"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| {
-                    String::from_utf8_lossy(&answer.body)
-                        .chars()
-                        .take(300)
-                        .collect()
-                });
-        }
-        if message.trim().is_empty() {
-            message = "no error message in the answer".into();
-        }
-        Err(BrokersError::upstream(VENUE, Some(answer.status), message))
+        call_with(&self.http, &self.cfg, method, path, query, form).await
     }
 
     /// The account number: configured, else the profile's first account.
@@ -255,7 +254,7 @@ impl TradierClient {
         Ok(id)
     }
 
-    fn order_from(&self, account: &str, o: &Value) -> Result<Order> {
+    fn order_from(account: &str, o: &Value) -> Result<Order> {
         let id = s(&o["id"]);
         if id.is_empty() {
             return Err(BrokersError::upstream(VENUE, None, "order without an id"));
@@ -346,7 +345,414 @@ impl TradierClient {
                 None,
             )
             .await?;
-        self.order_from(account, &v["order"])
+        Self::order_from(account, &v["order"])
+    }
+}
+
+/// One API call under `v1/` with the token; the venue's own error text
+/// (`errors.error`, `fault.faultstring`, or the body) on failure.
+async fn call_with(
+    http: &Resilient,
+    cfg: &TradierConfig,
+    method: reqwest::Method,
+    path: &str,
+    query: &[(&str, String)],
+    form: Option<&[(&str, String)]>,
+) -> Result<Value> {
+    let url = format!("{}/v1/{path}", cfg.base_url.trim_end_matches('/'));
+    let token = cfg.token.clone();
+    let answer = http
+        .send(|c| {
+            let mut rb = c
+                .request(method.clone(), &url)
+                .header("Authorization", format!("Bearer {token}"))
+                .header("Accept", "application/json");
+            if !query.is_empty() {
+                rb = rb.query(query);
+            }
+            if let Some(f) = form {
+                rb = rb.form(f);
+            }
+            rb
+        })
+        .await?;
+    let value: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    if (200..300).contains(&answer.status) && value.get("errors").is_none() {
+        return Ok(value);
+    }
+    // {"errors": {"error": ["..."]}} or {"fault": {"faultstring": ".."}}
+    // or plain text ("Invalid Access Token").
+    let mut message = list(&value["errors"]["error"])
+        .into_iter()
+        .chain(
+            value["errors"]["error"]
+                .as_str()
+                .map(|_| &value["errors"]["error"]),
+        )
+        .map(s)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if message.is_empty() {
+        message = value["fault"]["faultstring"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                String::from_utf8_lossy(&answer.body)
+                    .chars()
+                    .take(300)
+                    .collect()
+            });
+    }
+    if message.trim().is_empty() {
+        message = "no error message in the answer".into();
+    }
+    Err(BrokersError::upstream(VENUE, Some(answer.status), message))
+}
+
+/// Creates a streaming session (`POST /v1/{kind}/events/session`) and
+/// answers its session id. A refused token (401/403) is final; anything
+/// else is retried by the stream loop.
+async fn create_session(
+    http: &Resilient,
+    cfg: &TradierConfig,
+    kind: &str,
+) -> std::result::Result<String, crate::ws::WsFail> {
+    use crate::ws::WsFail;
+    match call_with(
+        http,
+        cfg,
+        reqwest::Method::POST,
+        &format!("{kind}/events/session"),
+        &[],
+        None,
+    )
+    .await
+    {
+        Ok(v) => v["stream"]["sessionid"]
+            .as_str()
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| WsFail::Retry("the session answer has no stream.sessionid".into())),
+        Err(
+            e @ BrokersError::Upstream {
+                status: Some(400..=499),
+                ..
+            },
+        ) => Err(WsFail::Fatal(e)),
+        Err(e) => Err(WsFail::Retry(e.to_string())),
+    }
+}
+
+/// An error payload on a Tradier stream (`{"error": ".."}`): an expired
+/// or unknown session is retried with a new session.
+fn stream_error(v: &Value) -> Option<crate::ws::WsFail> {
+    let e = v.get("error")?;
+    let text = match e {
+        Value::String(t) => t.clone(),
+        other => other.to_string(),
+    };
+    Some(crate::ws::WsFail::Retry(format!("stream error: {text}")))
+}
+
+/// Tradier payloads, one JSON object per line (`linebreak`) or several
+/// back to back.
+fn payloads(text: &str) -> Vec<Value> {
+    serde_json::Deserializer::from_str(text)
+        .into_iter::<Value>()
+        .map_while(std::result::Result::ok)
+        .collect()
+}
+
+/// Milliseconds from a Tradier date field (`"1557757189000"` or a number).
+fn ms_field(v: &Value) -> i64 {
+    match v {
+        Value::Number(n) => n.as_i64().unwrap_or(0),
+        Value::String(t) => t
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .or_else(|| parse_iso_ms(t))
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Parses one market-stream quote payload (`"type":"quote"`).
+/// <https://docs.tradier.com/docs/streaming>
+pub fn parse_stream_quote(v: &Value) -> Result<Quote> {
+    let symbol = s(&v["symbol"]);
+    if symbol.is_empty() {
+        return Err(BrokersError::upstream(
+            VENUE,
+            None,
+            "quote payload without a symbol",
+        ));
+    }
+    let bid = d(&v["bid"], "quote.bid")?;
+    let ask = d(&v["ask"], "quote.ask")?;
+    Ok(Quote {
+        symbol,
+        currency: "USD".into(),
+        bid,
+        ask,
+        last: ((bid + ask) / Decimal::TWO).round_dp(6),
+        at_ms: ms_field(&v["biddate"]).max(ms_field(&v["askdate"])),
+    })
+}
+
+struct MarketEvents {
+    http: Arc<Resilient>,
+    cfg: TradierConfig,
+    symbols: Vec<String>,
+    session: String,
+}
+
+#[async_trait]
+impl crate::ws::WsProtocol for MarketEvents {
+    type Item = Quote;
+
+    fn venue(&self) -> &'static str {
+        VENUE
+    }
+
+    fn name(&self) -> &'static str {
+        "market events stream"
+    }
+
+    async fn target(&mut self) -> std::result::Result<crate::ws::Target, crate::ws::WsFail> {
+        self.session = create_session(&self.http, &self.cfg, "markets").await?;
+        Ok(crate::ws::Target {
+            url: format!("{}/v1/markets/events", self.cfg.ws_base()),
+            ..Default::default()
+        })
+    }
+
+    fn opening(&mut self) -> Vec<String> {
+        vec![
+            json!({"symbols": self.symbols, "sessionid": self.session, "filter": ["quote"], "linebreak": true})
+                .to_string(),
+        ]
+    }
+
+    async fn on_text(
+        &mut self,
+        text: &str,
+        out: &mut Vec<crate::ws::WsStep<Quote>>,
+    ) -> std::result::Result<(), crate::ws::WsFail> {
+        for v in payloads(text) {
+            if let Some(fail) = stream_error(&v) {
+                return Err(fail);
+            }
+            if v["type"].as_str() == Some("quote") {
+                match parse_stream_quote(&v) {
+                    Ok(q) => out.push(crate::ws::WsStep::Emit(q)),
+                    Err(e) => {
+                        tracing::warn!(venue = VENUE, error = %e, "skipping a malformed quote")
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct AccountEvents {
+    http: Arc<Resilient>,
+    cfg: TradierConfig,
+    account: Option<String>,
+    session: String,
+}
+
+/// Fields of an account-stream order event laid over the order as the
+/// REST API reports it (the event lacks symbol and side); zero prices in
+/// the event mean "none".
+fn merge_order_event(base: &Value, ev: &Value) -> Value {
+    let mut o = if base.is_object() {
+        base.clone()
+    } else {
+        json!({})
+    };
+    for k in [
+        "id",
+        "status",
+        "type",
+        "tag",
+        "symbol",
+        "side",
+        "quantity",
+        "duration",
+        "avg_fill_price",
+        "exec_quantity",
+        "last_fill_price",
+        "last_fill_quantity",
+        "remaining_quantity",
+        "create_date",
+        "transaction_date",
+        "reason_description",
+    ] {
+        if let Some(v) = ev.get(k).filter(|v| !v.is_null()) {
+            o[k] = v.clone();
+        }
+    }
+    // The reference page spells it `executed_quantity`.
+    if let Some(v) = ev.get("executed_quantity").filter(|v| !v.is_null()) {
+        o["exec_quantity"] = v.clone();
+    }
+    for k in ["price", "stop_price"] {
+        if let Some(v) = ev.get(k).filter(|v| od(v).is_some_and(|p| !p.is_zero())) {
+            o[k] = v.clone();
+        }
+    }
+    o
+}
+
+#[async_trait]
+impl crate::ws::WsProtocol for AccountEvents {
+    type Item = OrderUpdate;
+
+    fn venue(&self) -> &'static str {
+        VENUE
+    }
+
+    fn name(&self) -> &'static str {
+        "account events stream"
+    }
+
+    async fn target(&mut self) -> std::result::Result<crate::ws::Target, crate::ws::WsFail> {
+        self.session = create_session(&self.http, &self.cfg, "accounts").await?;
+        Ok(crate::ws::Target {
+            url: format!("{}/v1/accounts/events", self.cfg.ws_base()),
+            ..Default::default()
+        })
+    }
+
+    fn opening(&mut self) -> Vec<String> {
+        vec![
+            json!({"events": ["order"], "sessionid": self.session, "excludeAccounts": []})
+                .to_string(),
+        ]
+    }
+
+    async fn on_text(
+        &mut self,
+        text: &str,
+        out: &mut Vec<crate::ws::WsStep<OrderUpdate>>,
+    ) -> std::result::Result<(), crate::ws::WsFail> {
+        use crate::ws::WsFail;
+        for ev in payloads(text) {
+            if let Some(fail) = stream_error(&ev) {
+                return Err(fail);
+            }
+            if ev["event"].as_str() != Some("order") {
+                continue; // heartbeat
+            }
+            let account = s(&ev["account"]);
+            if let Some(mine) = &self.account
+                && !account.is_empty()
+                && &account != mine
+            {
+                continue;
+            }
+            let account = if account.is_empty() {
+                self.account.clone().unwrap_or_default()
+            } else {
+                account
+            };
+            let id = s(&ev["id"]);
+            let id = path_safe(&id, "id").map_err(|_| {
+                WsFail::Retry(format!("order event with a malformed id: {}", ev["id"]))
+            })?;
+            // The event lacks symbol and side: read the order itself.
+            let base = if ev.get("symbol").is_some() && ev.get("side").is_some() {
+                Value::Null
+            } else {
+                let path = format!(
+                    "accounts/{}/orders/{id}",
+                    path_safe(&account, "account")
+                        .map_err(|_| WsFail::Retry("order event without an account".into()))?
+                );
+                match call_with(
+                    &self.http,
+                    &self.cfg,
+                    reqwest::Method::GET,
+                    &path,
+                    &[],
+                    None,
+                )
+                .await
+                {
+                    Ok(v) => v["order"].clone(),
+                    Err(e) => {
+                        return Err(WsFail::Fatal(BrokersError::upstream(
+                            VENUE,
+                            None,
+                            format!("order {id} from the account stream could not be read: {e}"),
+                        )));
+                    }
+                }
+            };
+            let merged = merge_order_event(&base, &ev);
+            let order = TradierClient::order_from(&account, &merged).map_err(WsFail::Fatal)?;
+            let last_qty = od(&ev["last_fill_quantity"]).filter(|q| !q.is_zero());
+            let fill_price = last_qty.and_then(|_| {
+                od(&ev["last_fill_price"])
+                    .filter(|p| !p.is_zero())
+                    .or(order.avg_fill_price)
+            });
+            out.push(crate::ws::WsStep::Emit(OrderUpdate {
+                event: s(&ev["status"]),
+                fill_price,
+                fill_qty: last_qty,
+                at_ms: order.updated_ms,
+                order,
+            }));
+        }
+        Ok(())
+    }
+}
+
+impl TradierClient {
+    /// Live quotes for `symbols` from the market events WebSocket, within
+    /// `limits` (a new session, re-sent subscription and backoff on each
+    /// reconnect). A refused token ends it at once.
+    pub async fn quote_stream_with(
+        &self,
+        symbols: &[String],
+        limits: crate::ws::WsLimits,
+    ) -> Result<EventStream<Quote>> {
+        let mut wanted: Vec<String> = Vec::new();
+        for sym in symbols {
+            let sym = path_safe(&sym.to_ascii_uppercase(), "symbols")?;
+            if !wanted.contains(&sym) {
+                wanted.push(sym);
+            }
+        }
+        if wanted.is_empty() {
+            return Err(BrokersError::invalid("symbols", "give at least one symbol"));
+        }
+        let proto = MarketEvents {
+            http: self.http.clone(),
+            cfg: self.cfg.clone(),
+            symbols: wanted,
+            session: String::new(),
+        };
+        crate::ws::open(proto, limits).await
+    }
+
+    /// Live order events of the account from the account events
+    /// WebSocket, within `limits`; each event is completed with the order
+    /// as the REST API reports it (the event carries no symbol or side).
+    pub async fn order_stream_with(
+        &self,
+        limits: crate::ws::WsLimits,
+    ) -> Result<EventStream<OrderUpdate>> {
+        let proto = AccountEvents {
+            http: self.http.clone(),
+            cfg: self.cfg.clone(),
+            account: self.account.lock().await.clone(),
+            session: String::new(),
+        };
+        crate::ws::open(proto, limits).await
     }
 }
 
@@ -369,6 +775,19 @@ fn path_safe(text: &str, field: &str) -> Result<String> {
 impl Broker for TradierClient {
     fn venue(&self) -> &str {
         VENUE
+    }
+
+    /// Order events from the account events WebSocket, with Tradier's
+    /// status as the event name (`open`, `pending`, `partially_filled`,
+    /// `filled`, `canceled`, `rejected`, ...).
+    async fn order_updates(&self) -> Result<EventStream<OrderUpdate>> {
+        self.order_stream_with(crate::ws::WsLimits::default()).await
+    }
+
+    /// Quotes from the market events WebSocket.
+    async fn quote_stream(&self, symbols: &[String]) -> Result<EventStream<Quote>> {
+        self.quote_stream_with(symbols, crate::ws::WsLimits::default())
+            .await
     }
 
     fn mode(&self) -> VenueMode {
@@ -619,12 +1038,14 @@ impl Broker for TradierClient {
         self.one_order(&account, &id).await
     }
 
-    /// `PUT /v1/accounts/{account_id}/orders/{id}`, form-encoded `type`,
-    /// `duration`, `price`, `stop` (Tradier's "modify order"; its page,
-    /// documentation.tradier.com/brokerage-api/trading/change-order, is not
-    /// in the stored docs, so the fields follow the place-order page,
-    /// <https://documentation.tradier.com/brokerage-api/trading/place-equity-order>).
-    /// Tradier does not change quantities: a new `qty` is refused here.
+    /// `PUT /v1/accounts/{account_id}/orders/{id}`, form-encoded, with only
+    /// the fields that change (`price`, `stop`). Verified against Tradier's
+    /// "Modify an Order" page,
+    /// <https://documentation.tradier.com/brokerage-api/trading/change-order>
+    /// (optional form fields `type`, `duration`, `price`, `stop`; "send only
+    /// the parameters you would like to adjust"; the session of a pre/post
+    /// order cannot change, so `duration` is never resent). Tradier does not
+    /// change quantities: a new `qty` is refused here.
     async fn replace_order(&self, order_id: &str, change: &OrderChange) -> Result<Order> {
         change.validate()?;
         if change.qty.is_some() {
@@ -645,14 +1066,7 @@ impl Broker for TradierClient {
         let id = path_safe(&id, "order_id")?;
         let current = self.one_order(&account, &id).await?;
         change.check_applies_to(&current)?;
-        let duration = match current.time_in_force {
-            TimeInForce::Gtc => "gtc",
-            _ => "day",
-        };
-        let mut form: Vec<(&str, String)> = vec![
-            ("type", current.order_type.as_str().into()),
-            ("duration", duration.into()),
-        ];
+        let mut form: Vec<(&str, String)> = Vec::new();
         if let Some(p) = change.limit_price {
             form.push(("price", p.normalize().to_string()));
         }
@@ -713,7 +1127,7 @@ impl Broker for TradierClient {
             .await?;
         let mut out = Vec::new();
         for o in list(&v["orders"]["order"]) {
-            let order = self.order_from(&account, o)?;
+            let order = Self::order_from(&account, o)?;
             if !open_only || order.status.is_working() {
                 out.push(order);
             }

@@ -16,6 +16,7 @@ use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
+use futures::{SinkExt, StreamExt};
 use nt_brokers::broker::{Broker, Granularity};
 use nt_brokers::desk;
 use nt_brokers::http::HttpPolicy;
@@ -26,6 +27,7 @@ use nt_mcp_core::bundle::VenueMode;
 use nt_mcp_core::store::core_migrations;
 use rust_decimal_macros::dec;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
 
 mod support;
 use support::pg;
@@ -37,6 +39,8 @@ struct Inner {
     orders: Vec<Value>,
     forms: Vec<Vec<(String, String)>>,
     profile_calls: usize,
+    /// Streaming sessions issued: (kind, sessionid).
+    sessions: Vec<(String, String)>,
 }
 
 #[derive(Clone, Default)]
@@ -266,7 +270,8 @@ async fn one_order(
 }
 
 /// `PUT /v1/accounts/{id}/orders/{oid}` (form-encoded): changes price,
-/// stop, type and duration of an open order.
+/// stop, type and duration of an open order
+/// (<https://documentation.tradier.com/brokerage-api/trading/change-order>).
 async fn modify(
     State(f): State<Fake>,
     h: HeaderMap,
@@ -309,6 +314,25 @@ async fn modify(
     )
 }
 
+/// `POST /v1/{markets|accounts}/events/session`: a fresh session id each
+/// time, in the documented `{"stream": {"url", "sessionid"}}` shape.
+async fn session(State(f): State<Fake>, h: HeaderMap, uri: axum::http::Uri) -> Reply {
+    if let Err(r) = authed(&h) {
+        return r;
+    }
+    let kind = if uri.path().starts_with("/v1/markets") {
+        "markets"
+    } else {
+        "accounts"
+    };
+    let mut inner = f.inner.lock().expect("lock");
+    let id = format!("c8638963a1d7{}{}", &kind[..1], inner.sessions.len());
+    inner.sessions.push((kind.to_string(), id.clone()));
+    ok(
+        json!({"stream": {"url": format!("https://stream.tradier.com/v1/{kind}/events"), "sessionid": id}}),
+    )
+}
+
 async fn serve(f: Fake) -> String {
     let app = Router::new()
         .route("/v1/user/profile", get(profile))
@@ -320,6 +344,8 @@ async fn serve(f: Fake) -> String {
             get(one_order).delete(one_order).put(modify),
         )
         .route("/v1/markets/quotes", get(quotes))
+        .route("/v1/markets/events/session", axum::routing::post(session))
+        .route("/v1/accounts/events/session", axum::routing::post(session))
         .route("/v1/markets/history", get(history))
         .with_state(f);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -337,6 +363,7 @@ fn client(base: &str, token: &str) -> TradierClient {
         base_url: base.into(),
         token: token.into(),
         account_id: None,
+        stream_url: None,
         policy: HttpPolicy {
             base_backoff: Duration::from_millis(5),
             max_retries: 1,
@@ -546,6 +573,7 @@ fn tradier_sandbox_is_paper() {
         base_url: base.into(),
         token: "t".into(),
         account_id: None,
+        stream_url: None,
         policy: HttpPolicy::default(),
     };
     assert!(cfg("https://sandbox.tradier.com").is_sandbox());
@@ -556,6 +584,15 @@ fn tradier_sandbox_is_paper() {
     assert_eq!(c.mode(), VenueMode::Paper);
     let dbg = format!("{:?}", cfg("https://api.tradier.com"));
     assert!(!dbg.contains("token: \"t\""), "{dbg}");
+    assert_eq!(
+        cfg("https://api.tradier.com/").ws_base(),
+        "wss://ws.tradier.com"
+    );
+    assert_eq!(
+        cfg("https://sandbox.tradier.com").ws_base(),
+        "wss://sandbox-ws.tradier.com"
+    );
+    assert_eq!(cfg("http://127.0.0.1:8/").ws_base(), "ws://127.0.0.1:8");
 }
 
 #[tokio::test]
@@ -617,14 +654,8 @@ async fn tradier_replace_order_puts_a_form_and_answers_the_changed_order() {
         .last()
         .cloned()
         .expect("form");
-    assert_eq!(
-        last,
-        vec![
-            ("type".to_string(), "limit".to_string()),
-            ("duration".to_string(), "gtc".to_string()),
-            ("price".to_string(), "201.25".to_string()),
-        ]
-    );
+    // Only what changes: the page says to send only the fields to adjust.
+    assert_eq!(last, vec![("price".to_string(), "201.25".to_string())]);
     // A filled order: refused by rule before any PUT.
     let filled = broker
         .place_order(&req("trd-r2", OrderType::Market, None), &[])
@@ -643,4 +674,254 @@ async fn tradier_replace_order_puts_a_form_and_answers_the_changed_order() {
         .to_string();
     assert!(err.contains("order_state"), "{err}");
     assert!(!err.contains(TOKEN), "{err}");
+}
+
+// ---- WebSocket streaming ----
+// <https://documentation.tradier.com/brokerage-api/streaming/wss-market-websocket>,
+// <https://documentation.tradier.com/brokerage-api/streaming/wss-account-websocket>,
+// payloads from <https://docs.tradier.com/docs/streaming> and
+// <https://docs.tradier.com/docs/account-streaming-responses>.
+
+fn stream_client(base: &str, ws: &support::ws::Fake, token: &str) -> TradierClient {
+    TradierClient::new(TradierConfig {
+        base_url: base.into(),
+        token: token.into(),
+        account_id: None,
+        stream_url: Some(format!("ws://{}", ws.addr)),
+        policy: HttpPolicy {
+            base_backoff: Duration::from_millis(5),
+            max_retries: 1,
+            ..HttpPolicy::default()
+        },
+    })
+    .expect("client")
+}
+
+fn ws_limits() -> nt_brokers::ws::WsLimits {
+    nt_brokers::ws::WsLimits {
+        max_reconnects: 3,
+        backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(100),
+        stall: Duration::from_secs(5),
+    }
+}
+
+/// The latest session id issued for `kind`.
+fn latest_session(f: &Fake, kind: &str) -> Option<String> {
+    f.inner
+        .lock()
+        .expect("lock")
+        .sessions
+        .iter()
+        .rev()
+        .find(|(k, _)| k == kind)
+        .map(|(_, id)| id.clone())
+}
+
+#[tokio::test]
+async fn tradier_quote_stream_uses_a_fresh_session_per_connection() {
+    use support::ws::{hold, recv_json};
+    let fake = Fake::default();
+    let base = serve(fake.clone()).await;
+    let subs = Arc::new(Mutex::new(Vec::<(String, Value, Option<String>)>::new()));
+    let (f2, s2) = (fake.clone(), subs.clone());
+    let ws = support::ws::serve(move |mut c| {
+        let (fake, subs) = (f2.clone(), s2.clone());
+        async move {
+            let Some(first) = recv_json(&mut c.ws).await else {
+                return;
+            };
+            subs.lock()
+                .expect("lock")
+                .push((c.path.clone(), first.clone(), latest_session(&fake, "markets")));
+            if c.n == 0 {
+                // Two payloads in one frame, each followed by a line break.
+                let frame = format!(
+                    "{}\n{}\n",
+                    json!({"type": "quote", "symbol": "SPY", "bid": 281.84, "bidsz": 60, "bidexch": "M",
+                        "biddate": "1557757189000", "ask": 281.85, "asksz": 6, "askexch": "Z", "askdate": "1557757190000"}),
+                    json!({"type": "quote", "symbol": "AAPL", "bid": 189.5, "bidsz": 1, "bidexch": "Q",
+                        "biddate": "1557757191000", "ask": 189.53, "asksz": 2, "askexch": "Q", "askdate": "1557757189500"})
+                );
+                let _ = c.ws.send(Message::Text(frame.into())).await;
+                return; // dropped
+            }
+            let q = json!({"type": "quote", "symbol": "SPY", "bid": 282.0, "bidsz": 1, "bidexch": "M",
+                "biddate": "1557757199000", "ask": 282.02, "asksz": 1, "askexch": "M", "askdate": "1557757199000"});
+            let _ = c.ws.send(Message::Text(format!("{q}\n").into())).await;
+            hold(&mut c.ws).await;
+        }
+    })
+    .await;
+    let tradier = stream_client(&base, &ws, TOKEN);
+    let mut stream = tradier
+        .quote_stream_with(&["spy".to_string(), "AAPL".to_string()], ws_limits())
+        .await
+        .expect("stream");
+    let mut quotes = Vec::new();
+    for _ in 0..3 {
+        quotes.push(
+            tokio::time::timeout(Duration::from_secs(10), stream.next())
+                .await
+                .expect("bounded")
+                .expect("an item")
+                .expect("a quote"),
+        );
+    }
+    drop(stream);
+    assert_eq!(quotes[0].symbol, "SPY");
+    assert_eq!(quotes[0].bid, dec!(281.84));
+    assert_eq!(quotes[0].ask, dec!(281.85));
+    assert_eq!(
+        quotes[0].at_ms, 1557757190000,
+        "the later of bid and ask dates"
+    );
+    assert_eq!(quotes[1].symbol, "AAPL");
+    assert_eq!(quotes[1].ask, dec!(189.53));
+    assert_eq!(quotes[1].at_ms, 1557757191000);
+    assert_eq!(quotes[2].bid, dec!(282), "after the reconnect");
+    assert_eq!(ws.count(), 2);
+    let subs = subs.lock().expect("lock").clone();
+    assert_eq!(subs.len(), 2);
+    let mut ids = Vec::new();
+    for (path, msg, issued) in &subs {
+        assert_eq!(path, "/v1/markets/events");
+        let issued = issued.clone().expect("a session was created first");
+        assert_eq!(
+            msg,
+            &json!({"symbols": ["SPY", "AAPL"], "sessionid": issued, "filter": ["quote"], "linebreak": true})
+        );
+        ids.push(issued);
+    }
+    assert_ne!(ids[0], ids[1], "a new session for the new connection");
+}
+
+#[tokio::test]
+async fn tradier_order_updates_complete_events_from_the_order_and_map_statuses() {
+    use support::ws::{hold, recv_json, send_json};
+    let fake = Fake::default();
+    let base = serve(fake.clone()).await;
+    let firsts = Arc::new(Mutex::new(Vec::<(String, Value, Option<String>)>::new()));
+    let (f2, s2) = (fake.clone(), firsts.clone());
+    let ws = support::ws::serve(move |mut c| {
+        let (fake, firsts) = (f2.clone(), s2.clone());
+        async move {
+            let Some(first) = recv_json(&mut c.ws).await else {
+                return;
+            };
+            firsts
+                .lock()
+                .expect("lock")
+                .push((c.path.clone(), first, latest_session(&fake, "accounts")));
+            let ev = |status: &str, exec: f64, last_qty: f64, last_px: f64, avg: f64| {
+                json!({"id": 228175, "event": "order", "status": status, "type": "limit", "price": 200.0,
+                    "stop_price": 0.0, "avg_fill_price": avg, "exec_quantity": exec,
+                    "last_fill_quantity": last_qty, "last_fill_price": last_px,
+                    "remaining_quantity": 3.0 - exec, "transaction_date": "2021-08-09T20:05:36.277Z",
+                    "create_date": "2021-08-09T20:05:35.277Z", "account": "VA000001"})
+            };
+            if c.n == 0 {
+                send_json(&mut c.ws, &json!({"event": "heartbeat", "status": "active", "timestamp": "2025-12-09T18:03:51.029067177Z"})).await;
+                send_json(&mut c.ws, &ev("pending", 0.0, 0.0, 0.0, 0.0)).await;
+                // Another account of the same user: not ours.
+                let mut other = ev("filled", 3.0, 3.0, 1.0, 1.0);
+                other["account"] = json!("VA999999");
+                other["id"] = json!(1);
+                send_json(&mut c.ws, &other).await;
+                send_json(&mut c.ws, &ev("partially_filled", 1.0, 1.0, 200.0, 200.0)).await;
+                return; // dropped
+            }
+            send_json(&mut c.ws, &ev("filled", 3.0, 2.0, 199.625, 199.75)).await;
+            hold(&mut c.ws).await;
+        }
+    })
+    .await;
+    let tradier = stream_client(&base, &ws, TOKEN);
+    let placed = tradier
+        .place_order(&req("trd-s1", OrderType::Limit, Some(dec!(200))), &[])
+        .await
+        .expect("place");
+    assert_eq!(placed.id, "228175");
+    let mut stream = tradier
+        .order_stream_with(ws_limits())
+        .await
+        .expect("stream");
+    let mut ups = Vec::new();
+    for _ in 0..3 {
+        ups.push(
+            tokio::time::timeout(Duration::from_secs(10), stream.next())
+                .await
+                .expect("bounded")
+                .expect("an item")
+                .expect("an update"),
+        );
+    }
+    drop(stream);
+    let events: Vec<&str> = ups.iter().map(|u| u.event.as_str()).collect();
+    assert_eq!(events, ["pending", "partially_filled", "filled"]);
+    let statuses: Vec<OrderStatus> = ups.iter().map(|u| u.order.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            OrderStatus::Open,
+            OrderStatus::PartiallyFilled,
+            OrderStatus::Filled
+        ]
+    );
+    for u in &ups {
+        // Symbol, side and tag come from the order itself.
+        assert_eq!(u.order.symbol, "AAPL");
+        assert_eq!(u.order.side, Side::Buy);
+        assert_eq!(u.order.client_order_id, "trd-s1");
+        assert_eq!(u.order.account_id, "VA000001");
+        assert_eq!(u.order.limit_price, Some(dec!(200)));
+        assert_eq!(u.order.stop_price, None);
+        assert_eq!(u.order.updated_ms, 1628539536277);
+    }
+    assert_eq!(ups[0].fill_qty, None);
+    assert_eq!(ups[0].fill_price, None);
+    assert_eq!(ups[1].fill_qty, Some(dec!(1)));
+    assert_eq!(ups[1].fill_price, Some(dec!(200)));
+    assert_eq!(ups[1].order.filled_qty, dec!(1));
+    assert_eq!(ups[2].fill_qty, Some(dec!(2)));
+    assert_eq!(ups[2].fill_price, Some(dec!(199.625)));
+    assert_eq!(ups[2].order.filled_qty, dec!(3));
+    assert_eq!(ups[2].order.avg_fill_price, Some(dec!(199.75)));
+    assert_eq!(ws.count(), 2, "reconnected once");
+    let firsts = firsts.lock().expect("lock").clone();
+    assert_eq!(firsts.len(), 2);
+    for (path, msg, issued) in &firsts {
+        assert_eq!(path, "/v1/accounts/events");
+        let issued = issued.clone().expect("a session was created first");
+        assert_eq!(
+            msg,
+            &json!({"events": ["order"], "sessionid": issued, "excludeAccounts": []})
+        );
+    }
+    assert_ne!(firsts[0].2, firsts[1].2);
+}
+
+#[tokio::test]
+async fn tradier_stream_with_a_refused_token_fails_at_once() {
+    let fake = Fake::default();
+    let base = serve(fake.clone()).await;
+    let ws = support::ws::serve(|_c| async {}).await;
+    let tradier = stream_client(&base, &ws, "wrong-token-123");
+    for kind in ["orders", "quotes"] {
+        let r = if kind == "orders" {
+            tradier.order_stream_with(ws_limits()).await.map(|_| ())
+        } else {
+            tradier
+                .quote_stream_with(&["SPY".to_string()], ws_limits())
+                .await
+                .map(|_| ())
+        };
+        let err = r.expect_err("refused").to_string();
+        assert!(
+            err.contains("401") && err.contains("Invalid Access Token"),
+            "{err}"
+        );
+        assert!(!err.contains("wrong-token-123"), "{err}");
+    }
+    assert_eq!(ws.count(), 0, "no connection without a session");
 }

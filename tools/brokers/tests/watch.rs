@@ -172,7 +172,11 @@ async fn bad_bounds_name_their_field_and_streamless_brokers_say_so() {
         base_url: "http://127.0.0.1:9".into(),
         token: "tok-never-shown".into(),
         account_id: Some("VA000001".into()),
-        policy: HttpPolicy::default(),
+        stream_url: None,
+        policy: HttpPolicy {
+            max_retries: 0,
+            ..HttpPolicy::default()
+        },
     })
     .expect("tradier");
     let bundle = BrokersBundle::paper_only(PaperConfig::default()).with_broker(Arc::new(tradier));
@@ -197,27 +201,18 @@ async fn bad_bounds_name_their_field_and_streamless_brokers_say_so() {
             err.to_text()
         );
     }
-    let err = bundle
-        .call(
-            "broker_watch",
-            json!({"broker": "tradier", "kind": "orders", "seconds": 1}),
-            c.clone(),
-        )
-        .await
-        .expect_err("no stream");
-    let text = err.to_text();
-    assert!(
-        text.contains("tradier has no order-update stream"),
-        "{text}"
-    );
-    assert!(!text.contains("tok-never-shown"), "{text}");
-    let err = bundle
-        .call(
-            "broker_watch",
-            json!({"broker": "tradier", "kind": "quotes", "symbols": ["AAPL"], "seconds": 1}),
-            c,
-        )
-        .await
-        .expect_err("no stream");
-    assert!(err.to_text().contains("tradier has no quote stream"));
+    // Tradier streams now: with nothing listening, opening the stream (its
+    // session call) fails at once, naming the venue, never the token.
+    for args in [
+        json!({"broker": "tradier", "kind": "orders", "seconds": 1}),
+        json!({"broker": "tradier", "kind": "quotes", "symbols": ["AAPL"], "seconds": 1}),
+    ] {
+        let err = bundle
+            .call("broker_watch", args.clone(), c.clone())
+            .await
+            .expect_err("unreachable");
+        let text = err.to_text();
+        assert!(text.contains("tradier"), "{args}: {text}");
+        assert!(!text.contains("tok-never-shown"), "{text}");
+    }
 }
