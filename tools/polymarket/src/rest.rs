@@ -4,7 +4,7 @@
 //! breaker after repeated failures, and turns Polymarket's `{"error": ...}`
 //! bodies into clear [`PolymarketError::Upstream`] messages.
 
-use reqwest::Method;
+use nt_venue_http::reqwest::Method;
 use serde::Serialize;
 use serde_json::Value;
 

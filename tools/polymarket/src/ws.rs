@@ -128,7 +128,7 @@ pub async fn run(
             "subscribe to at least one token id",
         ));
     }
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    nt_venue_http::install_crypto_provider();
     let mut backoff = cfg.backoff;
     let mut reconnects = 0u32;
     let mut awaiting: HashSet<String> = HashSet::new();

@@ -198,7 +198,8 @@ fn fast() -> RetryPolicy {
     RetryPolicy {
         attempts: 3,
         backoff: Duration::from_millis(5),
-        breaker_threshold: 4,
+        // Two calls that each exhaust their three attempts open it.
+        breaker_threshold: 2,
         breaker_cooldown: Duration::from_secs(60),
         max_per_second: 0,
     }
