@@ -7,14 +7,26 @@
 //! `api_server` the token answer names; a 401 or an expired token triggers
 //! one refresh and one retry.
 //!
+//! Streaming (<https://www.questrade.com/api/documentation/streaming>, as
+//! verified): `GET v1/markets/quotes?ids=..&stream=true&mode=WebSocket`
+//! (L1 quotes) or `GET v1/notifications?mode=WebSocket` (order
+//! notifications) answers `{"streamPort": N}`; a WebSocket to the
+//! `api_server` host on that port gets the access token as its first
+//! message (no `Bearer`), answers `{"success": true}`, then pushes
+//! `{"quotes": [..]}` in the REST quote shape, or `{"orders": [..],
+//! "executions": [..], "accountNumber": ..}` in the REST order and
+//! execution shapes. An open socket does not extend the session: every
+//! reconnect asks for a fresh port with a valid (refreshed) token.
+//!
 //! Docs: <https://www.questrade.com/api/documentation/getting-started>,
 //! <https://www.questrade.com/api/documentation/authorization>.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use nt_mcp_core::Store;
 use nt_mcp_core::bundle::{BundleSettings, VenueMode};
 use nt_mcp_core::store::Backend;
@@ -23,7 +35,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 use tokio::sync::Mutex;
 
-use crate::broker::{Broker, Granularity};
+use crate::broker::{Broker, EventStream, Granularity, OrderUpdate};
 use crate::bundle::setting;
 use crate::compliance::CheckResult;
 use crate::dates::{format_iso_ms, parse_iso_ms};
@@ -64,8 +76,42 @@ struct Session {
     expires_ms: i64,
 }
 
-/// The Questrade client.
-pub struct QuestradeClient {
+/// The Questrade client: a cheap handle on [`QuestradeCore`], shared with
+/// the streams it opens (they refresh tokens and ask for stream ports on
+/// every reconnect).
+pub struct QuestradeClient(Arc<QuestradeCore>);
+
+impl std::ops::Deref for QuestradeClient {
+    type Target = QuestradeCore;
+    fn deref(&self) -> &QuestradeCore {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for QuestradeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl QuestradeClient {
+    /// A client for `cfg`; call [`Broker::attach_store`] before use.
+    pub fn new(cfg: QuestradeConfig) -> Result<Self> {
+        QuestradeCore::new(cfg).map(|c| Self(Arc::new(c)))
+    }
+
+    /// Built from `QUESTRADE_REFRESH_TOKEN` (and optionally
+    /// `QUESTRADE_PRACTICE=true`, `QUESTRADE_ACCOUNT_ID`,
+    /// `QUESTRADE_LOGIN_URL`, `QUESTRADE_API_URL`, or the manifest's
+    /// `questrade_practice` / `questrade_account_id` / `questrade_login_url`
+    /// / `questrade_api_url`); `None` when the token is not set.
+    pub fn from_settings(settings: &BundleSettings) -> Result<Option<Self>> {
+        Ok(QuestradeCore::from_settings(settings)?.map(|c| Self(Arc::new(c))))
+    }
+}
+
+/// The state and REST calls behind a [`QuestradeClient`].
+pub struct QuestradeCore {
     cfg: QuestradeConfig,
     http: Resilient,
     store: OnceLock<Store>,
@@ -75,7 +121,7 @@ pub struct QuestradeClient {
     symbols: Mutex<HashMap<String, (i64, String)>>,
 }
 
-impl std::fmt::Debug for QuestradeClient {
+impl std::fmt::Debug for QuestradeCore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // No tokens in debug output.
         f.debug_struct("QuestradeClient")
@@ -145,8 +191,8 @@ fn venue_message(status: u16, body: &[u8]) -> BrokersError {
     BrokersError::upstream(VENUE, Some(status), message)
 }
 
-impl QuestradeClient {
-    /// A client for `cfg`; call [`Broker::attach_store`] before use.
+impl QuestradeCore {
+    /// A client core for `cfg`.
     pub fn new(cfg: QuestradeConfig) -> Result<Self> {
         if cfg.refresh_token.trim().is_empty() {
             return Err(BrokersError::Config(
@@ -477,6 +523,298 @@ impl QuestradeClient {
     }
 }
 
+/// What a Questrade stream carries.
+enum Feed {
+    /// L1 quotes: symbolId -> (symbol, currency), and the last full quote
+    /// of each id (updates may carry only the fields that changed).
+    Quotes {
+        ids: Vec<(i64, String, String)>,
+        last: HashMap<i64, Value>,
+    },
+    /// Order notifications for one account.
+    Orders { account: String },
+}
+
+struct QuestradeStream {
+    core: Arc<QuestradeCore>,
+    feed: Feed,
+    token: String,
+    logged_in: bool,
+    force_refresh: bool,
+}
+
+/// `https://host:port/` -> (`wss`, `host`).
+fn ws_host(api_server: &str) -> (String, String) {
+    let (scheme, rest) = api_server
+        .split_once("://")
+        .unwrap_or(("https", api_server));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit('@').next().unwrap_or("");
+    let host = if authority.starts_with('[') {
+        authority
+            .split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or("").to_string()
+    };
+    let ws = if scheme.eq_ignore_ascii_case("http") {
+        "ws"
+    } else {
+        "wss"
+    };
+    (ws.to_string(), host)
+}
+
+#[async_trait]
+impl crate::ws::WsProtocol for QuestradeStream {
+    type Item = StreamItem;
+
+    fn venue(&self) -> &'static str {
+        VENUE
+    }
+
+    fn name(&self) -> &'static str {
+        match self.feed {
+            Feed::Quotes { .. } => "L1 quote stream",
+            Feed::Orders { .. } => "order notification stream",
+        }
+    }
+
+    async fn target(&mut self) -> std::result::Result<crate::ws::Target, crate::ws::WsFail> {
+        use crate::ws::WsFail;
+        self.logged_in = false;
+        if std::mem::take(&mut self.force_refresh) {
+            self.core
+                .session(true)
+                .await
+                .map_err(|e| WsFail::Retry(e.to_string()))?;
+        }
+        let (path, query): (&str, Vec<(&str, String)>) = match &self.feed {
+            Feed::Quotes { ids, .. } => (
+                "markets/quotes",
+                vec![
+                    (
+                        "ids",
+                        ids.iter()
+                            .map(|(id, _, _)| id.to_string())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ),
+                    ("stream", "true".into()),
+                    ("mode", "WebSocket".into()),
+                ],
+            ),
+            Feed::Orders { .. } => ("notifications", vec![("mode", "WebSocket".into())]),
+        };
+        let answer = match self
+            .core
+            .call(reqwest::Method::GET, path, &query, None)
+            .await
+        {
+            Ok(v) => v,
+            Err(
+                e @ BrokersError::Upstream {
+                    status: Some(401 | 403),
+                    ..
+                },
+            ) => {
+                return Err(WsFail::Fatal(e));
+            }
+            Err(e @ BrokersError::Config(_)) => return Err(WsFail::Fatal(e)),
+            Err(e) => return Err(WsFail::Retry(e.to_string())),
+        };
+        let port = answer["streamPort"]
+            .as_u64()
+            .filter(|p| (1..=65535).contains(p))
+            .ok_or_else(|| WsFail::Retry(format!("no streamPort in the answer: {answer}")))?;
+        // The session `call` just used (or refreshed): its token logs in.
+        let sess = self
+            .core
+            .session(false)
+            .await
+            .map_err(|e| WsFail::Retry(e.to_string()))?;
+        self.token = sess.access_token.clone();
+        let (scheme, host) = ws_host(&sess.api_server);
+        let query = query
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        Ok(crate::ws::Target {
+            url: format!("{scheme}://{host}:{port}/v1/{path}?{query}"),
+            ..Default::default()
+        })
+    }
+
+    fn opening(&mut self) -> Vec<String> {
+        // The access token alone, no `Bearer`, as the first message.
+        vec![self.token.clone()]
+    }
+
+    async fn on_text(
+        &mut self,
+        text: &str,
+        out: &mut Vec<crate::ws::WsStep<StreamItem>>,
+    ) -> std::result::Result<(), crate::ws::WsFail> {
+        use crate::ws::{WsFail, WsStep};
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            return Ok(());
+        };
+        if !self.logged_in {
+            if v["success"].as_bool() == Some(true) {
+                self.logged_in = true;
+                return Ok(());
+            }
+            // Refused token ({"code": 1017, "message": ..}): refresh, then retry.
+            self.force_refresh = true;
+            return Err(WsFail::Retry(format!(
+                "login refused: {}",
+                v["message"].as_str().unwrap_or(text)
+            )));
+        }
+        if let Some(msg) = v["message"].as_str().filter(|_| v.get("code").is_some()) {
+            self.force_refresh = true;
+            return Err(WsFail::Retry(format!("stream error {}: {msg}", v["code"])));
+        }
+        match &mut self.feed {
+            Feed::Quotes { ids, last } => {
+                for q in v["quotes"].as_array().into_iter().flatten() {
+                    let Some(id) = q["symbolId"].as_i64() else {
+                        continue;
+                    };
+                    let Some((_, symbol, currency)) = ids.iter().find(|(i, _, _)| *i == id) else {
+                        continue;
+                    };
+                    let merged = last.entry(id).or_insert_with(|| json!({}));
+                    if let (Some(m), Some(new)) = (merged.as_object_mut(), q.as_object()) {
+                        for (k, val) in new {
+                            if !val.is_null() {
+                                m.insert(k.clone(), val.clone());
+                            }
+                        }
+                    }
+                    let (Some(bid), Some(ask)) = (od(&merged["bidPrice"]), od(&merged["askPrice"]))
+                    else {
+                        continue;
+                    };
+                    out.push(WsStep::Emit(StreamItem::Quote(Quote {
+                        symbol: symbol.clone(),
+                        currency: currency.clone(),
+                        bid,
+                        ask,
+                        last: od(&merged["lastTradePrice"])
+                            .unwrap_or(((bid + ask) / Decimal::TWO).round_dp(6)),
+                        at_ms: iso(&merged["lastTradeTime"]),
+                    })));
+                }
+            }
+            Feed::Orders { account } => {
+                let acct = s(&v["accountNumber"]);
+                if !acct.is_empty() && &acct != account {
+                    return Ok(());
+                }
+                let executions: Vec<&Value> =
+                    v["executions"].as_array().into_iter().flatten().collect();
+                for o in v["orders"].as_array().into_iter().flatten() {
+                    let order = self.core.order_from(account, o);
+                    let fills: Vec<&&Value> = executions
+                        .iter()
+                        .filter(|e| s(&e["orderId"]) == order.id)
+                        .collect();
+                    let fill_qty: Decimal = fills.iter().filter_map(|e| od(&e["quantity"])).sum();
+                    let fill_price = fills.last().and_then(|e| od(&e["price"]));
+                    out.push(WsStep::Emit(StreamItem::Order(OrderUpdate {
+                        event: s(&o["state"]),
+                        fill_price,
+                        fill_qty: (!fills.is_empty()).then_some(fill_qty),
+                        at_ms: order.updated_ms,
+                        order,
+                    })));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One item of a Questrade stream.
+enum StreamItem {
+    Quote(Quote),
+    Order(OrderUpdate),
+}
+
+impl QuestradeClient {
+    /// Live L1 quotes for `symbols` (resolved to symbolIds first) from
+    /// the quote stream, within `limits`.
+    pub async fn quote_stream_with(
+        &self,
+        symbols: &[String],
+        limits: crate::ws::WsLimits,
+    ) -> Result<EventStream<Quote>> {
+        let mut ids: Vec<(i64, String, String)> = Vec::new();
+        for sym in symbols {
+            let key = sym.trim().to_ascii_uppercase();
+            let (id, currency) = self.symbol_id(&key).await?;
+            if !ids.iter().any(|(i, _, _)| *i == id) {
+                let currency = if currency.is_empty() {
+                    currency_of(&key)
+                } else {
+                    currency
+                };
+                ids.push((id, key, currency));
+            }
+        }
+        if ids.is_empty() {
+            return Err(BrokersError::invalid("symbols", "give at least one symbol"));
+        }
+        let proto = QuestradeStream {
+            core: self.0.clone(),
+            feed: Feed::Quotes {
+                ids,
+                last: HashMap::new(),
+            },
+            token: String::new(),
+            logged_in: false,
+            force_refresh: false,
+        };
+        let stream = crate::ws::open(proto, limits).await?;
+        Ok(Box::pin(stream.filter_map(|item| async move {
+            match item {
+                Ok(StreamItem::Quote(q)) => Some(Ok(q)),
+                Ok(StreamItem::Order(_)) => None,
+                Err(e) => Some(Err(e)),
+            }
+        })))
+    }
+
+    /// Live order notifications of the account, within `limits`; the
+    /// event name is Questrade's order state (`Accepted`, `Partial`,
+    /// `Executed`, `Canceled`, ...).
+    pub async fn order_stream_with(
+        &self,
+        limits: crate::ws::WsLimits,
+    ) -> Result<EventStream<OrderUpdate>> {
+        let account = self.account_id().await?;
+        let proto = QuestradeStream {
+            core: self.0.clone(),
+            feed: Feed::Orders { account },
+            token: String::new(),
+            logged_in: false,
+            force_refresh: false,
+        };
+        let stream = crate::ws::open(proto, limits).await?;
+        Ok(Box::pin(stream.filter_map(|item| async move {
+            match item {
+                Ok(StreamItem::Order(u)) => Some(Ok(u)),
+                Ok(StreamItem::Quote(_)) => None,
+                Err(e) => Some(Err(e)),
+            }
+        })))
+    }
+}
+
 #[async_trait]
 impl Broker for QuestradeClient {
     fn venue(&self) -> &str {
@@ -493,6 +831,19 @@ impl Broker for QuestradeClient {
 
     fn attach_store(&self, store: &Store) {
         let _ = self.store.set(store.clone());
+    }
+
+    /// Order notifications from the notification stream
+    /// (<https://www.questrade.com/api/documentation/streaming>).
+    async fn order_updates(&self) -> Result<EventStream<OrderUpdate>> {
+        self.order_stream_with(crate::ws::WsLimits::default()).await
+    }
+
+    /// L1 quotes from the quote stream
+    /// (<https://www.questrade.com/api/documentation/streaming>).
+    async fn quote_stream(&self, symbols: &[String]) -> Result<EventStream<Quote>> {
+        self.quote_stream_with(symbols, crate::ws::WsLimits::default())
+            .await
     }
 
     // https://www.questrade.com/api/documentation/rest-operations/account-calls/accounts-id-balances

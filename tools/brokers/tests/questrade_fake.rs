@@ -12,6 +12,7 @@ use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
+use futures::StreamExt;
 use nt_brokers::broker::{Broker, Granularity};
 use nt_brokers::http::HttpPolicy;
 use nt_brokers::questrade::{QuestradeClient, QuestradeConfig};
@@ -34,12 +35,16 @@ struct Inner {
     refused: Vec<String>,
     order_bodies: Vec<Value>,
     cancelled: bool,
+    /// Queries of the stream-port requests, with their path.
+    port_requests: Vec<(String, Vec<(String, String)>)>,
 }
 
 #[derive(Clone, Default)]
 struct Fake {
     inner: Arc<Mutex<Inner>>,
     base: Arc<OnceLock<String>>,
+    /// The WebSocket fake's port, answered as `streamPort`.
+    stream_port: Arc<OnceLock<u16>>,
 }
 
 type Reply = (StatusCode, axum::Json<Value>);
@@ -327,6 +332,27 @@ async fn executions(State(f): State<Fake>, h: HeaderMap) -> Reply {
     )
 }
 
+/// `GET /v1/markets/quotes?ids=..&stream=true&mode=WebSocket` and
+/// `GET /v1/notifications?mode=WebSocket`: `{"streamPort": N}`
+/// (<https://www.questrade.com/api/documentation/streaming>).
+async fn stream_port(
+    State(f): State<Fake>,
+    h: HeaderMap,
+    uri: axum::http::Uri,
+    RawQuery(q): RawQuery,
+) -> Reply {
+    authed!(f, h);
+    f.inner
+        .lock()
+        .expect("lock")
+        .port_requests
+        .push((uri.path().to_string(), pairs(q)));
+    (
+        StatusCode::OK,
+        axum::Json(json!({"streamPort": f.stream_port.get().copied().unwrap_or(9)})),
+    )
+}
+
 async fn serve(f: Fake) -> String {
     let app = Router::new()
         .route("/oauth2/token", get(token))
@@ -342,6 +368,8 @@ async fn serve(f: Fake) -> String {
         .route("/v1/symbols/search", get(search))
         .route("/v1/markets/quotes/{id}", get(quote))
         .route("/v1/markets/candles/{id}", get(candles))
+        .route("/v1/markets/quotes", get(stream_port))
+        .route("/v1/notifications", get(stream_port))
         .with_state(f.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -546,4 +574,268 @@ async fn questrade_rotation_restart_and_v1_calls_postgres() {
     rotation_restart_and_the_v1_calls(&schema.url, &other.url).await;
     schema.drop_schema().await;
     other.drop_schema().await;
+}
+
+// ---- Streaming: L1 quotes and order notifications over WebSocket ----
+// <https://www.questrade.com/api/documentation/streaming>
+
+fn stream_limits() -> nt_brokers::ws::WsLimits {
+    nt_brokers::ws::WsLimits {
+        max_reconnects: 3,
+        backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(100),
+        stall: Duration::from_secs(5),
+    }
+}
+
+/// A Questrade stream fake: checks the first message is a currently valid
+/// access token (no `Bearer`), answers `{"success": true}`, then runs
+/// `script` for the connection. With `refuse_first`, the first login is
+/// refused as an expired token would be (the token is invalidated).
+async fn qt_ws<F, Fut>(
+    fake: &Fake,
+    logins: Arc<Mutex<Vec<(String, String, bool)>>>,
+    refuse_first: bool,
+    script: F,
+) -> support::ws::Fake
+where
+    F: Fn(support::ws::Conn) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    use support::ws::{recv_text, send_json};
+    let f2 = fake.clone();
+    let script = Arc::new(script);
+    let ws = support::ws::serve(move |mut c| {
+        let (fake, logins, script) = (f2.clone(), logins.clone(), script.clone());
+        async move {
+            let Some(token) = recv_text(&mut c.ws).await else {
+                return;
+            };
+            if refuse_first && c.n == 0 {
+                fake.expire_access();
+            }
+            let valid = fake
+                .inner
+                .lock()
+                .expect("lock")
+                .valid_access
+                .contains(&token);
+            logins
+                .lock()
+                .expect("lock")
+                .push((c.path.clone(), token, valid));
+            if !valid {
+                send_json(
+                    &mut c.ws,
+                    &json!({"code": 1017, "message": "Access token is invalid"}),
+                )
+                .await;
+                support::ws::hold(&mut c.ws).await;
+                return;
+            }
+            send_json(&mut c.ws, &json!({"success": true})).await;
+            script(c).await;
+        }
+    })
+    .await;
+    let _ = fake.stream_port.set(ws.port);
+    ws
+}
+
+#[tokio::test]
+async fn questrade_quote_stream_logs_in_with_the_token_and_refreshes_a_refused_one() {
+    use support::ws::{hold, send_json};
+    let fake = Fake::default();
+    fake.inner.lock().expect("lock").current_refresh = "rt-0".into();
+    let logins = Arc::new(Mutex::new(Vec::new()));
+    let f2 = fake.clone();
+    let ws = qt_ws(&fake, logins.clone(), true, move |mut c| {
+        let _fake = f2.clone();
+        async move {
+            if c.n == 1 {
+                send_json(&mut c.ws, &json!({"quotes": [
+                    {"symbol": "THI.TO", "symbolId": 38738, "tier": "", "bidPrice": 83.65, "bidSize": 6500,
+                     "askPrice": 83.67, "askSize": 9100, "lastTradePriceTrHrs": 83.66, "lastTradePrice": 83.66,
+                     "lastTradeSize": 3100, "lastTradeTick": "Equal", "lastTradeTime": "2014-10-24T20:06:40.131000-04:00",
+                     "volume": 80483500, "openPrice": 83.66, "highPrice": 83.86, "lowPrice": 83.66, "delay": 0, "isHalted": false}
+                ]})).await;
+                return; // dropped
+            }
+            // Updates may carry only what changed.
+            send_json(&mut c.ws, &json!({"quotes": [{"symbolId": 38738, "bidPrice": 83.7}]})).await;
+            hold(&mut c.ws).await;
+        }
+    })
+    .await;
+    let base = serve(fake.clone()).await;
+    let store = store_at("sqlite::memory:").await;
+    let qt = client(&base, "rt-0");
+    qt.attach_store(&store);
+    // Connection 0 is refused (expired token): refresh, then connection 1
+    // gets a full quote and drops, connection 2 a partial update.
+    let mut stream = qt
+        .quote_stream_with(&["thi.to".to_string()], stream_limits())
+        .await
+        .expect("stream");
+    let mut quotes = Vec::new();
+    for _ in 0..2 {
+        quotes.push(
+            tokio::time::timeout(Duration::from_secs(15), stream.next())
+                .await
+                .expect("bounded")
+                .expect("an item")
+                .expect("a quote"),
+        );
+    }
+    drop(stream);
+    assert_eq!(quotes[0].symbol, "THI.TO");
+    assert_eq!(quotes[0].currency, "CAD");
+    assert_eq!(quotes[0].bid, dec!(83.65));
+    assert_eq!(quotes[0].ask, dec!(83.67));
+    assert_eq!(quotes[0].last, dec!(83.66));
+    assert!(quotes[0].at_ms > 0);
+    assert_eq!(quotes[1].bid, dec!(83.7), "a partial update merged");
+    assert_eq!(quotes[1].ask, dec!(83.67));
+    let logins = logins.lock().expect("lock").clone();
+    let seen: Vec<(&str, bool)> = logins.iter().map(|(_, t, v)| (t.as_str(), *v)).collect();
+    assert_eq!(seen, [("at-1", false), ("at-2", true), ("at-2", true)]);
+    assert!(
+        logins
+            .iter()
+            .all(|(p, _, _)| p == "/v1/markets/quotes?ids=38738&stream=true&mode=WebSocket"),
+        "{logins:?}"
+    );
+    assert_eq!(ws.count(), 3);
+    let inner = fake.inner.lock().expect("lock");
+    assert!(
+        inner.refreshes.len() >= 2,
+        "the expired token was refreshed"
+    );
+    let (path, q) = &inner.port_requests[0];
+    assert_eq!(path, "/v1/markets/quotes");
+    assert_eq!(
+        q,
+        &vec![
+            ("ids".to_string(), "38738".to_string()),
+            ("stream".to_string(), "true".to_string()),
+            ("mode".to_string(), "WebSocket".to_string()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn questrade_order_notifications_map_states_and_fills() {
+    use support::ws::{hold, send_json};
+    let fake = Fake::default();
+    fake.inner.lock().expect("lock").current_refresh = "rt-0".into();
+    let logins = Arc::new(Mutex::new(Vec::new()));
+    let order = |state: &str, filled: u32, avg: Option<f64>| {
+        json!({"id": 177106005, "symbol": "AAPL", "symbolId": 8049, "totalQuantity": 10, "openQuantity": 10 - filled,
+            "filledQuantity": filled, "canceledQuantity": 0, "side": "Buy", "orderType": "Limit", "limitPrice": 537,
+            "stopPrice": null, "isAllOrNone": false, "isAnonymous": false, "avgExecPrice": avg, "lastExecPrice": avg,
+            "source": "TradingAPI", "timeInForce": "Day", "gtdDate": null, "state": state, "rejectionReason": "",
+            "chainId": 177106005, "creationTime": "2014-10-23T20:03:41.636000-04:00",
+            "updateTime": "2014-10-23T20:03:42.890000-04:00", "notes": "", "primaryRoute": "AUTO",
+            "secondaryRoute": "", "orderRoute": "LAMP", "venueHoldingOrder": "", "comissionCharged": 0,
+            "exchangeOrderId": "XS177106005", "isSignificantShareHolder": false, "isInsider": false,
+            "isLimitOffsetInDollar": false, "userId": 3000124, "placementCommission": null, "legs": [],
+            "strategyType": "SingleLeg", "triggerStopPrice": null, "orderGroupId": 0, "orderClass": null})
+    };
+    let exec = |qty: u32, price: f64| {
+        json!({"symbol": "AAPL", "symbolId": 8049, "quantity": qty, "side": "Buy", "price": price, "id": 53817310,
+            "orderId": 177106005, "orderChainId": 17710600, "exchangeExecId": "XS1771060050147",
+            "timestamp": "2014-10-23T20:03:42.000000-04:00", "notes": "", "venue": "LAMP", "totalCost": 0,
+            "orderPlacementCommission": 0, "commission": 4.95, "executionFee": 0, "secFee": 0,
+            "canadianExecutionFee": 0, "parentId": 0})
+    };
+    let ws = qt_ws(&fake, logins.clone(), false, move |mut c| async move {
+        if c.n == 0 {
+            send_json(
+                &mut c.ws,
+                &json!({"orders": [order("Accepted", 0, None)], "accountNumber": 26598145}),
+            )
+            .await;
+            // Another account of the login: not ours.
+            send_json(
+                &mut c.ws,
+                &json!({"orders": [order("Executed", 10, Some(1.0))], "accountNumber": 26598146}),
+            )
+            .await;
+            send_json(
+                &mut c.ws,
+                &json!({"orders": [order("Partial", 4, Some(536.9))],
+                "executions": [exec(4, 536.9)], "accountNumber": 26598145}),
+            )
+            .await;
+            return; // dropped
+        }
+        send_json(
+            &mut c.ws,
+            &json!({"orders": [order("Executed", 10, Some(536.87))],
+            "executions": [exec(6, 536.85)], "accountNumber": 26598145}),
+        )
+        .await;
+        hold(&mut c.ws).await;
+    })
+    .await;
+    let base = serve(fake.clone()).await;
+    let store = store_at("sqlite::memory:").await;
+    let qt = client(&base, "rt-0");
+    qt.attach_store(&store);
+    let mut stream = qt.order_stream_with(stream_limits()).await.expect("stream");
+    let mut ups = Vec::new();
+    for _ in 0..3 {
+        ups.push(
+            tokio::time::timeout(Duration::from_secs(10), stream.next())
+                .await
+                .expect("bounded")
+                .expect("an item")
+                .expect("an update"),
+        );
+    }
+    drop(stream);
+    let events: Vec<&str> = ups.iter().map(|u| u.event.as_str()).collect();
+    assert_eq!(events, ["Accepted", "Partial", "Executed"]);
+    let statuses: Vec<OrderStatus> = ups.iter().map(|u| u.order.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            OrderStatus::Open,
+            OrderStatus::PartiallyFilled,
+            OrderStatus::Filled
+        ]
+    );
+    assert!(
+        ups.iter()
+            .all(|u| u.order.account_id == "26598145" && u.order.symbol == "AAPL")
+    );
+    assert_eq!(ups[0].fill_qty, None);
+    assert_eq!(
+        (ups[1].fill_qty, ups[1].fill_price),
+        (Some(dec!(4)), Some(dec!(536.9)))
+    );
+    assert_eq!(ups[1].order.filled_qty, dec!(4));
+    assert_eq!(
+        (ups[2].fill_qty, ups[2].fill_price),
+        (Some(dec!(6)), Some(dec!(536.85)))
+    );
+    assert_eq!(ups[2].order.avg_fill_price, Some(dec!(536.87)));
+    assert_eq!(ups[2].order.limit_price, Some(dec!(537)));
+    assert_eq!(ws.count(), 2, "reconnected once");
+    let logins = logins.lock().expect("lock").clone();
+    assert!(
+        logins
+            .iter()
+            .all(|(p, t, valid)| p == "/v1/notifications?mode=WebSocket"
+                && t.starts_with("at-")
+                && *valid),
+        "{logins:?}"
+    );
+    let inner = fake.inner.lock().expect("lock");
+    assert_eq!(inner.port_requests.len(), 2, "a port per connection");
+    assert_eq!(inner.port_requests[0].0, "/v1/notifications");
+    assert_eq!(
+        inner.port_requests[0].1,
+        vec![("mode".to_string(), "WebSocket".to_string())]
+    );
 }
