@@ -725,13 +725,13 @@ impl crate::ws::WsProtocol for QuestradeStream {
                         .collect();
                     let fill_qty: Decimal = fills.iter().filter_map(|e| od(&e["quantity"])).sum();
                     let fill_price = fills.last().and_then(|e| od(&e["price"]));
-                    out.push(WsStep::Emit(StreamItem::Order(OrderUpdate {
+                    out.push(WsStep::Emit(StreamItem::Order(Box::new(OrderUpdate {
                         event: s(&o["state"]),
                         fill_price,
                         fill_qty: (!fills.is_empty()).then_some(fill_qty),
                         at_ms: order.updated_ms,
                         order,
-                    })));
+                    }))));
                 }
             }
         }
@@ -742,7 +742,7 @@ impl crate::ws::WsProtocol for QuestradeStream {
 /// One item of a Questrade stream.
 enum StreamItem {
     Quote(Quote),
-    Order(OrderUpdate),
+    Order(Box<OrderUpdate>),
 }
 
 impl QuestradeClient {
@@ -807,7 +807,7 @@ impl QuestradeClient {
         let stream = crate::ws::open(proto, limits).await?;
         Ok(Box::pin(stream.filter_map(|item| async move {
             match item {
-                Ok(StreamItem::Order(u)) => Some(Ok(u)),
+                Ok(StreamItem::Order(u)) => Some(Ok(*u)),
                 Ok(StreamItem::Quote(_)) => None,
                 Err(e) => Some(Err(e)),
             }
