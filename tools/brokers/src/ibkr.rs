@@ -10,9 +10,23 @@
 //! Paper or live: IB paper account ids start with `D` (`DU1234567`); any
 //! other account is reported live.
 //!
+//! Streaming over the gateway's WebSocket (`wss://localhost:5000/v1/api/ws`),
+//! as verified against <https://interactivebrokers.github.io/cpwebapi/RealtimeSubscription.html>
+//! and the AsyncAPI description of it
+//! (<https://asyncapi.apis.io/asyncapis/interactive-brokers/interactive-brokers-asyncapi/>):
+//! the client sends `{"session": ..}` with the session `/tickle` answers,
+//! then `smd+{conid}+{"fields":[..]}` (answers `{"topic": "smd+{conid}",
+//! "31": .., "84": .., "_updated": ..}`, field keys as strings, fields
+//! that did not change left out) and `sor+{}` (answers `{"topic": "sor",
+//! "args": [{order fields as in /iserver/account/orders}]}`, also partial),
+//! and `tic` to keep the session alive. IB ends an `smd` subscription
+//! after 10 minutes (<https://www.interactivebrokers.com/campus/ibkr-api-page/web-api-changelog/>),
+//! so it is re-sent every 9.
+//!
 //! Docs: <https://www.interactivebrokers.com/campus/ibkr-api-page/cpapi-v1/>.
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use nt_mcp_core::bundle::{BundleSettings, VenueMode};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -21,7 +35,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
-use crate::broker::{Broker, Granularity, OrderChange};
+use crate::broker::{Broker, EventStream, Granularity, OrderChange, OrderUpdate};
 use crate::bundle::setting;
 use crate::compliance::CheckResult;
 use crate::error::{BrokersError, Result};
@@ -44,6 +58,9 @@ pub struct IbkrConfig {
     pub account_id: Option<String>,
     /// Skip certificate checks (only allowed for a loopback gateway).
     pub allow_invalid_certs: bool,
+    /// The gateway's WebSocket URL; `{base_url}/ws` (as `wss://`) when
+    /// `None`.
+    pub ws_url: Option<String>,
     /// HTTP limits.
     pub policy: HttpPolicy,
     /// How often to `POST /tickle` in the background to keep the gateway
@@ -154,7 +171,9 @@ impl IbkrClient {
     /// A client for `cfg`; refuses `allow_invalid_certs` for a gateway that
     /// is not on loopback.
     pub fn new(cfg: IbkrConfig) -> Result<Self> {
-        if cfg.allow_invalid_certs && !is_loopback(&cfg.base_url) {
+        if cfg.allow_invalid_certs
+            && (!is_loopback(&cfg.base_url) || cfg.ws_url.as_ref().is_some_and(|u| !is_loopback(u)))
+        {
             return Err(BrokersError::Config(
                 "IBKR_ALLOW_INVALID_CERTS is only allowed for a gateway on localhost / 127.0.0.1"
                     .into(),
@@ -262,6 +281,7 @@ impl IbkrClient {
             base_url,
             account_id: setting(settings, "ibkr_account_id", "IBKR_ACCOUNT_ID"),
             allow_invalid_certs: allow,
+            ws_url: setting(settings, "ibkr_ws_url", "IBKR_WS_URL"),
             policy: HttpPolicy::default(),
             keepalive,
         })
@@ -416,7 +436,7 @@ impl IbkrClient {
         Ok(conid)
     }
 
-    fn order_from(&self, account: &str, o: &Value) -> Order {
+    fn order_from(account: &str, o: &Value) -> Order {
         let side = match o["side"].as_str().unwrap_or("") {
             "SELL" | "S" => Side::Sell,
             _ => Side::Buy,
@@ -470,10 +490,359 @@ impl IbkrClient {
     }
 }
 
+/// Market-data fields asked for on the stream: 31 last, 84 bid, 85 ask
+/// size, 86 ask, 88 bid size.
+pub const STREAM_FIELDS: [&str; 5] = ["31", "84", "85", "86", "88"];
+/// IB ends an `smd` subscription after 10 minutes; re-send it this often.
+const SMD_RENEW: Duration = Duration::from_secs(9 * 60);
+
+enum IbFeed {
+    /// conid -> symbol, and the fields seen so far per conid.
+    Quotes {
+        conids: Vec<(i64, String)>,
+        fields: HashMap<i64, serde_json::Map<String, Value>>,
+    },
+    /// The account, and each live order as last seen (sor sends changes).
+    Orders {
+        account: String,
+        seen: HashMap<String, Value>,
+    },
+}
+
+struct IbStream {
+    http: reqwest::Client,
+    cfg: IbkrConfig,
+    feed: IbFeed,
+    session: Option<String>,
+    tick: Duration,
+    since_renew: Duration,
+    resubscribe_orders: bool,
+}
+
+impl IbStream {
+    fn subscriptions(&self) -> Vec<String> {
+        match &self.feed {
+            IbFeed::Quotes { conids, .. } => conids
+                .iter()
+                .map(|(c, _)| format!("smd+{c}+{}", json!({"fields": STREAM_FIELDS})))
+                .collect(),
+            IbFeed::Orders { .. } => vec!["sor+{}".to_string()],
+        }
+    }
+}
+
+#[async_trait]
+impl crate::ws::WsProtocol for IbStream {
+    type Item = IbItem;
+
+    fn venue(&self) -> &'static str {
+        VENUE
+    }
+
+    fn name(&self) -> &'static str {
+        match self.feed {
+            IbFeed::Quotes { .. } => "market-data stream",
+            IbFeed::Orders { .. } => "live-order stream",
+        }
+    }
+
+    async fn target(&mut self) -> std::result::Result<crate::ws::Target, crate::ws::WsFail> {
+        use crate::ws::WsFail;
+        let url = format!("{}/tickle", self.cfg.base_url.trim_end_matches('/'));
+        let sent = self
+            .http
+            .post(&url)
+            .header("Accept", "application/json")
+            .header("User-Agent", "neural-trader-mcp")
+            .send()
+            .await
+            .map_err(|e| WsFail::Retry(format!("tickle: {}", e.without_url())))?;
+        let status = sent.status().as_u16();
+        let body = sent.bytes().await.unwrap_or_default();
+        if !(200..300).contains(&status) {
+            let text: String = String::from_utf8_lossy(&body).chars().take(300).collect();
+            return Err(WsFail::Retry(format!(
+                "tickle answered HTTP {status}: {text}"
+            )));
+        }
+        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        if v["iserver"]["authStatus"]["authenticated"].as_bool() == Some(false) {
+            return Err(WsFail::Fatal(BrokersError::upstream(
+                VENUE,
+                None,
+                "the IB gateway session is not authenticated; log in at the gateway",
+            )));
+        }
+        self.session = v["session"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        self.since_renew = Duration::ZERO;
+        let url = match &self.cfg.ws_url {
+            Some(u) if !u.trim().is_empty() => u.trim().to_string(),
+            _ => format!(
+                "{}/ws",
+                crate::ws::ws_scheme(self.cfg.base_url.trim_end_matches('/'))
+            ),
+        };
+        let tls = (self.cfg.allow_invalid_certs && url.starts_with("wss://") && is_loopback(&url))
+            .then(crate::ws::insecure_tls_config);
+        Ok(crate::ws::Target {
+            url,
+            tls,
+            headers: vec![("User-Agent".into(), "neural-trader-mcp".into())],
+        })
+    }
+
+    fn opening(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(sess) = &self.session {
+            out.push(json!({"session": sess}).to_string());
+        }
+        out.extend(self.subscriptions());
+        out
+    }
+
+    fn tick(&self) -> Option<Duration> {
+        Some(self.tick)
+    }
+
+    fn on_tick(&mut self) -> Vec<String> {
+        let mut out = vec!["tic".to_string()];
+        self.since_renew += self.tick;
+        let renew_quotes =
+            matches!(self.feed, IbFeed::Quotes { .. }) && self.since_renew >= SMD_RENEW;
+        if renew_quotes || std::mem::take(&mut self.resubscribe_orders) {
+            self.since_renew = Duration::ZERO;
+            out.extend(self.subscriptions());
+        }
+        out
+    }
+
+    async fn on_text(
+        &mut self,
+        text: &str,
+        out: &mut Vec<crate::ws::WsStep<IbItem>>,
+    ) -> std::result::Result<(), crate::ws::WsFail> {
+        use crate::ws::{WsFail, WsStep};
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            return Ok(());
+        };
+        let topic = v["topic"].as_str().unwrap_or("");
+        if topic == "sts" && v["args"]["authenticated"].as_bool() == Some(false) {
+            return Err(WsFail::Fatal(BrokersError::upstream(
+                VENUE,
+                None,
+                "the IB gateway session is not authenticated; log in at the gateway",
+            )));
+        }
+        if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
+            let msg = match err {
+                Value::String(t) => t.clone(),
+                other => other.to_string(),
+            };
+            if topic == "sor" {
+                // IB refuses `sor` now and then; ask again on the next tick.
+                tracing::warn!(venue = VENUE, error = %msg, "live-order subscription refused; retrying");
+                self.resubscribe_orders = true;
+                return Ok(());
+            }
+            tracing::warn!(venue = VENUE, topic, error = %msg, "stream error message");
+            return Ok(());
+        }
+        match &mut self.feed {
+            IbFeed::Quotes { conids, fields } => {
+                let Some(conid) = topic
+                    .strip_prefix("smd+")
+                    .and_then(|c| c.split(['+', '@']).next())
+                    .and_then(|c| c.parse::<i64>().ok())
+                    .or_else(|| v["conid"].as_i64())
+                else {
+                    return Ok(());
+                };
+                let Some((_, symbol)) = conids.iter().find(|(c, _)| *c == conid) else {
+                    return Ok(());
+                };
+                let seen = fields.entry(conid).or_default();
+                if let Some(obj) = v.as_object() {
+                    for (k, val) in obj {
+                        if !val.is_null() {
+                            seen.insert(k.clone(), val.clone());
+                        }
+                    }
+                }
+                let (Some(bid), Some(ask)) =
+                    (seen.get("84").and_then(od), seen.get("86").and_then(od))
+                else {
+                    return Ok(());
+                };
+                out.push(WsStep::Emit(IbItem::Quote(Quote {
+                    symbol: symbol.clone(),
+                    currency: "USD".into(),
+                    bid,
+                    ask,
+                    last: seen
+                        .get("31")
+                        .and_then(od)
+                        .unwrap_or(((bid + ask) / Decimal::TWO).round_dp(6)),
+                    at_ms: seen.get("_updated").and_then(Value::as_i64).unwrap_or(0),
+                })));
+            }
+            IbFeed::Orders { account, seen } => {
+                if topic != "sor" {
+                    return Ok(());
+                }
+                for o in v["args"].as_array().into_iter().flatten() {
+                    let id = s(&o["orderId"]);
+                    if id.is_empty() {
+                        continue;
+                    }
+                    let acct = s(&o["acct"]);
+                    if !acct.is_empty() && &acct != account {
+                        continue;
+                    }
+                    let before = seen.get(&id).cloned().unwrap_or_else(|| json!({}));
+                    let mut merged = before.clone();
+                    if let (Some(m), Some(new)) = (merged.as_object_mut(), o.as_object()) {
+                        for (k, val) in new {
+                            if !val.is_null() {
+                                m.insert(k.clone(), val.clone());
+                            }
+                        }
+                    }
+                    seen.insert(id, merged.clone());
+                    let order = IbkrClient::order_from(account, &merged);
+                    let old_qty = od(&before["filledQuantity"]).unwrap_or(Decimal::ZERO);
+                    let delta = order.filled_qty - old_qty;
+                    let (fill_qty, fill_price) = if delta > Decimal::ZERO {
+                        // This fill's price from the running averages, when
+                        // both are known; else the new average.
+                        let price = match (od(&before["avgPrice"]), order.avg_fill_price) {
+                            (Some(old_avg), Some(new_avg)) if old_qty > Decimal::ZERO => Some(
+                                ((new_avg * order.filled_qty - old_avg * old_qty) / delta)
+                                    .round_dp(8)
+                                    .normalize(),
+                            ),
+                            (_, new_avg) => new_avg,
+                        };
+                        (Some(delta), price)
+                    } else {
+                        (None, None)
+                    };
+                    out.push(WsStep::Emit(IbItem::Order(Box::new(OrderUpdate {
+                        event: s(&merged["status"]),
+                        fill_price,
+                        fill_qty,
+                        at_ms: order.updated_ms,
+                        order,
+                    }))));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One item of an IB stream.
+enum IbItem {
+    Quote(Quote),
+    Order(Box<OrderUpdate>),
+}
+
+impl IbkrClient {
+    fn stream(&self, feed: IbFeed, tick: Duration) -> IbStream {
+        IbStream {
+            http: self.http.client().clone(),
+            cfg: self.cfg.clone(),
+            feed,
+            session: None,
+            tick: tick.max(Duration::from_millis(10)),
+            since_renew: Duration::ZERO,
+            resubscribe_orders: false,
+        }
+    }
+
+    /// Live quotes for `symbols` (resolved to conids) from the gateway's
+    /// WebSocket, within `limits`; `tic` goes out every `tick` (IB's
+    /// keep-alive), `smd` is renewed every 9 minutes.
+    pub async fn quote_stream_with(
+        &self,
+        symbols: &[String],
+        limits: crate::ws::WsLimits,
+        tick: Duration,
+    ) -> Result<EventStream<Quote>> {
+        let mut conids: Vec<(i64, String)> = Vec::new();
+        for sym in symbols {
+            let key = sym.trim().to_ascii_uppercase();
+            let c = self.conid(&key).await?;
+            if !conids.iter().any(|(x, _)| *x == c) {
+                conids.push((c, key));
+            }
+        }
+        if conids.is_empty() {
+            return Err(BrokersError::invalid("symbols", "give at least one symbol"));
+        }
+        let proto = self.stream(
+            IbFeed::Quotes {
+                conids,
+                fields: HashMap::new(),
+            },
+            tick,
+        );
+        let stream = crate::ws::open(proto, limits).await?;
+        Ok(Box::pin(stream.filter_map(|item| async move {
+            match item {
+                Ok(IbItem::Quote(q)) => Some(Ok(q)),
+                Ok(IbItem::Order(_)) => None,
+                Err(e) => Some(Err(e)),
+            }
+        })))
+    }
+
+    /// Live order updates (`sor`) from the gateway's WebSocket, within
+    /// `limits`; the event name is IB's order status (`PreSubmitted`,
+    /// `Submitted`, `Filled`, `Cancelled`, ...).
+    pub async fn order_stream_with(
+        &self,
+        limits: crate::ws::WsLimits,
+        tick: Duration,
+    ) -> Result<EventStream<OrderUpdate>> {
+        let account = self.account_id().await?;
+        let proto = self.stream(
+            IbFeed::Orders {
+                account,
+                seen: HashMap::new(),
+            },
+            tick,
+        );
+        let stream = crate::ws::open(proto, limits).await?;
+        Ok(Box::pin(stream.filter_map(|item| async move {
+            match item {
+                Ok(IbItem::Order(u)) => Some(Ok(*u)),
+                Ok(IbItem::Quote(_)) => None,
+                Err(e) => Some(Err(e)),
+            }
+        })))
+    }
+}
+
 #[async_trait]
 impl Broker for IbkrClient {
     fn venue(&self) -> &str {
         VENUE
+    }
+
+    /// Live orders (`sor`) from the gateway's WebSocket, `tic` every minute.
+    async fn order_updates(&self) -> Result<EventStream<OrderUpdate>> {
+        self.order_stream_with(crate::ws::WsLimits::default(), DEFAULT_KEEPALIVE)
+            .await
+    }
+
+    /// Market data (`smd`, fields 31/84/85/86/88) from the gateway's
+    /// WebSocket, `tic` every minute.
+    async fn quote_stream(&self, symbols: &[String]) -> Result<EventStream<Quote>> {
+        self.quote_stream_with(symbols, crate::ws::WsLimits::default(), DEFAULT_KEEPALIVE)
+            .await
     }
 
     fn mode(&self) -> VenueMode {
@@ -639,7 +1008,7 @@ impl Broker for IbkrClient {
             )
             .await?;
         let first = self.confirm(v).await?;
-        let mut order = self.order_from(&account, &json!({}));
+        let mut order = Self::order_from(&account, &json!({}));
         order.id = s(&first["order_id"]);
         order.client_order_id = req.client_order_id.trim().to_string();
         order.symbol = req.symbol.trim().to_ascii_uppercase();
@@ -660,8 +1029,14 @@ impl Broker for IbkrClient {
     /// quantity again), then the same reply/confirm rounds as placing.
     /// <https://docs.rs/ib_client/1.0.0/i686-unknown-linux-gnu/ib_client/apis/order_api/fn.iserver_account_account_id_order_order_id_post.html>
     /// (the generated client of IB's Client Portal spec: "Modifies an open
-    /// order"); IB's own campus page (cpapi-v1/#modify-order) is not in the
-    /// stored docs.
+    /// order"). Re-checked against a client generated from IB's current
+    /// Web API spec (`TradingOrdersApi`: `POST
+    /// /iserver/account/{accountId}/order/{orderId}` takes one
+    /// `SingleOrderSubmissionRequest` object, not the `{"orders": [..]}`
+    /// wrapper of placing, and answers like placing, reply rounds
+    /// included); IB's own page
+    /// (<https://www.interactivebrokers.com/docs/web-api/web-api-v-1-0-documentation/endpoints/orders/modify-order>)
+    /// is not in the stored docs.
     async fn replace_order(&self, order_id: &str, change: &OrderChange) -> Result<Order> {
         change.validate()?;
         let account = self.account_id().await?;
@@ -676,7 +1051,7 @@ impl Broker for IbkrClient {
             .find(|o| s(&o["orderId"]) == wanted || s(&o["order_ref"]) == wanted)
             .cloned()
             .ok_or_else(|| BrokersError::NotFound(format!("no live IB order {wanted}")))?;
-        let mut order = self.order_from(&account, &raw);
+        let mut order = Self::order_from(&account, &raw);
         let id = order.id.clone();
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
             return Err(BrokersError::upstream(
@@ -775,7 +1150,7 @@ impl Broker for IbkrClient {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|o| self.order_from(&account, o))
+            .map(|o| Self::order_from(&account, o))
             .filter(|o| !open_only || o.status.is_working())
             .collect())
     }

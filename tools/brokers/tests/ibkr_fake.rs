@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
+use futures::StreamExt;
 use nt_brokers::broker::Broker;
 use nt_brokers::http::HttpPolicy;
 use nt_brokers::ibkr::{IbkrClient, IbkrConfig, is_loopback};
@@ -17,6 +18,8 @@ use nt_brokers::types::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce}
 use nt_mcp_core::bundle::VenueMode;
 use rust_decimal_macros::dec;
 use serde_json::{Value, json};
+
+mod support;
 
 #[derive(Clone, Default)]
 struct Fake {
@@ -66,6 +69,7 @@ async fn ibkr_order_needs_one_confirm_round() {
         base_url: base,
         account_id: None,
         allow_invalid_certs: true,
+        ws_url: None,
         policy: HttpPolicy {
             base_backoff: Duration::from_millis(5),
             max_retries: 1,
@@ -127,6 +131,7 @@ fn ibkr_invalid_certs_only_on_loopback() {
         base_url: "https://10.0.0.5:5000/v1/api".into(),
         account_id: None,
         allow_invalid_certs: true,
+        ws_url: None,
         policy: HttpPolicy::default(),
         keepalive: None,
     })
@@ -193,6 +198,7 @@ async fn ibkr_keepalive_tickles_on_its_timer_and_stops_when_dropped() {
         base_url: base.clone(),
         account_id: Some("DU1234567".into()),
         allow_invalid_certs: false,
+        ws_url: None,
         policy: HttpPolicy::default(),
         keepalive: Some(Duration::from_secs(60)),
     })
@@ -224,6 +230,7 @@ async fn ibkr_keepalive_tickles_on_its_timer_and_stops_when_dropped() {
         base_url: base,
         account_id: Some("DU1234567".into()),
         allow_invalid_certs: false,
+        ws_url: None,
         policy: HttpPolicy::default(),
         keepalive: None,
     })
@@ -288,6 +295,7 @@ async fn ibkr_replace_order_goes_through_one_confirm_round() {
         base_url: base,
         account_id: Some("DU1234567".into()),
         allow_invalid_certs: false,
+        ws_url: None,
         policy: HttpPolicy {
             base_backoff: Duration::from_millis(5),
             max_retries: 1,
@@ -344,5 +352,262 @@ async fn ibkr_replace_order_goes_through_one_confirm_round() {
             OrderStatus::Open,
             TimeInForce::Gtc
         )
+    );
+}
+
+// ---- Gateway WebSocket: smd market data, sor live orders, tic ----
+// <https://interactivebrokers.github.io/cpwebapi/RealtimeSubscription.html>
+
+fn ws_client(base: String, ws: &support::ws::Fake) -> IbkrClient {
+    IbkrClient::new(IbkrConfig {
+        base_url: base,
+        account_id: None,
+        allow_invalid_certs: true,
+        ws_url: Some(format!("ws://{}/v1/api/ws", ws.addr)),
+        policy: HttpPolicy {
+            base_backoff: Duration::from_millis(5),
+            max_retries: 1,
+            ..HttpPolicy::default()
+        },
+        keepalive: None,
+    })
+    .expect("client")
+}
+
+fn ib_limits() -> nt_brokers::ws::WsLimits {
+    nt_brokers::ws::WsLimits {
+        max_reconnects: 3,
+        backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(100),
+        stall: Duration::from_secs(5),
+    }
+}
+
+/// Reads client frames until `want` arrives (true) or 3 s pass (false),
+/// recording each.
+async fn wait_for(
+    ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    want: &str,
+    log: &Arc<Mutex<Vec<(usize, String)>>>,
+    n: usize,
+) -> bool {
+    tokio::time::timeout(Duration::from_secs(3), async {
+        while let Some(t) = support::ws::recv_text(ws).await {
+            log.lock().expect("lock").push((n, t.clone()));
+            if t == want {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn ibkr_quote_stream_sends_session_smd_and_tic_and_merges_partial_updates() {
+    use support::ws::{hold, send_json};
+    let fake = Fake::default();
+    let base = serve(fake.clone()).await;
+    let log = Arc::new(Mutex::new(Vec::<(usize, String)>::new()));
+    let l2 = log.clone();
+    let ws = support::ws::serve(move |mut c| {
+        let log = l2.clone();
+        async move {
+            assert_eq!(c.path, "/v1/api/ws");
+            let smd = r#"smd+265598+{"fields":["31","84","85","86","88"]}"#;
+            if !wait_for(&mut c.ws, smd, &log, c.n).await {
+                return;
+            }
+            send_json(
+                &mut c.ws,
+                &json!({"topic": "sts", "args": {"authenticated": true}}),
+            )
+            .await;
+            if c.n == 0 {
+                // A tic must come (tick is 50 ms here).
+                if !wait_for(&mut c.ws, "tic", &log, c.n).await {
+                    return;
+                }
+                send_json(
+                    &mut c.ws,
+                    &json!({"topic": "smd+265598", "conid": 265598, "server_id": "q0",
+                    "31": "189.95", "84": "189.94", "85": "300", "86": "189.96", "88": "500",
+                    "_updated": 1_717_339_800_000_i64, "6119": "q0"}),
+                )
+                .await;
+                // Only what changed.
+                send_json(
+                    &mut c.ws,
+                    &json!({"topic": "smd+265598", "conid": 265598, "84": "189.97",
+                    "_updated": 1_717_339_801_000_i64}),
+                )
+                .await;
+                return; // dropped
+            }
+            send_json(
+                &mut c.ws,
+                &json!({"topic": "smd+265598", "conid": 265598, "31": "190.1",
+                "84": "190.05", "86": "190.12", "_updated": 1_717_339_900_000_i64}),
+            )
+            .await;
+            hold(&mut c.ws).await;
+        }
+    })
+    .await;
+    let ib = ws_client(base, &ws);
+    let mut stream = ib
+        .quote_stream_with(
+            &["aapl".to_string()],
+            ib_limits(),
+            Duration::from_millis(50),
+        )
+        .await
+        .expect("stream");
+    let mut quotes = Vec::new();
+    for _ in 0..3 {
+        quotes.push(
+            tokio::time::timeout(Duration::from_secs(10), stream.next())
+                .await
+                .expect("bounded")
+                .expect("an item")
+                .expect("a quote"),
+        );
+    }
+    drop(stream);
+    assert_eq!(quotes[0].symbol, "AAPL");
+    assert_eq!(
+        (quotes[0].bid, quotes[0].ask, quotes[0].last),
+        (dec!(189.94), dec!(189.96), dec!(189.95))
+    );
+    assert_eq!(quotes[0].at_ms, 1_717_339_800_000);
+    assert_eq!(
+        (quotes[1].bid, quotes[1].ask),
+        (dec!(189.97), dec!(189.96)),
+        "partial update merged"
+    );
+    assert_eq!(quotes[1].at_ms, 1_717_339_801_000);
+    assert_eq!((quotes[2].bid, quotes[2].ask), (dec!(190.05), dec!(190.12)));
+    assert_eq!(ws.count(), 2, "reconnected once");
+    let log = log.lock().expect("lock").clone();
+    for n in 0..2 {
+        let sent: Vec<&str> = log
+            .iter()
+            .filter(|(c, _)| *c == n)
+            .map(|(_, t)| t.as_str())
+            .collect();
+        // The session from /tickle first, then the subscription.
+        assert_eq!(sent[0], r#"{"session":"abc"}"#, "{sent:?}");
+        assert_eq!(
+            sent[1],
+            r#"smd+265598+{"fields":["31","84","85","86","88"]}"#
+        );
+    }
+    assert!(
+        log.iter().any(|(c, t)| *c == 0 && t == "tic"),
+        "keep-alive sent"
+    );
+}
+
+#[tokio::test]
+async fn ibkr_order_stream_merges_sor_updates_and_resubscribes_after_a_refusal() {
+    use support::ws::{hold, send_json};
+    let fake = Fake::default();
+    let base = serve(fake.clone()).await;
+    let log = Arc::new(Mutex::new(Vec::<(usize, String)>::new()));
+    let l2 = log.clone();
+    let ws = support::ws::serve(move |mut c| {
+        let log = l2.clone();
+        async move {
+            if !wait_for(&mut c.ws, "sor+{}", &log, c.n).await {
+                return;
+            }
+            if c.n == 0 {
+                send_json(&mut c.ws, &json!({"topic": "sor", "args": [{"acct": "DU1234567", "conidex": "265598",
+                    "conid": 265598, "orderId": 1001, "cashCcy": "USD", "sizeAndFills": "0/10",
+                    "orderDesc": "Buy 10 Limit 189.50, Day", "description1": "AAPL", "ticker": "AAPL",
+                    "secType": "STK", "remainingQuantity": 10.0, "filledQuantity": 0.0, "totalSize": 10.0,
+                    "companyName": "APPLE INC", "status": "PreSubmitted", "origOrderType": "LIMIT",
+                    "orderType": "Limit", "price": "189.50", "side": "BUY", "timeInForce": "CLOSE",
+                    "lastExecutionTime_r": 1_717_339_800_000_i64, "order_ref": "ib-1"}]})).await;
+                // Another account: not ours.
+                send_json(&mut c.ws, &json!({"topic": "sor", "args": [{"acct": "U999", "orderId": 5, "status": "Filled"}]})).await;
+                send_json(&mut c.ws, &json!({"topic": "sor", "args": [{"acct": "DU1234567", "orderId": 1001,
+                    "status": "Submitted", "filledQuantity": 4.0, "remainingQuantity": 6.0, "avgPrice": "189.50",
+                    "lastExecutionTime_r": 1_717_339_801_000_i64}]})).await;
+                return; // dropped
+            }
+            // IB refuses a subscribe now and then; the client asks again.
+            send_json(&mut c.ws, &json!({"error": "unable to subscribe", "code": 500, "topic": "sor"})).await;
+            if !wait_for(&mut c.ws, "sor+{}", &log, c.n).await {
+                return;
+            }
+            send_json(&mut c.ws, &json!({"topic": "sor", "args": [{"acct": "DU1234567", "orderId": 1001,
+                "status": "Filled", "filledQuantity": 10.0, "remainingQuantity": 0.0, "avgPrice": "189.44",
+                "lastExecutionTime_r": 1_717_339_802_000_i64}]})).await;
+            hold(&mut c.ws).await;
+        }
+    })
+    .await;
+    let ib = ws_client(base, &ws);
+    let mut stream = ib
+        .order_stream_with(ib_limits(), Duration::from_millis(50))
+        .await
+        .expect("stream");
+    let mut ups = Vec::new();
+    for _ in 0..3 {
+        ups.push(
+            tokio::time::timeout(Duration::from_secs(10), stream.next())
+                .await
+                .expect("bounded")
+                .expect("an item")
+                .expect("an update"),
+        );
+    }
+    drop(stream);
+    let events: Vec<&str> = ups.iter().map(|u| u.event.as_str()).collect();
+    assert_eq!(events, ["PreSubmitted", "Submitted", "Filled"]);
+    let statuses: Vec<OrderStatus> = ups.iter().map(|u| u.order.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            OrderStatus::Open,
+            OrderStatus::PartiallyFilled,
+            OrderStatus::Filled
+        ]
+    );
+    for u in &ups {
+        assert_eq!(u.order.id, "1001");
+        assert_eq!(u.order.symbol, "AAPL");
+        assert_eq!(u.order.side, Side::Buy);
+        assert_eq!(u.order.client_order_id, "ib-1");
+        assert_eq!(u.order.account_id, "DU1234567");
+        assert_eq!(u.order.qty, dec!(10));
+        assert_eq!(u.order.limit_price, Some(dec!(189.50)));
+    }
+    assert_eq!((ups[0].fill_qty, ups[0].fill_price), (None, None));
+    assert_eq!(
+        (ups[1].fill_qty, ups[1].fill_price),
+        (Some(dec!(4)), Some(dec!(189.50)))
+    );
+    // 10 @ 189.44 after 4 @ 189.50: this fill was 6 @ 189.40.
+    assert_eq!(
+        (ups[2].fill_qty, ups[2].fill_price),
+        (Some(dec!(6)), Some(dec!(189.4)))
+    );
+    assert_eq!(ups[2].order.avg_fill_price, Some(dec!(189.44)));
+    assert_eq!(ups[2].at_ms, 1_717_339_802_000);
+    assert_eq!(ws.count(), 2);
+    let log = log.lock().expect("lock").clone();
+    let second: Vec<&str> = log
+        .iter()
+        .filter(|(c, _)| *c == 1)
+        .map(|(_, t)| t.as_str())
+        .collect();
+    assert_eq!(second[0], r#"{"session":"abc"}"#);
+    assert_eq!(
+        second.iter().filter(|t| **t == "sor+{}").count(),
+        2,
+        "re-subscribed after the refusal: {second:?}"
     );
 }
