@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use nt_venue_http::reqwest;
 use serde_json::json;
 
 const SECRET: &str = "test-secret-test-secret-test-secret-0123";

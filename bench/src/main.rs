@@ -199,8 +199,8 @@ async fn http_calls(opts: &Options) -> Result<(f64, Duration, Duration, Option<u
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    // reqwest 0.13 is built without a bundled crypto provider in this workspace.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    // reqwest is built without a bundled crypto provider in this workspace.
+    nt_venue_http::install_crypto_provider();
     let opts = options()?;
     println!("server: {}", opts.server.display());
     let start = startup(&opts).await?;

@@ -82,10 +82,10 @@ pub struct HttpProc {
 }
 
 /// Installs rustls's ring provider for this test process: the workspace
-/// builds reqwest 0.13 with `rustls-no-provider` (no aws-lc-sys), so every
+/// builds reqwest with `rustls-no-provider` (no aws-lc-sys), so every
 /// process that makes a reqwest client must install one first.
 pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    nt_venue_http::install_crypto_provider();
 }
 
 /// Starts the binary with `--listen 127.0.0.1:0` plus `args` and waits for its address.

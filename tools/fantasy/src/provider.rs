@@ -23,13 +23,11 @@
 //! `Retry-After`, and reports the provider's own message otherwise.
 
 use std::collections::BTreeMap;
-use std::sync::Once;
 use std::time::Duration;
 
+use nt_venue_http::{Policy, VenueClient};
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 
 use crate::data::{StatsProvider, StatsQuery};
 use crate::error::{FantasyError, Result};
@@ -147,50 +145,32 @@ impl BallDontLieConfig {
 #[derive(Debug)]
 pub struct BallDontLie {
     config: BallDontLieConfig,
-    http: reqwest::Client,
-    next_slot: Mutex<Option<Instant>>,
-}
-
-fn install_crypto() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Another part of the process may have installed one already.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
+    http: VenueClient,
 }
 
 impl BallDontLie {
     /// Builds the client.
     pub fn new(config: BallDontLieConfig) -> Result<Self> {
-        install_crypto();
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .user_agent(concat!("neural-trader-mcp/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| FantasyError::Upstream(format!("balldontlie: HTTP client: {e}")))?;
-        Ok(Self {
-            config,
-            http,
-            next_slot: Mutex::new(None),
-        })
+        let policy = Policy {
+            min_interval: Policy::gap_per_minute(config.requests_per_minute.max(1)),
+            attempts: config.max_retries.saturating_add(1),
+            base_backoff: config.backoff,
+            max_backoff: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(60),
+            // A provider that keeps failing is left alone for a while
+            // rather than hammered by every import.
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(30),
+            timeout: config.timeout,
+        };
+        let http = VenueClient::new("balldontlie", policy)
+            .map_err(|e| FantasyError::Upstream(e.to_string()))?;
+        Ok(Self { config, http })
     }
 
     /// The configuration in use.
     pub fn config(&self) -> &BallDontLieConfig {
         &self.config
-    }
-
-    /// Waits for the next request slot (requests are spaced evenly).
-    async fn pace(&self) {
-        let gap = Duration::from_secs(60) / self.config.requests_per_minute.max(1);
-        let wait_until = {
-            let mut next = self.next_slot.lock().await;
-            let now = Instant::now();
-            let at = next.filter(|t| *t > now).unwrap_or(now);
-            *next = Some(at + gap);
-            at
-        };
-        tokio::time::sleep_until(wait_until).await;
     }
 
     /// One GET with retries; returns the body of a 2xx answer.
@@ -204,64 +184,32 @@ impl BallDontLie {
         } else {
             format!("{}{path}?{}", self.config.base_url, qs.join("&"))
         };
-        let mut attempt: u32 = 0;
-        loop {
-            self.pace().await;
-            let sent = self
-                .http
-                .get(&url)
-                .header("Authorization", self.config.api_key.as_str())
-                .send()
-                .await;
-            let (retryable, message, retry_after) = match sent {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let retry_after = resp
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    let body = resp.text().await.unwrap_or_default();
-                    if status.is_success() {
-                        return Ok(body);
-                    }
-                    let message = format!(
-                        "balldontlie answered {} on {path}: {}",
-                        status.as_u16(),
-                        provider_message(&body)
-                    );
-                    let retryable = status.as_u16() == 429 || status.is_server_error();
-                    (retryable, message, retry_after)
-                }
-                Err(e) => (
-                    true,
-                    format!("balldontlie: request to {path} failed: {e}"),
-                    None,
-                ),
-            };
-            if !retryable || attempt >= self.config.max_retries {
-                let tries = attempt + 1;
-                return Err(FantasyError::Upstream(if retryable {
-                    format!(
-                        "{message} (gave up after {tries} tr{})",
-                        if tries == 1 { "y" } else { "ies" }
-                    )
-                } else {
-                    message
-                }));
-            }
-            let backoff = self
-                .config
-                .backoff
-                .saturating_mul(1u32 << attempt.min(16))
-                .min(Duration::from_secs(30));
-            let delay = retry_after
-                .map(|r| r.min(Duration::from_secs(60)))
-                .unwrap_or(backoff);
-            tokio::time::sleep(delay).await;
-            attempt += 1;
+        let answer = self
+            .http
+            .send(|h| {
+                h.get(&url)
+                    .header("Authorization", self.config.api_key.as_str())
+            })
+            .await
+            .map_err(|e| FantasyError::Upstream(format!("{e} (on {path})")))?;
+        if answer.is_success() {
+            return Ok(answer.text());
         }
+        let message = format!(
+            "balldontlie answered {} on {path}: {}",
+            answer.status,
+            answer.message()
+        );
+        let gave_up = answer.status == 429 || answer.status >= 500;
+        let tries = self.http.policy().attempts;
+        Err(FantasyError::Upstream(if gave_up {
+            format!(
+                "{message} (gave up after {tries} tr{})",
+                if tries == 1 { "y" } else { "ies" }
+            )
+        } else {
+            message
+        }))
     }
 
     /// Every stat row for the given dates (all pages).
@@ -305,24 +253,6 @@ fn encode(s: &str) -> String {
         }
     }
     out
-}
-
-/// The provider's own message from an error body (`{"error": "..."}`,
-/// `{"message": "..."}`) or the start of the text.
-fn provider_message(body: &str) -> String {
-    if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
-        for key in ["error", "message", "detail"] {
-            if let Some(s) = v.get(key).and_then(|m| m.as_str()) {
-                return s.to_string();
-            }
-        }
-    }
-    let text: String = body.trim().chars().take(300).collect();
-    if text.is_empty() {
-        "(empty body)".into()
-    } else {
-        text
-    }
 }
 
 #[derive(Debug, Deserialize)]
