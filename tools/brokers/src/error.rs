@@ -129,7 +129,7 @@ mod hint_tests {
                 .is_some_and(|h| h.contains("compliance_rules"))
         );
         let other: ToolError =
-            BrokersError::refused("stream_unsupported", "tradier has no stream").into();
+            BrokersError::refused("stream_unsupported", "example venue has no stream").into();
         assert!(other.hint.is_none());
         assert!(other.message.contains("stream_unsupported"));
     }

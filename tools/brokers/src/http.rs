@@ -1,12 +1,14 @@
-//! Resilient HTTP for venue clients: a per-venue rate limit (minimum gap
+//! Resilient HTTP for venue clients, on the workspace's shared
+//! [`nt_venue_http::VenueClient`]: a per-venue rate limit (minimum gap
 //! between requests), retries with exponential backoff on 429, 5xx and
-//! transport errors (honouring `Retry-After` seconds), and a circuit
-//! breaker that fails fast after repeated failures until a cool-down ends.
+//! transport errors (honouring `Retry-After`), and a circuit breaker that
+//! fails fast after repeated failures until a cool-down ends. This module
+//! keeps the brokers' configuration type ([`HttpPolicy`]) and turns the
+//! shared client's errors into [`BrokersError::Upstream`].
 
 use std::time::Duration;
 
-use tokio::sync::Mutex;
-use tokio::time::Instant;
+use nt_venue_http::{Policy, VenueClient};
 
 use crate::error::{BrokersError, Result};
 
@@ -19,7 +21,7 @@ pub struct HttpPolicy {
     pub max_retries: u32,
     /// First backoff; doubles each retry.
     pub base_backoff: Duration,
-    /// Largest backoff.
+    /// Largest backoff, and the longest `Retry-After` honoured.
     pub max_backoff: Duration,
     /// Consecutive failed calls that open the breaker.
     pub breaker_threshold: u32,
@@ -43,20 +45,25 @@ impl Default for HttpPolicy {
     }
 }
 
-#[derive(Debug)]
-struct State {
-    next_slot: Instant,
-    failures: u32,
-    open_until: Option<Instant>,
+impl HttpPolicy {
+    fn to_policy(&self) -> Policy {
+        Policy {
+            min_interval: self.min_interval,
+            attempts: self.max_retries.saturating_add(1),
+            base_backoff: self.base_backoff,
+            max_backoff: self.max_backoff,
+            max_retry_after: self.max_backoff,
+            breaker_threshold: self.breaker_threshold,
+            breaker_cooldown: self.breaker_cooldown,
+            timeout: self.timeout,
+        }
+    }
 }
 
 /// An HTTP client for one venue with rate limit, retries and breaker.
 #[derive(Debug)]
 pub struct Resilient {
-    venue: String,
-    client: reqwest::Client,
-    policy: HttpPolicy,
-    state: Mutex<State>,
+    inner: VenueClient,
 }
 
 /// A venue's answer: status and body.
@@ -71,7 +78,7 @@ pub struct Answer {
 impl Resilient {
     /// A client for `venue`.
     pub fn new(venue: &str, policy: HttpPolicy) -> Result<Self> {
-        Self::with_builder(venue, policy, reqwest::Client::builder())
+        Self::with_builder(venue, policy, nt_venue_http::client_builder())
     }
 
     /// A client for `venue` from a prepared builder (the per-request
@@ -81,62 +88,14 @@ impl Resilient {
         policy: HttpPolicy,
         builder: reqwest::ClientBuilder,
     ) -> Result<Self> {
-        let client = builder
-            .timeout(policy.timeout)
-            .build()
-            .map_err(|e| BrokersError::Config(format!("{venue} HTTP client: {e}")))?;
-        Ok(Self {
-            venue: venue.to_string(),
-            client,
-            policy,
-            state: Mutex::new(State {
-                next_slot: Instant::now(),
-                failures: 0,
-                open_until: None,
-            }),
-        })
+        let inner = VenueClient::with_builder(venue, policy.to_policy(), builder)
+            .map_err(|e| BrokersError::Config(e.to_string()))?;
+        Ok(Self { inner })
     }
 
     /// The underlying client (for streaming requests).
     pub fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-
-    async fn wait_turn(&self) -> Result<()> {
-        let slot = {
-            let mut s = self.state.lock().await;
-            if let Some(until) = s.open_until {
-                if Instant::now() < until {
-                    return Err(BrokersError::upstream(
-                        &self.venue,
-                        None,
-                        format!(
-                            "circuit breaker open after {} failed calls; retry in {} s",
-                            s.failures,
-                            (until - Instant::now()).as_secs() + 1
-                        ),
-                    ));
-                }
-                s.open_until = None;
-            }
-            let slot = s.next_slot.max(Instant::now());
-            s.next_slot = slot + self.policy.min_interval;
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
-        Ok(())
-    }
-
-    async fn record(&self, ok: bool) {
-        let mut s = self.state.lock().await;
-        if ok {
-            s.failures = 0;
-        } else {
-            s.failures += 1;
-            if s.failures >= self.policy.breaker_threshold {
-                s.open_until = Some(Instant::now() + self.policy.breaker_cooldown);
-            }
-        }
+        self.inner.client()
     }
 
     /// Sends the request `build` makes, retrying 429/5xx/transport errors.
@@ -146,57 +105,20 @@ impl Resilient {
         &self,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Answer> {
-        let mut backoff = self.policy.base_backoff;
-        let mut last_err = String::new();
-        for attempt in 0..=self.policy.max_retries {
-            self.wait_turn().await?;
-            match build(&self.client).send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let retry_after = resp
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    let body = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-                    let retryable = status == 429 || status >= 500;
-                    if !retryable {
-                        self.record(true).await;
-                        return Ok(Answer { status, body });
-                    }
-                    last_err = format!(
-                        "HTTP {status}: {}",
-                        String::from_utf8_lossy(&body)
-                            .chars()
-                            .take(300)
-                            .collect::<String>()
-                    );
-                    if attempt == self.policy.max_retries {
-                        self.record(false).await;
-                        return Ok(Answer { status, body });
-                    }
-                    let wait = retry_after.unwrap_or(backoff).min(self.policy.max_backoff);
-                    tokio::time::sleep(wait).await;
-                }
-                Err(err) => {
-                    // Without the URL: a query may carry a credential.
-                    last_err = err.without_url().to_string();
-                    if attempt < self.policy.max_retries {
-                        tokio::time::sleep(backoff.min(self.policy.max_backoff)).await;
-                    }
-                }
+        match self.inner.send(build).await {
+            Ok(a) => Ok(Answer {
+                status: a.status,
+                body: a.body,
+            }),
+            Err(e) => {
+                let venue = e.venue().to_string();
+                let text = e.to_string();
+                let message = text
+                    .strip_prefix(&format!("{venue}: "))
+                    .unwrap_or(&text)
+                    .to_string();
+                Err(BrokersError::upstream(venue, None, message))
             }
-            backoff = backoff.saturating_mul(2);
         }
-        self.record(false).await;
-        Err(BrokersError::upstream(
-            &self.venue,
-            None,
-            format!(
-                "no answer after {} attempts: {last_err}",
-                self.policy.max_retries + 1
-            ),
-        ))
     }
 }

@@ -180,7 +180,7 @@ impl IbkrClient {
             ));
         }
         let builder =
-            reqwest::Client::builder().danger_accept_invalid_certs(cfg.allow_invalid_certs);
+            nt_venue_http::client_builder().danger_accept_invalid_certs(cfg.allow_invalid_certs);
         let http = Resilient::with_builder(VENUE, cfg.policy.clone(), builder)?;
         let account = OnceLock::new();
         if let Some(a) = cfg.account_id.as_ref().filter(|a| !a.trim().is_empty()) {

@@ -5,6 +5,7 @@
 //! for as UNIX seconds (`Accept-Datetime-Format: UNIX`).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,7 +13,7 @@ use nt_mcp_core::bundle::{BundleSettings, VenueMode};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::broker::{Broker, EventStream, Granularity, OrderChange};
+use crate::broker::{Broker, EventStream, Granularity, OrderChange, OrderUpdate};
 use crate::bundle::setting;
 use crate::compliance::CheckResult;
 use crate::error::{BrokersError, Result};
@@ -43,10 +44,10 @@ pub struct OandaConfig {
 }
 
 /// The OANDA v20 client.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct OandaClient {
     cfg: OandaConfig,
-    http: Resilient,
+    http: Arc<Resilient>,
 }
 
 /// One message from the pricing stream.
@@ -122,7 +123,7 @@ fn s(v: &Value) -> String {
 impl OandaClient {
     /// A client for `cfg`.
     pub fn new(cfg: OandaConfig) -> Result<Self> {
-        let http = Resilient::new(VENUE, cfg.policy.clone())?;
+        let http = Arc::new(Resilient::new(VENUE, cfg.policy.clone())?);
         Ok(Self { cfg, http })
     }
 
@@ -367,6 +368,45 @@ impl OandaClient {
             self.cfg.account_id,
             instruments.join("%2C")
         );
+        let lines = self.ndjson(url, "pricing stream", stall).await?;
+        Ok(Box::pin(lines.filter_map(|item| async move {
+            match item {
+                Err(e) => Some(Err(e)),
+                Ok(v) => match v["type"].as_str() {
+                    Some("HEARTBEAT") => Some(Ok(StreamEvent::Heartbeat(unix_ms(&v["time"])))),
+                    Some("PRICE") => Some(OandaClient::quote_from(&v).map(StreamEvent::Price)),
+                    _ => None,
+                },
+            }
+        })))
+    }
+
+    /// Opens the account's transaction stream and yields each transaction
+    /// (heartbeats included) as it arrives.
+    /// `GET v3/accounts/{accountID}/transactions/stream`: newline-delimited
+    /// `Transaction` objects and `{"type":"HEARTBEAT","lastTransactionID",
+    /// "time"}` every 5 s, as the v20 specification's `TransactionHeartbeat`
+    /// defines it (read in the generated reference
+    /// <https://docs.rs/crate/oanda-v20-openapi/latest/source/docs/TransactionHeartbeat.md>).
+    pub async fn transaction_stream(&self, stall: Duration) -> Result<EventStream<Value>> {
+        let url = format!(
+            "{}/v3/accounts/{}/transactions/stream",
+            self.cfg.stream_url.trim_end_matches('/'),
+            self.cfg.account_id
+        );
+        self.ndjson(url, "transaction stream", stall).await
+    }
+
+    /// Opens a streaming endpoint and yields its newline-delimited JSON
+    /// values. The stream yields an error and ends when nothing (not even a
+    /// heartbeat) comes for `stall`, when a line is not JSON, or when the
+    /// connection fails. Dropping the stream closes the connection.
+    async fn ndjson(
+        &self,
+        url: String,
+        what: &'static str,
+        stall: Duration,
+    ) -> Result<EventStream<Value>> {
         let resp = self
             .http
             .client()
@@ -376,7 +416,7 @@ impl OandaClient {
             .send()
             .await
             .map_err(|e| {
-                BrokersError::upstream(VENUE, None, format!("pricing stream: {}", e.without_url()))
+                BrokersError::upstream(VENUE, None, format!("{what}: {}", e.without_url()))
             })?;
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
@@ -387,8 +427,8 @@ impl OandaClient {
                 Some(status),
                 v["errorMessage"]
                     .as_str()
-                    .unwrap_or("pricing stream refused")
-                    .to_string(),
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{what} refused")),
             ));
         }
         let state = Lines {
@@ -396,6 +436,7 @@ impl OandaClient {
             buf: Vec::new(),
             pending: VecDeque::new(),
             stall,
+            what,
             done: false,
         };
         Ok(Box::pin(futures::stream::unfold(
@@ -416,14 +457,15 @@ impl OandaClient {
                         Err(_) => {
                             st.done = true;
                             let msg = format!(
-                                "pricing stream stalled: no price or heartbeat for {} ms",
+                                "{} stalled: no message or heartbeat for {} ms",
+                                st.what,
                                 st.stall.as_millis()
                             );
                             return Some((Err(BrokersError::upstream(VENUE, None, msg)), st));
                         }
                         Ok(Err(e)) => {
                             st.done = true;
-                            let msg = format!("pricing stream: {}", e.without_url());
+                            let msg = format!("{}: {}", st.what, e.without_url());
                             return Some((Err(BrokersError::upstream(VENUE, None, msg)), st));
                         }
                         Ok(Ok(None)) => {
@@ -443,15 +485,89 @@ impl OandaClient {
             },
         )))
     }
+
+    /// The order update a transaction stands for, if it is about an order:
+    /// an order create (`MARKET_ORDER`, `LIMIT_ORDER`, ...) is `new`, an
+    /// `ORDER_FILL` is `fill` (or `partial_fill` while the order stays
+    /// pending) with the fill's units and price, an `ORDER_CANCEL` is
+    /// `canceled`; each is completed with the order as it now stands
+    /// (`GET orders/{id}`). A `*_ORDER_REJECT` becomes a `rejected` update
+    /// built from the transaction itself (no order exists).
+    pub async fn update_from_transaction(&self, tx: &Value) -> Result<Option<OrderUpdate>> {
+        let kind = tx["type"].as_str().unwrap_or("");
+        let at_ms = unix_ms(&tx["time"]);
+        if let Some(order_type) = kind.strip_suffix("_ORDER_REJECT") {
+            let mut o = tx.clone();
+            o["type"] = Value::String(order_type.to_string());
+            o["createTime"] = tx["time"].clone();
+            let mut order = self.order_from(&o)?;
+            order.status = OrderStatus::Rejected;
+            order.reason = tx["rejectReason"].as_str().map(str::to_string);
+            return Ok(Some(OrderUpdate {
+                event: "rejected".into(),
+                order,
+                fill_price: None,
+                fill_qty: None,
+                at_ms,
+            }));
+        }
+        let (order_id, event) = match kind {
+            "MARKET_ORDER"
+            | "LIMIT_ORDER"
+            | "STOP_ORDER"
+            | "MARKET_IF_TOUCHED_ORDER"
+            | "TRAILING_STOP_LOSS_ORDER" => (s(&tx["id"]), "new"),
+            "ORDER_FILL" => (s(&tx["orderID"]), "fill"),
+            "ORDER_CANCEL" => (s(&tx["orderID"]), "canceled"),
+            _ => return Ok(None),
+        };
+        if order_id.is_empty() || !order_id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(BrokersError::upstream(
+                VENUE,
+                None,
+                format!("transaction {} ({kind}) names no order id", s(&tx["id"])),
+            ));
+        }
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                self.url(&format!("/orders/{order_id}")),
+                None,
+            )
+            .await?;
+        let mut order = self.order_from(&v["order"])?;
+        let (mut fill_price, mut fill_qty, mut event) = (None, None, event);
+        if kind == "ORDER_FILL" {
+            fill_price = od(&tx["price"]);
+            fill_qty = od(&tx["units"]).map(|u| u.abs());
+            order.avg_fill_price = order.avg_fill_price.or(fill_price);
+            if order.status != OrderStatus::Filled {
+                event = "partial_fill";
+                order.status = OrderStatus::PartiallyFilled;
+                order.filled_qty = fill_qty.unwrap_or_default();
+            }
+        }
+        if kind == "ORDER_CANCEL" && order.reason.is_none() {
+            order.reason = tx["reason"].as_str().map(str::to_string);
+        }
+        Ok(Some(OrderUpdate {
+            event: event.into(),
+            order,
+            fill_price,
+            fill_qty,
+            at_ms,
+        }))
+    }
 }
 
-/// The pricing stream's read state: the open response, bytes of a line
-/// not yet complete, and parsed messages not yet handed out.
+/// A streaming endpoint's read state: the open response, bytes of a line
+/// not yet complete, and parsed values not yet handed out.
 struct Lines {
     resp: reqwest::Response,
     buf: Vec<u8>,
-    pending: VecDeque<Result<StreamEvent>>,
+    pending: VecDeque<Result<Value>>,
     stall: Duration,
+    what: &'static str,
     done: bool,
 }
 
@@ -462,25 +578,13 @@ impl Lines {
         if line.is_empty() {
             return;
         }
-        let v: Value = match serde_json::from_str(line) {
-            Ok(v) => v,
-            Err(e) => {
-                self.pending.push_back(Err(BrokersError::upstream(
-                    VENUE,
-                    None,
-                    format!("bad stream line: {e}"),
-                )));
-                return;
-            }
-        };
-        match v["type"].as_str() {
-            Some("HEARTBEAT") => self
-                .pending
-                .push_back(Ok(StreamEvent::Heartbeat(unix_ms(&v["time"])))),
-            Some("PRICE") => self
-                .pending
-                .push_back(OandaClient::quote_from(&v).map(StreamEvent::Price)),
-            _ => {}
+        match serde_json::from_str::<Value>(line) {
+            Ok(v) => self.pending.push_back(Ok(v)),
+            Err(e) => self.pending.push_back(Err(BrokersError::upstream(
+                VENUE,
+                None,
+                format!("bad {} line: {e}", self.what),
+            ))),
         }
     }
 }
@@ -501,6 +605,23 @@ impl Broker for OandaClient {
                 Ok(StreamEvent::Price(q)) => Some(Ok(q)),
                 Ok(StreamEvent::Heartbeat(_)) => None,
                 Err(e) => Some(Err(e)),
+            }
+        })))
+    }
+
+    /// Order updates from the transaction stream; heartbeats and
+    /// transactions not about an order are skipped (30 s without any
+    /// message ends it).
+    async fn order_updates(&self) -> Result<EventStream<OrderUpdate>> {
+        let txs = self.transaction_stream(Duration::from_secs(30)).await?;
+        let me = self.clone();
+        Ok(Box::pin(txs.filter_map(move |item| {
+            let me = me.clone();
+            async move {
+                match item {
+                    Err(e) => Some(Err(e)),
+                    Ok(tx) => me.update_from_transaction(&tx).await.transpose(),
+                }
             }
         })))
     }

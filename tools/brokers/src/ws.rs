@@ -218,7 +218,7 @@ async fn run_from<P: WsProtocol>(
     stats: &mut RunStats,
     on_item: &mut (dyn FnMut(P::Item) -> bool + Send),
 ) -> Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    nt_venue_http::install_crypto_provider();
     let mut backoff = limits.backoff;
     loop {
         let target = match first.take() {

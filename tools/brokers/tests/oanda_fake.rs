@@ -1,7 +1,8 @@
 //! The OANDA v20 client against a local axum fake answering OANDA's
 //! documented JSON shapes on 127.0.0.1: bearer auth, order create/fill,
 //! an error carrying OANDA's errorMessage, retry on 429, the circuit
-//! breaker, and the pricing stream with heartbeats.
+//! breaker, the pricing stream with heartbeats, and the transaction stream
+//! turned into order updates.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -96,15 +97,73 @@ async fn orders(h: HeaderMap, body: String) -> (StatusCode, axum::Json<Value>) {
     )
 }
 
-/// `GET /orders/{spec}`: a pending LIMIT sell with client id `cid-9`.
-async fn one_order(h: HeaderMap, Path((_, spec)): Path<(String, String)>) -> axum::Json<Value> {
+/// `GET /orders/{spec}`: a pending LIMIT sell with client id `cid-9`, and
+/// the orders the transaction stream talks about (21 pending after a
+/// partial fill, 24 a filled market buy, 27 cancelled).
+async fn one_order(
+    h: HeaderMap,
+    Path((_, spec)): Path<(String, String)>,
+) -> (StatusCode, axum::Json<Value>) {
     assert!(authed(&h));
-    assert_eq!(spec, "@cid-9", "a client id is sent as @id");
-    axum::Json(json!({"order": {
-        "id": "11", "createTime": "1750000002.000000000", "type": "LIMIT", "instrument": "USD_CAD",
-        "units": "-100", "timeInForce": "GTC", "price": "1.37000", "positionFill": "DEFAULT",
-        "triggerCondition": "DEFAULT", "state": "PENDING", "clientExtensions": {"id": "cid-9"}
-    }, "lastTransactionID": "11"}))
+    let order = match spec.as_str() {
+        "@cid-9" => json!({
+            "id": "11", "createTime": "1750000002.000000000", "type": "LIMIT", "instrument": "USD_CAD",
+            "units": "-100", "timeInForce": "GTC", "price": "1.37000", "positionFill": "DEFAULT",
+            "triggerCondition": "DEFAULT", "state": "PENDING", "clientExtensions": {"id": "cid-9"}
+        }),
+        "21" => json!({
+            "id": "21", "createTime": "1750000010.000000000", "type": "LIMIT", "instrument": "USD_CAD",
+            "units": "-100", "timeInForce": "GTC", "price": "1.37000", "positionFill": "DEFAULT",
+            "triggerCondition": "DEFAULT", "state": "PENDING", "clientExtensions": {"id": "cid-21"}
+        }),
+        "24" => json!({
+            "id": "24", "createTime": "1750000012.000000000", "type": "MARKET", "instrument": "EUR_USD",
+            "units": "10", "timeInForce": "FOK", "positionFill": "DEFAULT", "state": "FILLED",
+            "fillingTransactionID": "25", "filledTime": "1750000012.000000000",
+            "clientExtensions": {"id": "cid-24"}
+        }),
+        "27" => json!({
+            "id": "27", "createTime": "1750000009.000000000", "type": "LIMIT", "instrument": "USD_CAD",
+            "units": "50", "timeInForce": "GTC", "price": "1.30000", "state": "CANCELLED",
+            "cancellingTransactionID": "26", "cancelledTime": "1750000013.000000000",
+            "clientExtensions": {"id": "cid-27"}
+        }),
+        other => {
+            return (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({"errorMessage": format!("Order {other} does not exist")})),
+            );
+        }
+    };
+    (
+        StatusCode::OK,
+        axum::Json(json!({"order": order, "lastTransactionID": "28"})),
+    )
+}
+
+/// `GET /transactions/stream`: heartbeats and transactions as OANDA sends
+/// them, newline-delimited, including one (financing) not about an order.
+async fn transactions(h: HeaderMap) -> (StatusCode, String) {
+    if !authed(&h) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            json!({"errorMessage": "Insufficient authorization to perform request."}).to_string(),
+        );
+    }
+    let body = [
+        r#"{"type":"HEARTBEAT","lastTransactionID":"20","time":"1750000008.000000000"}"#,
+        r#"{"type":"LIMIT_ORDER","id":"21","accountID":"101-004-1-001","batchID":"21","time":"1750000010.000000000","instrument":"USD_CAD","units":"-100","price":"1.37000","timeInForce":"GTC","positionFill":"DEFAULT","triggerCondition":"DEFAULT","reason":"CLIENT_ORDER","clientExtensions":{"id":"cid-21"}}"#,
+        r#"{"type":"ORDER_FILL","id":"22","accountID":"101-004-1-001","batchID":"22","time":"1750000011.000000000","orderID":"21","clientOrderID":"cid-21","instrument":"USD_CAD","units":"-40","price":"1.37010","reason":"LIMIT_ORDER","pl":"0.0000","financing":"0.0000","accountBalance":"100000.0000"}"#,
+        r#"{"type":"MARKET_ORDER","id":"24","accountID":"101-004-1-001","batchID":"24","time":"1750000012.000000000","instrument":"EUR_USD","units":"10","timeInForce":"FOK","positionFill":"DEFAULT","reason":"CLIENT_ORDER","clientExtensions":{"id":"cid-24"}}"#,
+        r#"{"type":"ORDER_FILL","id":"25","accountID":"101-004-1-001","batchID":"24","time":"1750000012.000000000","orderID":"24","clientOrderID":"cid-24","instrument":"EUR_USD","units":"10","price":"1.08030","reason":"MARKET_ORDER"}"#,
+        r#"{"type":"DAILY_FINANCING","id":"23","accountID":"101-004-1-001","time":"1750000012.500000000","financing":"-0.0123"}"#,
+        r#"{"type":"HEARTBEAT","lastTransactionID":"25","time":"1750000013.000000000"}"#,
+        r#"{"type":"ORDER_CANCEL","id":"26","accountID":"101-004-1-001","batchID":"26","time":"1750000013.000000000","orderID":"27","clientOrderID":"cid-27","reason":"CLIENT_REQUEST"}"#,
+        r#"{"type":"MARKET_ORDER_REJECT","id":"28","accountID":"101-004-1-001","batchID":"28","time":"1750000014.000000000","instrument":"EUR_USD","units":"5000000","timeInForce":"FOK","positionFill":"DEFAULT","reason":"CLIENT_ORDER","rejectReason":"INSUFFICIENT_MARGIN","clientExtensions":{"id":"cid-28"}}"#,
+    ]
+    .join("\n")
+        + "\n";
+    (StatusCode::OK, body)
 }
 
 /// `PUT /orders/{spec}`: OANDA's replace, answering with the cancel of the
@@ -169,6 +228,7 @@ async fn serve(f: Fake) -> String {
         )
         .route("/v3/accounts/{id}/openPositions", get(broken))
         .route("/v3/accounts/{id}/pricing/stream", get(stream))
+        .route("/v3/accounts/{id}/transactions/stream", get(transactions))
         .with_state(f);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -413,4 +473,79 @@ async fn replace_order_keeps_side_and_client_id_and_refuses_a_stop_on_a_limit() 
     assert!(err.to_string().contains("stop_price"), "{err}");
     let err = c.replace_order("a/b", &change).await.expect_err("bad id");
     assert!(err.to_string().contains("order_id"), "{err}");
+}
+
+#[tokio::test]
+async fn the_transaction_stream_becomes_order_updates() {
+    use futures::StreamExt;
+    use nt_brokers::broker::OrderUpdate;
+
+    let base = serve(Fake::default()).await;
+    let c = client(&base, "tok-123");
+    let stream = c.order_updates().await.expect("stream");
+    let updates: Vec<OrderUpdate> = tokio::time::timeout(
+        Duration::from_secs(10),
+        stream.map(|u| u.expect("update")).collect::<Vec<_>>(),
+    )
+    .await
+    .expect("the fake's body ends the stream");
+    let seen: Vec<(&str, &str, OrderStatus)> = updates
+        .iter()
+        .map(|u| (u.event.as_str(), u.order.id.as_str(), u.order.status))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("new", "21", OrderStatus::Open),
+            ("partial_fill", "21", OrderStatus::PartiallyFilled),
+            ("new", "24", OrderStatus::Filled),
+            ("fill", "24", OrderStatus::Filled),
+            ("canceled", "27", OrderStatus::Cancelled),
+            ("rejected", "28", OrderStatus::Rejected),
+        ],
+        "heartbeats and the financing transaction are skipped"
+    );
+    let partial = &updates[1];
+    assert_eq!(
+        (
+            partial.fill_qty,
+            partial.fill_price,
+            partial.order.filled_qty
+        ),
+        (Some(dec!(40)), Some(dec!(1.37010)), dec!(40))
+    );
+    assert_eq!(
+        (partial.order.side, partial.order.client_order_id.as_str()),
+        (Side::Sell, "cid-21")
+    );
+    assert_eq!(partial.at_ms, 1_750_000_011_000);
+    let fill = &updates[3];
+    assert_eq!(
+        (fill.fill_qty, fill.fill_price, fill.order.side),
+        (Some(dec!(10)), Some(dec!(1.08030)), Side::Buy)
+    );
+    assert_eq!(updates[4].order.reason.as_deref(), Some("CLIENT_REQUEST"));
+    let rejected = &updates[5];
+    assert_eq!(
+        rejected.order.reason.as_deref(),
+        Some("INSUFFICIENT_MARGIN")
+    );
+    assert_eq!(
+        (
+            rejected.order.qty,
+            rejected.order.client_order_id.as_str(),
+            rejected.order.order_type
+        ),
+        (dec!(5000000), "cid-28", OrderType::Market)
+    );
+
+    // A refused token fails at once with OANDA's message.
+    let err = client(&base, "wrong")
+        .order_updates()
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("Insufficient authorization"), "{err}");
+    assert!(!err.contains("wrong"), "{err}");
 }

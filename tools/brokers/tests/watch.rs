@@ -166,7 +166,7 @@ async fn a_cancelled_watch_stops_at_once() {
 }
 
 #[tokio::test]
-async fn bad_bounds_name_their_field_and_streamless_brokers_say_so() {
+async fn bad_bounds_name_their_field_and_an_unreachable_stream_names_its_venue() {
     let store = store().await;
     let tradier = TradierClient::new(TradierConfig {
         base_url: "http://127.0.0.1:9".into(),
