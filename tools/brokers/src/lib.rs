@@ -1,6 +1,8 @@
 //! `nt-brokers`: the brokers bundle. One [`broker::Broker`] trait with a
 //! persisted [`paper::PaperBroker`] (the default, no credentials) and real
-//! clients for OANDA v20, Questrade, Alpaca and Tradier; pre-trade [`compliance`] checks
+//! clients for OANDA v20, Questrade, Alpaca, Tradier and the Interactive
+//! Brokers Client Portal gateway, each with its order-update and quote
+//! streams ([`ws`] holds the shared WebSocket loop); pre-trade [`compliance`] checks
 //! applied to every broker; a hash-chained [`audit`] trail written in the
 //! same transaction as each state change; Canadian [`tax`] (ACB, superficial
 //! loss, CAD conversion, T5008, Schedule 3).
