@@ -36,7 +36,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 
 use crate::broker::{Broker, EventStream, Granularity, OrderChange, OrderUpdate};
-use crate::bundle::setting;
+use crate::bundle::{period_setting, setting};
 use crate::compliance::CheckResult;
 use crate::error::{BrokersError, Result};
 use crate::http::{HttpPolicy, Resilient};
@@ -246,7 +246,7 @@ impl IbkrClient {
                         ),
                         Err(e) => tracing::warn!(
                             venue = VENUE,
-                            error = %e.without_url(),
+                            error = %nt_venue_http::transport_detail(e),
                             "IB keep-alive tickle failed"
                         ),
                     }
@@ -265,18 +265,13 @@ impl IbkrClient {
         };
         let allow = std::env::var("IBKR_ALLOW_INVALID_CERTS")
             .is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
-        let keepalive = match setting(settings, "ibkr_keepalive_secs", "IBKR_KEEPALIVE_SECS") {
-            None => Some(DEFAULT_KEEPALIVE),
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(0) => None,
-                Ok(secs) if secs <= 3600 => Some(Duration::from_secs(secs)),
-                _ => {
-                    return Err(BrokersError::Config(format!(
-                        "ibkr_keepalive_secs / IBKR_KEEPALIVE_SECS: `{v}` must be 0 (off) to 3600 seconds"
-                    )));
-                }
-            },
-        };
+        let keepalive = period_setting(
+            settings,
+            "ibkr_keepalive_secs",
+            "IBKR_KEEPALIVE_SECS",
+            DEFAULT_KEEPALIVE,
+            3600,
+        )?;
         Self::new(IbkrConfig {
             base_url,
             account_id: setting(settings, "ibkr_account_id", "IBKR_ACCOUNT_ID"),
@@ -556,7 +551,9 @@ impl crate::ws::WsProtocol for IbStream {
             .header("User-Agent", "neural-trader-mcp")
             .send()
             .await
-            .map_err(|e| WsFail::Retry(format!("tickle: {}", e.without_url())))?;
+            .map_err(|e| {
+                WsFail::Retry(format!("tickle: {}", nt_venue_http::transport_detail(e)))
+            })?;
         let status = sent.status().as_u16();
         let body = sent.bytes().await.unwrap_or_default();
         if !(200..300).contains(&status) {
@@ -607,7 +604,7 @@ impl crate::ws::WsProtocol for IbStream {
         Some(self.tick)
     }
 
-    fn on_tick(&mut self) -> Vec<String> {
+    async fn on_tick(&mut self) -> Vec<String> {
         let mut out = vec!["tic".to_string()];
         self.since_renew += self.tick;
         let renew_quotes =

@@ -416,7 +416,11 @@ impl OandaClient {
             .send()
             .await
             .map_err(|e| {
-                BrokersError::upstream(VENUE, None, format!("{what}: {}", e.without_url()))
+                BrokersError::upstream(
+                    VENUE,
+                    None,
+                    format!("{what}: {}", nt_venue_http::transport_detail(e)),
+                )
             })?;
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
@@ -465,7 +469,8 @@ impl OandaClient {
                         }
                         Ok(Err(e)) => {
                             st.done = true;
-                            let msg = format!("{}: {}", st.what, e.without_url());
+                            let msg =
+                                format!("{}: {}", st.what, nt_venue_http::transport_detail(e));
                             return Some((Err(BrokersError::upstream(VENUE, None, msg)), st));
                         }
                         Ok(Ok(None)) => {

@@ -15,15 +15,17 @@
 //! message (no `Bearer`), answers `{"success": true}`, then pushes
 //! `{"quotes": [..]}` in the REST quote shape, or `{"orders": [..],
 //! "executions": [..], "accountNumber": ..}` in the REST order and
-//! execution shapes. An open socket does not extend the session: every
-//! reconnect asks for a fresh port with a valid (refreshed) token.
+//! execution shapes. An open socket does not extend the session: while a
+//! stream is open, `GET v1/time` goes out every `keepalive` (10 minutes by
+//! default), and every reconnect asks for a fresh port with a valid
+//! (refreshed) token.
 //!
 //! Docs: <https://www.questrade.com/api/documentation/getting-started>,
 //! <https://www.questrade.com/api/documentation/authorization>.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -36,7 +38,7 @@ use sqlx::Row;
 use tokio::sync::Mutex;
 
 use crate::broker::{Broker, EventStream, Granularity, OrderUpdate};
-use crate::bundle::setting;
+use crate::bundle::{period_setting, setting};
 use crate::compliance::CheckResult;
 use crate::dates::{format_iso_ms, parse_iso_ms};
 use crate::error::{BrokersError, Result};
@@ -67,7 +69,16 @@ pub struct QuestradeConfig {
     pub practice: bool,
     /// HTTP limits.
     pub policy: HttpPolicy,
+    /// How often an open stream sends a REST request (`GET v1/time`) to
+    /// keep the session alive: an open socket does not extend it, and the
+    /// socket drops when the session expires (30 minutes without a
+    /// request). `None` turns the keep-alive off.
+    pub keepalive: Option<Duration>,
 }
+
+/// The default stream keep-alive: a REST request every ten minutes, well
+/// inside Questrade's 30-minute session.
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone)]
 struct Session {
@@ -102,9 +113,10 @@ impl QuestradeClient {
 
     /// Built from `QUESTRADE_REFRESH_TOKEN` (and optionally
     /// `QUESTRADE_PRACTICE=true`, `QUESTRADE_ACCOUNT_ID`,
-    /// `QUESTRADE_LOGIN_URL`, `QUESTRADE_API_URL`, or the manifest's
-    /// `questrade_practice` / `questrade_account_id` / `questrade_login_url`
-    /// / `questrade_api_url`); `None` when the token is not set.
+    /// `QUESTRADE_LOGIN_URL`, `QUESTRADE_API_URL`,
+    /// `QUESTRADE_KEEPALIVE_SECS`, or the manifest's `questrade_practice` /
+    /// `questrade_account_id` / `questrade_login_url` / `questrade_api_url`
+    /// / `questrade_keepalive_secs`); `None` when the token is not set.
     pub fn from_settings(settings: &BundleSettings) -> Result<Option<Self>> {
         Ok(QuestradeCore::from_settings(settings)?.map(|c| Self(Arc::new(c))))
     }
@@ -212,9 +224,10 @@ impl QuestradeCore {
 
     /// Built from `QUESTRADE_REFRESH_TOKEN` (and optionally
     /// `QUESTRADE_PRACTICE=true`, `QUESTRADE_ACCOUNT_ID`,
-    /// `QUESTRADE_LOGIN_URL`, `QUESTRADE_API_URL`, or the manifest's
-    /// `questrade_practice` / `questrade_account_id` / `questrade_login_url`
-    /// / `questrade_api_url`); `None` when the token is not set.
+    /// `QUESTRADE_LOGIN_URL`, `QUESTRADE_API_URL`,
+    /// `QUESTRADE_KEEPALIVE_SECS`, or the manifest's `questrade_practice` /
+    /// `questrade_account_id` / `questrade_login_url` / `questrade_api_url`
+    /// / `questrade_keepalive_secs`); `None` when the token is not set.
     pub fn from_settings(settings: &BundleSettings) -> Result<Option<Self>> {
         let Some(token) = std::env::var("QUESTRADE_REFRESH_TOKEN")
             .ok()
@@ -237,6 +250,13 @@ impl QuestradeCore {
             account_id: setting(settings, "questrade_account_id", "QUESTRADE_ACCOUNT_ID"),
             practice,
             policy: HttpPolicy::default(),
+            keepalive: period_setting(
+                settings,
+                "questrade_keepalive_secs",
+                "QUESTRADE_KEEPALIVE_SECS",
+                DEFAULT_KEEPALIVE,
+                1500,
+            )?,
         })
         .map(Some)
     }
@@ -651,6 +671,24 @@ impl crate::ws::WsProtocol for QuestradeStream {
     fn opening(&mut self) -> Vec<String> {
         // The access token alone, no `Bearer`, as the first message.
         vec![self.token.clone()]
+    }
+
+    fn tick(&self) -> Option<Duration> {
+        self.core.cfg.keepalive
+    }
+
+    /// "Keeping a socket open does not extend your session. You need to
+    /// send requests at least every 30 minutes" (the streaming page): a
+    /// cheap authenticated request, refreshing the token when it is due.
+    async fn on_tick(&mut self) -> Vec<String> {
+        if let Err(e) = self
+            .core
+            .call(reqwest::Method::GET, "time", &[], None)
+            .await
+        {
+            tracing::warn!(venue = VENUE, error = %e, "Questrade stream keep-alive request failed");
+        }
+        Vec::new()
     }
 
     async fn on_text(

@@ -127,8 +127,9 @@ pub trait WsProtocol: Send + 'static {
         None
     }
 
-    /// Text frames to send on each tick.
-    fn on_tick(&mut self) -> Vec<String> {
+    /// Text frames to send on each tick; may call the venue's REST API
+    /// first (a session keep-alive), which holds the receive loop meanwhile.
+    async fn on_tick(&mut self) -> Vec<String> {
         Vec::new()
     }
 }
@@ -318,7 +319,7 @@ async fn session<P: WsProtocol>(
     loop {
         let next = tokio::select! {
             _ = ticker.tick(), if period.is_some() => {
-                for text in proto.on_tick() {
+                for text in proto.on_tick().await {
                     if let Err(e) = tx.send(Message::Text(text.into())).await {
                         return Ok(SessionEnd::Dropped(format!("sending a keep-alive: {e}")));
                     }

@@ -37,6 +37,8 @@ struct Inner {
     cancelled: bool,
     /// Queries of the stream-port requests, with their path.
     port_requests: Vec<(String, Vec<(String, String)>)>,
+    /// `GET /v1/time` requests: (authorized, refused).
+    time_requests: (u32, u32),
 }
 
 #[derive(Clone, Default)]
@@ -152,6 +154,20 @@ macro_rules! authed {
             return e;
         }
     };
+}
+
+/// `GET /v1/time`: `{"time": ..}`
+/// (<https://www.questrade.com/api/documentation/rest-operations/account-calls/time>).
+async fn time(State(f): State<Fake>, h: HeaderMap) -> Reply {
+    if let Err(e) = f.authed(&h) {
+        f.inner.lock().expect("lock").time_requests.1 += 1;
+        return e;
+    }
+    f.inner.lock().expect("lock").time_requests.0 += 1;
+    (
+        StatusCode::OK,
+        axum::Json(json!({"time": "2014-10-24T12:14:42.730000-04:00"})),
+    )
 }
 
 async fn accounts(State(f): State<Fake>, h: HeaderMap) -> Reply {
@@ -370,6 +386,7 @@ async fn serve(f: Fake) -> String {
         .route("/v1/markets/candles/{id}", get(candles))
         .route("/v1/markets/quotes", get(stream_port))
         .route("/v1/notifications", get(stream_port))
+        .route("/v1/time", get(time))
         .with_state(f.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -383,6 +400,10 @@ async fn serve(f: Fake) -> String {
 }
 
 fn client(base: &str, refresh: &str) -> QuestradeClient {
+    client_with(base, refresh, None)
+}
+
+fn client_with(base: &str, refresh: &str, keepalive: Option<Duration>) -> QuestradeClient {
     QuestradeClient::new(QuestradeConfig {
         login_url: base.into(),
         api_url: None,
@@ -394,6 +415,7 @@ fn client(base: &str, refresh: &str) -> QuestradeClient {
             max_retries: 1,
             ..HttpPolicy::default()
         },
+        keepalive,
     })
     .expect("client")
 }
@@ -832,10 +854,46 @@ async fn questrade_order_notifications_map_states_and_fills() {
         "{logins:?}"
     );
     let inner = fake.inner.lock().expect("lock");
+    assert_eq!(inner.time_requests, (0, 0), "no keep-alive configured");
     assert_eq!(inner.port_requests.len(), 2, "a port per connection");
     assert_eq!(inner.port_requests[0].0, "/v1/notifications");
     assert_eq!(
         inner.port_requests[0].1,
         vec![("mode".to_string(), "WebSocket".to_string())]
     );
+}
+
+#[tokio::test]
+async fn an_open_questrade_stream_keeps_its_session_alive_with_rest_requests() {
+    // "Keeping a socket open does not extend your session. You need to send
+    // requests at least every 30 minutes" (the streaming page).
+    let fake = Fake::default();
+    fake.inner.lock().expect("lock").current_refresh = "rt-0".into();
+    let logins = Arc::new(Mutex::new(Vec::new()));
+    let ws = qt_ws(&fake, logins.clone(), false, move |mut c| async move {
+        support::ws::hold(&mut c.ws).await;
+    })
+    .await;
+    let base = serve(fake.clone()).await;
+    let store = store_at("sqlite::memory:").await;
+    let qt = client_with(&base, "rt-0", Some(Duration::from_millis(100)));
+    qt.attach_store(&store);
+    let stream = qt.order_stream_with(stream_limits()).await.expect("stream");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while fake.inner.lock().expect("lock").time_requests.0 < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no keep-alive requests within 10 s: {:?}",
+            fake.inner.lock().expect("lock").time_requests
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(stream);
+    assert_eq!(
+        fake.inner.lock().expect("lock").time_requests.1,
+        0,
+        "every keep-alive carried a valid token"
+    );
+    assert_eq!(ws.count(), 1, "the socket stayed open");
+    assert_eq!(logins.lock().expect("lock").len(), 1);
 }

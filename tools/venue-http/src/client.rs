@@ -122,7 +122,7 @@ impl VenueClient {
                     let body = match resp.bytes().await {
                         Ok(b) => Some(b.to_vec()),
                         Err(e) => {
-                            last_transport = e.without_url().to_string();
+                            last_transport = crate::transport_detail(e);
                             None
                         }
                     };
@@ -144,7 +144,7 @@ impl VenueClient {
                     asked
                 }
                 Err(e) => {
-                    last_transport = e.without_url().to_string();
+                    last_transport = crate::transport_detail(e);
                     None
                 }
             };

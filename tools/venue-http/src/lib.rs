@@ -14,6 +14,7 @@ pub mod guard;
 pub mod message;
 pub mod policy;
 pub mod tls;
+pub mod transport;
 
 pub use answer::Answer;
 pub use client::VenueClient;
@@ -22,3 +23,4 @@ pub use message::venue_message;
 pub use policy::Policy;
 pub use reqwest;
 pub use tls::{client_builder, install_crypto_provider};
+pub use transport::transport_detail;

@@ -142,6 +142,12 @@ async fn unreachable_names_attempts_and_hides_the_url() {
         "{err}"
     );
     assert!(!err.to_string().contains("SECRET"), "{err}");
+    // The cause is named, not just "error sending request".
+    let text = err.to_string().to_ascii_lowercase();
+    assert!(
+        text.contains("refused") || text.contains("connect"),
+        "{err}"
+    );
     assert_eq!(err.venue(), "fake");
 }
 
