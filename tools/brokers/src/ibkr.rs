@@ -443,9 +443,12 @@ impl IbkrClient {
             "TrailingStop" | "TRAIL" => OrderType::TrailingStop,
             _ => OrderType::Market,
         };
-        let status = match o["status"].as_str().unwrap_or("") {
+        // PendingCancel is still working: it can fill until IB confirms
+        // the cancel, so it stays open, with the pending cancel as reason.
+        let raw_status = o["status"].as_str().unwrap_or("");
+        let status = match raw_status {
             "Filled" => OrderStatus::Filled,
-            "Cancelled" | "ApiCancelled" | "PendingCancel" => OrderStatus::Cancelled,
+            "Cancelled" | "ApiCancelled" => OrderStatus::Cancelled,
             "Inactive" => OrderStatus::Rejected,
             _ => OrderStatus::Open,
         };
@@ -478,7 +481,7 @@ impl IbkrClient {
             filled_qty: filled,
             avg_fill_price: od(&o["avgPrice"]),
             commission: Decimal::ZERO,
-            reason: None,
+            reason: (raw_status == "PendingCancel").then(|| "cancel pending at IB".to_string()),
             created_ms: at,
             updated_ms: at,
         }
@@ -1178,5 +1181,44 @@ impl Broker for IbkrClient {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// IB's order statuses (<https://www.interactivebrokers.com/campus/ibkr-api-page/cpapi-v1/#live-orders>)
+    /// as ours: a pending cancel can still fill, so it stays working.
+    #[test]
+    fn ib_order_statuses_map_to_ours() {
+        let cases = [
+            ("PreSubmitted", 0.0, OrderStatus::Open, None),
+            ("Submitted", 0.0, OrderStatus::Open, None),
+            ("Submitted", 4.0, OrderStatus::PartiallyFilled, None),
+            (
+                "PendingCancel",
+                0.0,
+                OrderStatus::Open,
+                Some("cancel pending at IB"),
+            ),
+            (
+                "PendingCancel",
+                4.0,
+                OrderStatus::PartiallyFilled,
+                Some("cancel pending at IB"),
+            ),
+            ("Cancelled", 0.0, OrderStatus::Cancelled, None),
+            ("ApiCancelled", 0.0, OrderStatus::Cancelled, None),
+            ("Filled", 10.0, OrderStatus::Filled, None),
+            ("Inactive", 0.0, OrderStatus::Rejected, None),
+        ];
+        for (raw, filled, want, reason) in cases {
+            let o = IbkrClient::order_from(
+                "DU1234567",
+                &json!({"orderId": 1, "status": raw, "filledQuantity": filled, "totalSize": 10.0}),
+            );
+            assert_eq!((o.status, o.reason.as_deref()), (want, reason), "{raw}");
+        }
     }
 }
