@@ -79,15 +79,8 @@ impl std::fmt::Debug for AlpacaConfig {
 impl AlpacaConfig {
     /// Paper when the trading base URL's host is the paper host.
     pub fn is_paper(&self) -> bool {
-        host_of(&self.base_url).eq_ignore_ascii_case(PAPER_HOST)
+        crate::urls::host_is(&self.base_url, PAPER_HOST)
     }
-}
-
-fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit('@').next().unwrap_or("");
-    authority.split(':').next().unwrap_or("")
 }
 
 /// The Alpaca client.

@@ -82,22 +82,7 @@ impl Drop for KeepAlive {
     }
 }
 
-/// Whether `url`'s host is loopback (`localhost`, `127.x.x.x`, `::1`).
-pub fn is_loopback(url: &str) -> bool {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit('@').next().unwrap_or("");
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        authority.split(':').next().unwrap_or("")
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host == "::1"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
+pub use crate::urls::is_loopback;
 
 /// IB's name for an order type.
 fn ib_order_type(t: OrderType) -> &'static str {

@@ -25,6 +25,7 @@ pub mod sim;
 pub mod tax;
 pub mod tradier;
 pub mod types;
+pub mod urls;
 pub mod ws;
 
 pub use bundle::BrokersBundle;

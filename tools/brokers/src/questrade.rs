@@ -563,30 +563,6 @@ struct QuestradeStream {
     force_refresh: bool,
 }
 
-/// `https://host:port/` -> (`wss`, `host`).
-fn ws_host(api_server: &str) -> (String, String) {
-    let (scheme, rest) = api_server
-        .split_once("://")
-        .unwrap_or(("https", api_server));
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit('@').next().unwrap_or("");
-    let host = if authority.starts_with('[') {
-        authority
-            .split(']')
-            .next()
-            .map(|h| format!("{h}]"))
-            .unwrap_or_default()
-    } else {
-        authority.split(':').next().unwrap_or("").to_string()
-    };
-    let ws = if scheme.eq_ignore_ascii_case("http") {
-        "ws"
-    } else {
-        "wss"
-    };
-    (ws.to_string(), host)
-}
-
 #[async_trait]
 impl crate::ws::WsProtocol for QuestradeStream {
     type Item = StreamItem;
@@ -656,7 +632,10 @@ impl crate::ws::WsProtocol for QuestradeStream {
             .await
             .map_err(|e| WsFail::Retry(e.to_string()))?;
         self.token = sess.access_token.clone();
-        let (scheme, host) = ws_host(&sess.api_server);
+        let (scheme, host) =
+            crate::urls::ws_scheme_and_host(&sess.api_server).ok_or_else(|| {
+                WsFail::Retry(format!("api_server `{}` has no host", sess.api_server))
+            })?;
         let query = query
             .iter()
             .map(|(k, v)| format!("{k}={v}"))

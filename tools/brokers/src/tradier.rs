@@ -102,22 +102,7 @@ impl TradierConfig {
 
     /// Paper when the base URL's host is the sandbox host.
     pub fn is_sandbox(&self) -> bool {
-        let rest = self
-            .base_url
-            .split_once("://")
-            .map(|(_, r)| r)
-            .unwrap_or(&self.base_url);
-        let host = rest
-            .split(['/', '?', '#'])
-            .next()
-            .unwrap_or("")
-            .rsplit('@')
-            .next()
-            .unwrap_or("")
-            .split(':')
-            .next()
-            .unwrap_or("");
-        host.eq_ignore_ascii_case(SANDBOX_HOST)
+        crate::urls::host_is(&self.base_url, SANDBOX_HOST)
     }
 }
 
