@@ -1,7 +1,7 @@
 //! Questrade REST API v1 client: the OAuth refresh-token flow (the refresh
 //! token is single-use and rotates; each new one is written to
-//! `broker_oauth_tokens` in the transaction that consumed the old one,
-//! before the access token is used), accounts, balances, positions, orders,
+//! `broker_oauth_tokens` before the access token is used, on PostgreSQL
+//! under a row lock other processes wait on), accounts, balances, positions, orders,
 //! executions, symbol search, Level 1 quotes, candles, order placement and
 //! cancel. Auth is `Authorization: Bearer <access_token>` against the
 //! `api_server` the token answer names; a 401 or an expired token triggers
@@ -90,6 +90,7 @@ struct Session {
 /// The Questrade client: a cheap handle on [`QuestradeCore`], shared with
 /// the streams it opens (they refresh tokens and ask for stream ports on
 /// every reconnect).
+#[derive(Clone)]
 pub struct QuestradeClient(Arc<QuestradeCore>);
 
 impl std::ops::Deref for QuestradeClient {
@@ -203,6 +204,60 @@ fn venue_message(status: u16, body: &[u8]) -> BrokersError {
     BrokersError::upstream(VENUE, Some(status), message)
 }
 
+/// How long a refused refresh waits for another process's rotation to
+/// appear in a shared SQLite file before the refusal stands.
+const ROTATION_WAIT: Duration = Duration::from_secs(2);
+
+/// The `broker_oauth_tokens` row of Questrade.
+struct StoredToken {
+    refresh: String,
+    access: Option<String>,
+    server: Option<String>,
+    expires_ms: i64,
+}
+
+async fn read_token<'e, E>(exec: E, lock: &str) -> Result<Option<StoredToken>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = sqlx::query(&format!(
+        "SELECT refresh_token, access_token, api_server, expires_ms FROM broker_oauth_tokens WHERE venue = $1{lock}"
+    ))
+    .bind(VENUE)
+    .fetch_optional(exec)
+    .await?;
+    row.map(|row| {
+        Ok(StoredToken {
+            refresh: row.try_get(0)?,
+            access: row.try_get(1)?,
+            server: row.try_get(2)?,
+            expires_ms: row.try_get(3)?,
+        })
+    })
+    .transpose()
+}
+
+async fn write_token<'e, E>(exec: E, t: &StoredToken) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO broker_oauth_tokens (venue, refresh_token, access_token, api_server, expires_ms, updated_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (venue) DO UPDATE SET refresh_token = excluded.refresh_token, \
+         access_token = excluded.access_token, api_server = excluded.api_server, expires_ms = excluded.expires_ms, \
+         updated_ms = excluded.updated_ms",
+    )
+    .bind(VENUE)
+    .bind(&t.refresh)
+    .bind(&t.access)
+    .bind(&t.server)
+    .bind(t.expires_ms)
+    .bind(now_ms())
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
 impl QuestradeCore {
     /// A client core for `cfg`.
     pub fn new(cfg: QuestradeConfig) -> Result<Self> {
@@ -283,51 +338,116 @@ impl QuestradeCore {
         Ok(sess)
     }
 
+    /// The stored access token as a session when it is still good (and
+    /// `force` does not skip it).
+    fn usable(&self, row: &StoredToken, force: bool) -> Option<Session> {
+        if force || row.expires_ms - EXPIRY_MARGIN_MS <= now_ms() {
+            return None;
+        }
+        let (Some(access), Some(server)) = (&row.access, &row.server) else {
+            return None;
+        };
+        Some(Session {
+            access_token: access.clone(),
+            api_server: self.cfg.api_url.clone().unwrap_or_else(|| server.clone()),
+            expires_ms: row.expires_ms,
+        })
+    }
+
+    /// The refresh tokens to try: the stored one, then the configured one
+    /// (a user who pasted a new token from the API Centre).
+    fn candidates(&self, row: Option<&StoredToken>) -> Vec<String> {
+        let mut out: Vec<String> = row.map(|r| r.refresh.clone()).into_iter().collect();
+        if !out.contains(&self.cfg.refresh_token) {
+            out.push(self.cfg.refresh_token.clone());
+        }
+        out
+    }
+
+    /// Reads the stored token row, locking it on PostgreSQL (`FOR UPDATE`
+    /// inside the caller's transaction) so other processes wait for the
+    /// rotation instead of spending the same single-use token.
+    /// On SQLite, where the whole process shares one connection, the
+    /// connection is never held across the HTTP exchange: the row is read,
+    /// the token exchanged, and the rotated one written straight after, before
+    /// the access token is used. Another process sharing the file that
+    /// spent the same token first is caught by the refusal: the stored row
+    /// is read again for a short while for its rotation.
     // https://www.questrade.com/api/documentation/authorization
-    // GET {login}/oauth2/token?grant_type=refresh_token&refresh_token=...
-    // answers access_token, token_type, expires_in (s), refresh_token, api_server.
-    /// Reads the stored token row (locking it on PostgreSQL), reuses its
-    /// access token when still valid, otherwise trades the refresh token for
-    /// a new pair and stores the rotated refresh token in the same
-    /// transaction before anything uses the access token.
     async fn refresh(&self, force: bool) -> Result<Session> {
         let store = self.store()?;
-        let mut tx = store.pool().begin().await?;
-        let lock = if store.backend() == Backend::Postgres {
-            " FOR UPDATE"
-        } else {
-            ""
-        };
-        let row = sqlx::query(&format!(
-            "SELECT refresh_token, access_token, api_server, expires_ms FROM broker_oauth_tokens WHERE venue = $1{lock}"
-        ))
-        .bind(VENUE)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let mut candidates = Vec::new();
-        if let Some(row) = row {
-            let refresh: String = row.try_get(0)?;
-            let access: Option<String> = row.try_get(1)?;
-            let server: Option<String> = row.try_get(2)?;
-            let expires: i64 = row.try_get(3)?;
-            if !force
-                && let (Some(access), Some(server)) = (access, server)
-                && expires - EXPIRY_MARGIN_MS > now_ms()
-            {
+        if store.backend() == Backend::Postgres {
+            let mut tx = store.pool().begin().await?;
+            let row = read_token(&mut *tx, " FOR UPDATE").await?;
+            if let Some(sess) = row.as_ref().and_then(|r| self.usable(r, force)) {
                 tx.commit().await?;
-                return Ok(Session {
-                    access_token: access,
-                    api_server: self.cfg.api_url.clone().unwrap_or(server),
-                    expires_ms: expires,
-                });
+                return Ok(sess);
             }
-            candidates.push(refresh);
+            let fresh = self.exchange(self.candidates(row.as_ref())).await?;
+            write_token(&mut *tx, &fresh).await?;
+            tx.commit().await?;
+            return Ok(self.stored(fresh));
         }
-        // The configured token is the fallback when the stored one is refused
-        // (a user who pasted a new token from the API Centre).
-        if !candidates.contains(&self.cfg.refresh_token) {
-            candidates.push(self.cfg.refresh_token.clone());
+        let row = read_token(store.pool(), "").await?;
+        if let Some(sess) = row.as_ref().and_then(|r| self.usable(r, force)) {
+            return Ok(sess);
         }
+        match self.exchange(self.candidates(row.as_ref())).await {
+            Ok(fresh) => {
+                write_token(store.pool(), &fresh).await?;
+                Ok(self.stored(fresh))
+            }
+            Err(
+                refused @ BrokersError::Upstream {
+                    status: Some(400..=499),
+                    ..
+                },
+            ) => {
+                let seen = row.map(|r| r.refresh);
+                let until = tokio::time::Instant::now() + ROTATION_WAIT;
+                loop {
+                    if let Some(r) = read_token(store.pool(), "").await?
+                        && Some(&r.refresh) != seen.as_ref()
+                        && let Some(sess) = self.usable(&r, false)
+                    {
+                        tracing::info!(
+                            venue = VENUE,
+                            "another process rotated the refresh token; using its access token"
+                        );
+                        return Ok(sess);
+                    }
+                    if tokio::time::Instant::now() >= until {
+                        return Err(refused);
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Logs the rotation and turns a fresh token answer into a session.
+    fn stored(&self, fresh: StoredToken) -> Session {
+        tracing::info!(
+            venue = VENUE,
+            "refreshed the access token; rotated refresh token stored"
+        );
+        Session {
+            access_token: fresh.access.unwrap_or_default(),
+            api_server: self
+                .cfg
+                .api_url
+                .clone()
+                .unwrap_or_else(|| fresh.server.unwrap_or_default()),
+            expires_ms: fresh.expires_ms,
+        }
+    }
+
+    // GET {login}/oauth2/token?grant_type=refresh_token&refresh_token=...
+    // answers access_token, token_type, expires_in (s), refresh_token, api_server.
+    /// Trades the first accepted refresh token of `candidates` for a new
+    /// pair; nothing is stored here.
+    async fn exchange(&self, candidates: Vec<String>) -> Result<StoredToken> {
         let url = format!("{}/oauth2/token", self.cfg.login_url.trim_end_matches('/'));
         let mut last = None;
         for token in candidates {
@@ -349,7 +469,7 @@ impl QuestradeCore {
                 continue;
             }
             let v: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-            let (Some(access), Some(server), Some(new_refresh)) = (
+            let (Some(access), Some(server), Some(refresh)) = (
                 v["access_token"].as_str(),
                 v["api_server"].as_str(),
                 v["refresh_token"].as_str(),
@@ -360,35 +480,11 @@ impl QuestradeCore {
                     "token answer lacks access_token, api_server or refresh_token",
                 ));
             };
-            let expires_ms = now_ms() + v["expires_in"].as_i64().unwrap_or(1800) * 1000;
-            let now = now_ms();
-            sqlx::query(
-                "INSERT INTO broker_oauth_tokens (venue, refresh_token, access_token, api_server, expires_ms, updated_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (venue) DO UPDATE SET refresh_token = excluded.refresh_token, \
-                 access_token = excluded.access_token, api_server = excluded.api_server, expires_ms = excluded.expires_ms, \
-                 updated_ms = excluded.updated_ms",
-            )
-            .bind(VENUE)
-            .bind(new_refresh)
-            .bind(access)
-            .bind(server)
-            .bind(expires_ms)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            tracing::info!(
-                venue = VENUE,
-                "refreshed the access token; rotated refresh token stored"
-            );
-            return Ok(Session {
-                access_token: access.to_string(),
-                api_server: self
-                    .cfg
-                    .api_url
-                    .clone()
-                    .unwrap_or_else(|| server.to_string()),
-                expires_ms,
+            return Ok(StoredToken {
+                refresh: refresh.to_string(),
+                access: Some(access.to_string()),
+                server: Some(server.to_string()),
+                expires_ms: now_ms() + v["expires_in"].as_i64().unwrap_or(1800) * 1000,
             });
         }
         Err(last.unwrap_or_else(|| BrokersError::Config("no Questrade refresh token".into())))

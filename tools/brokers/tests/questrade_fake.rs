@@ -39,6 +39,8 @@ struct Inner {
     port_requests: Vec<(String, Vec<(String, String)>)>,
     /// `GET /v1/time` requests: (authorized, refused).
     time_requests: (u32, u32),
+    /// How long the login server takes to answer a token request.
+    token_delay: Duration,
 }
 
 #[derive(Clone, Default)]
@@ -124,28 +126,35 @@ async fn token(State(f): State<Fake>, RawQuery(q): RawQuery) -> Reply {
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let mut s = f.inner.lock().expect("lock");
-    let given = get("refresh_token");
-    if get("grant_type") != "refresh_token" || given != s.current_refresh {
-        s.refused.push(given);
-        return (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({"code": 1003, "message": "Bad Request"})),
+    // The token is spent (and its successor made) at once; a slow login
+    // server only delays the answer.
+    let (reply, delay) = {
+        let mut s = f.inner.lock().expect("lock");
+        let given = get("refresh_token");
+        if get("grant_type") != "refresh_token" || given != s.current_refresh {
+            s.refused.push(given);
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({"code": 1003, "message": "Bad Request"})),
+            );
+        }
+        s.refreshes.push(given);
+        let n = s.refreshes.len();
+        s.current_refresh = format!("rt-{n}");
+        let access = format!("at-{n}");
+        s.valid_access = vec![access.clone()];
+        let reply = (
+            StatusCode::OK,
+            axum::Json(json!({
+                "access_token": access, "token_type": "Bearer", "expires_in": 1800,
+                "refresh_token": s.current_refresh,
+                "api_server": format!("{}/", f.base.get().expect("base")),
+            })),
         );
-    }
-    s.refreshes.push(given);
-    let n = s.refreshes.len();
-    s.current_refresh = format!("rt-{n}");
-    let access = format!("at-{n}");
-    s.valid_access = vec![access.clone()];
-    (
-        StatusCode::OK,
-        axum::Json(json!({
-            "access_token": access, "token_type": "Bearer", "expires_in": 1800,
-            "refresh_token": s.current_refresh,
-            "api_server": format!("{}/", f.base.get().expect("base")),
-        })),
-    )
+        (reply, s.token_delay)
+    };
+    tokio::time::sleep(delay).await;
+    reply
 }
 
 macro_rules! authed {
@@ -896,4 +905,72 @@ async fn an_open_questrade_stream_keeps_its_session_alive_with_rest_requests() {
     );
     assert_eq!(ws.count(), 1, "the socket stayed open");
     assert_eq!(logins.lock().expect("lock").len(), 1);
+}
+
+#[tokio::test]
+async fn a_slow_questrade_login_does_not_hold_the_sqlite_connection() {
+    // SQLite runs on one connection for the whole server: a refresh that
+    // held it across the HTTP exchange would stall every other tool call
+    // (and the audit log) for as long as the login server takes.
+    let fake = Fake::default();
+    {
+        let mut s = fake.inner.lock().expect("lock");
+        s.current_refresh = "rt-0".into();
+        s.token_delay = Duration::from_millis(1500);
+    }
+    let base = serve(fake.clone()).await;
+    let store = store_at("sqlite::memory:").await;
+    let qt = client(&base, "rt-0");
+    qt.attach_store(&store);
+    let call = tokio::spawn({
+        let qt = qt.clone();
+        async move { qt.account().await }
+    });
+    // Wait until the token request is in flight.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while fake.inner.lock().expect("lock").refreshes.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no token request");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let other = tokio::time::timeout(
+        Duration::from_millis(500),
+        sqlx::query("SELECT COUNT(*) FROM broker_oauth_tokens").fetch_one(store.pool()),
+    )
+    .await
+    .expect("the database answers while the login server is slow")
+    .expect("query");
+    let rows: i64 = other.try_get(0).expect("count");
+    assert_eq!(rows, 0, "nothing stored before the answer");
+    let account = call.await.expect("join").expect("account");
+    assert_eq!(account.id, "26598145");
+    assert_eq!(stored_refresh(&store).await, "rt-1");
+}
+
+#[tokio::test]
+async fn two_servers_sharing_a_sqlite_file_both_get_a_session_from_one_rotation() {
+    // Claude Desktop and Claude Code can each start a server on the same
+    // state file. Both find no stored token and spend the configured one at
+    // once: one wins the rotation, the other is refused and picks up the
+    // winner's stored token instead of failing.
+    let fake = Fake::default();
+    {
+        let mut s = fake.inner.lock().expect("lock");
+        s.current_refresh = "rt-0".into();
+        s.token_delay = Duration::from_millis(300);
+    }
+    let base = serve(fake.clone()).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("state.db").display());
+    let (store_a, store_b) = (store_at(&url).await, Store::open(&url).await.expect("open"));
+    let (a, b) = (client(&base, "rt-0"), client(&base, "rt-0"));
+    a.attach_store(&store_a);
+    b.attach_store(&store_b);
+    let (ra, rb) = tokio::join!(a.account(), b.account());
+    assert_eq!(ra.expect("first server").id, "26598145");
+    assert_eq!(rb.expect("second server").id, "26598145");
+    let s = fake.inner.lock().expect("lock");
+    assert_eq!(s.refreshes, ["rt-0"], "one rotation");
+    assert_eq!(s.refused, ["rt-0"], "the other spent token was refused");
+    drop(s);
+    assert_eq!(stored_refresh(&store_a).await, "rt-1");
 }
