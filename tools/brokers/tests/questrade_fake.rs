@@ -968,9 +968,10 @@ async fn two_servers_sharing_a_sqlite_file_both_get_a_session_from_one_rotation(
     let (ra, rb) = tokio::join!(a.account(), b.account());
     assert_eq!(ra.expect("first server").id, "26598145");
     assert_eq!(rb.expect("second server").id, "26598145");
-    let s = fake.inner.lock().expect("lock");
-    assert_eq!(s.refreshes, ["rt-0"], "one rotation");
-    assert_eq!(s.refused, ["rt-0"], "the other spent token was refused");
-    drop(s);
+    {
+        let s = fake.inner.lock().expect("lock");
+        assert_eq!(s.refreshes, ["rt-0"], "one rotation");
+        assert_eq!(s.refused, ["rt-0"], "the other spent token was refused");
+    }
     assert_eq!(stored_refresh(&store_a).await, "rt-1");
 }
