@@ -916,7 +916,7 @@ async fn a_slow_questrade_login_does_not_hold_the_sqlite_connection() {
     {
         let mut s = fake.inner.lock().expect("lock");
         s.current_refresh = "rt-0".into();
-        s.token_delay = Duration::from_millis(1500);
+        s.token_delay = Duration::from_millis(2500);
     }
     let base = serve(fake.clone()).await;
     let store = store_at("sqlite::memory:").await;
@@ -933,7 +933,7 @@ async fn a_slow_questrade_login_does_not_hold_the_sqlite_connection() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let other = tokio::time::timeout(
-        Duration::from_millis(500),
+        Duration::from_millis(1000),
         sqlx::query("SELECT COUNT(*) FROM broker_oauth_tokens").fetch_one(store.pool()),
     )
     .await
@@ -956,7 +956,7 @@ async fn two_servers_sharing_a_sqlite_file_both_get_a_session_from_one_rotation(
     {
         let mut s = fake.inner.lock().expect("lock");
         s.current_refresh = "rt-0".into();
-        s.token_delay = Duration::from_millis(300);
+        s.token_delay = Duration::from_millis(1000);
     }
     let base = serve(fake.clone()).await;
     let dir = tempfile::tempdir().expect("dir");
