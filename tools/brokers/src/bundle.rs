@@ -849,9 +849,10 @@ impl BrokersBundle {
                 Ok(out(
                     b.as_ref(),
                     format!(
-                        "{} rules for account {}",
+                        "{} rules for account {}: {}",
                         if a.set.is_some() { "stored" } else { "current" },
-                        b.venue()
+                        b.venue(),
+                        rules.summary()
                     ),
                     json!({"account": b.venue(), "rules": rules}),
                 ))

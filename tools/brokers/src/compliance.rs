@@ -47,6 +47,35 @@ fn yes() -> bool {
     true
 }
 
+impl ComplianceRules {
+    /// The rules in one line, for a tool's text answer.
+    pub fn summary(&self) -> String {
+        let or_none = |v: &Option<Decimal>, unit: &str| {
+            v.map_or_else(|| "no limit".to_string(), |d| format!("{d}{unit}"))
+        };
+        format!(
+            "max order value {}; price band {}; short sales {}; restricted symbols {}; wash-trade prevention {}",
+            or_none(&self.max_order_value, ""),
+            or_none(&self.price_band_percent, "%"),
+            if self.allow_short {
+                "allowed"
+            } else {
+                "refused"
+            },
+            if self.restricted_symbols.is_empty() {
+                "none".to_string()
+            } else {
+                self.restricted_symbols.join(", ")
+            },
+            if self.wash_trade_prevention {
+                "on"
+            } else {
+                "off"
+            },
+        )
+    }
+}
+
 impl Default for ComplianceRules {
     fn default() -> Self {
         Self {

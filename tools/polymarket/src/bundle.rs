@@ -624,6 +624,41 @@ fn account_view(engine: &Engine, name: &str) -> Value {
     })
 }
 
+/// A JSON value as an agent should read it in text: strings and decimals
+/// without quotes, `-` for null.
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The text of an account view: cash and totals, then one line a position.
+fn account_text(view: &Value) -> String {
+    let mut out = format!(
+        "USDC {} (available {}) equity {} unrealized {} realized {}",
+        plain(&view["usdc"]),
+        plain(&view["usdc_available"]),
+        plain(&view["equity"]),
+        plain(&view["unrealized_pnl"]),
+        plain(&view["realized_pnl"])
+    );
+    for p in view["positions"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "\n- {} {}: {} shares @ {} avg, mark {}, value {}, unrealized {}",
+            plain(&p["slug"]),
+            plain(&p["outcome"]),
+            plain(&p["shares"]),
+            plain(&p["avg_cost"]),
+            plain(&p["mark"]),
+            plain(&p["value"]),
+            plain(&p["unrealized_pnl"])
+        ));
+    }
+    out
+}
+
 fn equity(engine: &Engine, name: &str) -> Decimal {
     let Some(acct) = engine.account(name) else {
         return Decimal::ZERO;
@@ -1033,8 +1068,8 @@ impl PolymarketBundle {
                     "- {} [{}] bid {} ask {}",
                     m["question"].as_str().unwrap_or(""),
                     m["slug"].as_str().unwrap_or(""),
-                    m["best_bid"],
-                    m["best_ask"]
+                    plain(&m["best_bid"]),
+                    plain(&m["best_ask"])
                 )
             })
             .collect();
@@ -1062,7 +1097,9 @@ impl PolymarketBundle {
         Ok(ToolOutput::new(
             format!(
                 "venue: {VENUE}\n{} ({})\nYES mid {}",
-                m.question, m.slug, summary["mid"]
+                m.question,
+                m.slug,
+                plain(&summary["mid"])
             ),
             summary,
         ))
@@ -1355,10 +1392,7 @@ impl PolymarketBundle {
             .ok_or_else(|| PolymarketError::Config("not loaded".into()))?;
         let view = account_view(engine, PAPER);
         Ok(ToolOutput::new(
-            format!(
-                "venue: {VENUE}\nUSDC {} equity {} unrealized {} realized {}",
-                view["usdc"], view["equity"], view["unrealized_pnl"], view["realized_pnl"]
-            ),
+            format!("venue: {VENUE}\n{}", account_text(&view)),
             view,
         ))
     }
@@ -1487,18 +1521,18 @@ impl PolymarketBundle {
         }
         Ok(ToolOutput::new(
             format!(
-                "venue: {VENUE}\n{}: reservation {} spread {} bid {:?} ask {:?}{}",
+                "venue: {VENUE}\n{}: reservation {} spread {} bid {} ask {}{}",
                 spec.slug,
                 quotes.reservation,
                 quotes.spread,
                 quotes
                     .bid
                     .as_ref()
-                    .map(|q| format!("{}x{}", q.price, q.size)),
+                    .map_or_else(|| "none".to_string(), |q| format!("{}x{}", q.price, q.size)),
                 quotes
                     .ask
                     .as_ref()
-                    .map(|q| format!("{}x{}", q.price, q.size)),
+                    .map_or_else(|| "none".to_string(), |q| format!("{}x{}", q.price, q.size)),
                 if input.place {
                     format!("; placed {} order(s)", placed.len())
                 } else {
@@ -1719,12 +1753,12 @@ impl PolymarketBundle {
         let brier = ensemble::brier(&pairs);
         Ok(ToolOutput::new(
             format!(
-                "venue: {VENUE}\nfills: {taker_n} taker ({taker_vol} USDC), {maker_n} maker ({maker_vol} USDC); spread captured {} USDC on {} maker shares; realized {} unrealized {}; Brier {:?} over {} forecasts",
+                "venue: {VENUE}\nfills: {taker_n} taker ({taker_vol} USDC), {maker_n} maker ({maker_vol} USDC); spread captured {} USDC on {} maker shares; realized {} unrealized {}; Brier score {} over {} resolved forecasts",
                 captured.total.round_dp(6),
                 captured.shares,
-                view["realized_pnl"],
-                view["unrealized_pnl"],
-                brier,
+                plain(&view["realized_pnl"]),
+                plain(&view["unrealized_pnl"]),
+                brier.map_or_else(|| "n/a".to_string(), |b| b.to_string()),
                 pairs.len()
             ),
             json!({ "venue": VENUE, "taker_fills": taker_n, "taker_volume": taker_vol, "maker_fills": maker_n, "maker_volume": maker_vol,
@@ -1843,10 +1877,8 @@ impl PolymarketBundle {
         body["activity"] = json!(activity);
         Ok(ToolOutput::new(
             format!(
-                "venue: {VENUE}\n{name}: equity {} realized {} unrealized {}; {} recent trades",
-                body["equity"],
-                body["realized_pnl"],
-                body["unrealized_pnl"],
+                "venue: {VENUE}\n{name}: {}\n{} recent trades",
+                account_text(&body),
                 activity.len()
             ),
             body,

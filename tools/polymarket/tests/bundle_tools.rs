@@ -28,6 +28,27 @@ async fn setup(config: PolymarketConfig) -> (PolymarketBundle, ToolCtx) {
     (bundle, ctx)
 }
 
+/// Text answers read as prose: no Rust debug output (`Some(..)`, `None`)
+/// and no JSON-quoted numbers (`"0.5"`).
+fn assert_reads_plain(tool: &str, text: &str) {
+    assert!(
+        !text.contains("Some(") && !text.contains("None"),
+        "{tool}: {text}"
+    );
+    let b = text.as_bytes();
+    for i in 0..b.len().saturating_sub(1) {
+        let next = if b[i + 1] == b'-' {
+            b.get(i + 2)
+        } else {
+            b.get(i + 1)
+        };
+        assert!(
+            !(b[i] == b'"' && next.is_some_and(u8::is_ascii_digit)),
+            "{tool}: quoted number in {text}"
+        );
+    }
+}
+
 async fn call(b: &PolymarketBundle, ctx: &ToolCtx, tool: &str, args: Value) -> Value {
     match b.call(tool, args, ctx.clone()).await {
         Ok(out) => {
@@ -36,6 +57,7 @@ async fn call(b: &PolymarketBundle, ctx: &ToolCtx, tool: &str, args: Value) -> V
                 "{}",
                 out.text
             );
+            assert_reads_plain(tool, &out.text);
             out.structured
         }
         Err(err) => panic!("{tool} failed: {err:?}"),
@@ -98,6 +120,15 @@ async fn trading_flow_is_idempotent_risk_checked_and_simulated() {
     assert_eq!(taken["order"]["status"], "filled");
     let pos = call(&b, &ctx, "polymarket_positions", json!({})).await;
     assert_eq!(pos["positions"][0]["shares"], "20");
+    let text = b
+        .call("polymarket_positions", json!({}), ctx.clone())
+        .await
+        .expect("positions")
+        .text;
+    assert!(
+        text.contains(": 20 shares @ "),
+        "one line a position: {text}"
+    );
 
     // Risk: a tight notional limit refuses and names itself.
     call(
