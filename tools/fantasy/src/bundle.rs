@@ -1605,14 +1605,7 @@ impl ToolBundle for FantasyBundle {
                             now,
                         )
                         .await?;
-                        out(
-                            format!(
-                                "Proposal {} is {:?}: {} of {} stake voted, {} approve.",
-                                p.id, p.status, p.voted, p.total, p.approved
-                            )
-                            .to_lowercase(),
-                            json!({"proposal": p}),
-                        )
+                        out(p.summary(), json!({"proposal": p}))
                     }
                     CollectiveIn::Vote {
                         proposal_id,
@@ -1628,14 +1621,7 @@ impl ToolBundle for FantasyBundle {
                             now,
                         )
                         .await?;
-                        out(
-                            format!(
-                                "Proposal {} is {:?}: {} of {} stake voted, {} approve.",
-                                p.id, p.status, p.voted, p.total, p.approved
-                            )
-                            .to_lowercase(),
-                            json!({"proposal": p}),
-                        )
+                        out(p.summary(), json!({"proposal": p}))
                     }
                     CollectiveIn::Deposit {
                         collective_id,

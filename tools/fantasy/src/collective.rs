@@ -26,6 +26,31 @@ pub enum Decision {
     Failed,
 }
 
+impl Decision {
+    /// The wire name (`open`, `passed`, `failed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Open => "open",
+            Decision::Passed => "passed",
+            Decision::Failed => "failed",
+        }
+    }
+}
+
+impl Proposal {
+    /// Where the proposal stands, in one sentence for a tool's text answer.
+    pub fn summary(&self) -> String {
+        format!(
+            "Proposal {} is {}: {} of {} stake voted, {} approve.",
+            self.id,
+            self.status.as_str(),
+            self.voted,
+            self.total,
+            self.approved
+        )
+    }
+}
+
 /// The quorum rule. With total stake `total`, stake that voted `voted` and
 /// stake that approved `approved`: passes once `voted >= quorum × total` and
 /// `approved >= approve × voted`; fails once even every missing vote
@@ -1089,6 +1114,13 @@ async fn pay_out(
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn decision_names_match_the_wire() {
+        for d in [Decision::Open, Decision::Passed, Decision::Failed] {
+            assert_eq!(serde_json::to_value(d).expect("json"), d.as_str());
+        }
+    }
 
     #[test]
     fn quorum_rule() {
