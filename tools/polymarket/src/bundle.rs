@@ -31,7 +31,7 @@ use crate::rest::ClobClient;
 use crate::risk::{OrderExposure, RiskLimits, RiskState};
 use crate::signing::{self, OrderRequest, SignatureType, Wallet};
 use crate::stream::{BookCache, CacheConfig, Lookup};
-use crate::types::{OrderType, Outcome, Side, parse_decimal};
+use crate::types::{NumText, OrderType, Outcome, Side, parse_decimal};
 use crate::venue::{AuditInfo, CancelWhich, LocalClob, PAPER};
 
 const VENUE: &str = "simulated";
@@ -361,10 +361,10 @@ pub struct OrderInput {
     pub token_id: String,
     /// BUY or SELL.
     pub side: Side,
-    /// Limit price as a decimal string on the market's tick (e.g. "0.57").
-    pub price: String,
-    /// Size in shares, at most 2 decimals (e.g. "100").
-    pub size: String,
+    /// Limit price on the market's tick (`0.57` or `"0.57"`).
+    pub price: NumText,
+    /// Size in shares, at most 2 decimals (`100` or `"100"`).
+    pub size: NumText,
     /// GTC (default), FOK or FAK.
     #[serde(default)]
     pub order_type: OrderType,
@@ -386,7 +386,7 @@ pub struct OrderInput {
     pub expiration: Option<u64>,
     /// build_order only: the market's tick size (default "0.01").
     #[serde(default)]
-    pub tick_size: Option<String>,
+    pub tick_size: Option<NumText>,
     /// build_order only: sign for the Neg-Risk exchange (default false).
     #[serde(default)]
     pub neg_risk: Option<bool>,
@@ -422,10 +422,10 @@ pub struct OpenOrdersInput {
 pub struct ArbInput {
     /// Taker fee rate in bps applied as `rate * min(p, 1-p)` per share (default "0").
     #[serde(default)]
-    pub fee_bps: Option<String>,
+    pub fee_bps: Option<NumText>,
     /// Smallest edge per set to report (default "0.0001").
     #[serde(default)]
-    pub min_edge: Option<String>,
+    pub min_edge: Option<NumText>,
     /// Live venue only: open Gamma events to scan, paged 100 at a time
     /// (default 100, at most 2000).
     #[serde(default)]
@@ -457,10 +457,10 @@ pub struct QuoteInput {
     pub k: Option<f64>,
     /// Base quote size in shares (default "50").
     #[serde(default)]
-    pub base_size: Option<String>,
+    pub base_size: Option<NumText>,
     /// Inventory limit in shares (default "500").
     #[serde(default)]
-    pub max_inventory: Option<String>,
+    pub max_inventory: Option<NumText>,
     /// Replace the paper account's quotes in this market with these (quote refresh).
     #[serde(default)]
     pub place: bool,
@@ -472,16 +472,16 @@ pub struct QuoteInput {
 pub struct RiskInput {
     /// Max notional of one order, USDC.
     #[serde(default)]
-    pub max_order_notional: Option<String>,
+    pub max_order_notional: Option<NumText>,
     /// Max exposure in one market, USDC.
     #[serde(default)]
-    pub max_market_exposure: Option<String>,
+    pub max_market_exposure: Option<NumText>,
     /// Max exposure across markets, USDC.
     #[serde(default)]
-    pub max_total_exposure: Option<String>,
+    pub max_total_exposure: Option<NumText>,
     /// Max loss since the start of the UTC day, USDC.
     #[serde(default)]
-    pub daily_loss_limit: Option<String>,
+    pub daily_loss_limit: Option<NumText>,
     /// true: cancel all open orders and refuse new ones; false: trade again.
     #[serde(default)]
     pub kill_switch: Option<bool>,
@@ -507,10 +507,10 @@ pub struct EnsembleInput {
     pub forecasts: Vec<Forecast>,
     /// Kelly multiplier (default "0.25").
     #[serde(default)]
-    pub kelly_multiplier: Option<String>,
+    pub kelly_multiplier: Option<NumText>,
     /// Largest bankroll fraction (default "0.1").
     #[serde(default)]
-    pub max_fraction: Option<String>,
+    pub max_fraction: Option<NumText>,
 }
 
 /// `polymarket_wallet`.
@@ -529,10 +529,10 @@ pub struct CopyInput {
     /// Account whose positions to mirror.
     pub source: String,
     /// Scale factor on its share counts (e.g. "0.001").
-    pub scale: String,
+    pub scale: NumText,
     /// Largest notional per mirroring order, USDC (default "250").
     #[serde(default)]
-    pub max_order_notional: Option<String>,
+    pub max_order_notional: Option<NumText>,
     /// Only compute the orders (default false).
     #[serde(default)]
     pub dry_run: bool,
@@ -544,7 +544,7 @@ pub struct CopyInput {
 
 // ---------------------------------------------------------------- helpers
 
-fn dec_arg(field: &str, text: Option<&String>, default: Decimal) -> Result<Decimal> {
+fn dec_arg(field: &str, text: Option<&NumText>, default: Decimal) -> Result<Decimal> {
     match text {
         Some(t) => parse_decimal(field, t),
         None => Ok(default),
@@ -835,7 +835,7 @@ const TOOL_GUIDE: &str = "# Polymarket tool guide\n\n\
 9. `polymarket_build_order` signs an EIP-712 order for the real exchange (needs POLYMARKET_PRIVATE_KEY) without sending it.\n\
 10. Live venue: `polymarket_stream_books` streams tokens' books over the market WebSocket; `polymarket_orderbook` / `polymarket_market` then say `book_source: stream` (with `age_ms`) or `rest` (with why).\n\
 11. `polymarket_holders` lists a market's top holders per outcome.\n\n\
-Prices and sizes are decimal strings (\"0.57\", \"100\"). Without credentials every tool runs on the embedded local CLOB and says `venue: simulated`.\n";
+Prices and sizes are decimals, as numbers or strings (`0.57`, `\"100\"`; strings keep every digit as typed). Without credentials every tool runs on the embedded local CLOB and says `venue: simulated`.\n";
 
 // ---------------------------------------------------------------- bundle
 
@@ -1580,7 +1580,7 @@ impl PolymarketBundle {
         };
         let pool = ctx.store.pool();
         let mut risk = load_risk(pool, PAPER, now, eq).await?;
-        let set = |field: &str, v: &Option<String>, slot: &mut Decimal| -> Result<()> {
+        let set = |field: &str, v: &Option<NumText>, slot: &mut Decimal| -> Result<()> {
             if let Some(t) = v {
                 let d = parse_decimal(field, t)?;
                 if d < Decimal::ZERO {

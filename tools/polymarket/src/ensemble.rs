@@ -6,18 +6,18 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{PolymarketError, Result};
-use crate::types::Outcome;
+use crate::types::{NumText, Outcome};
 
 /// One forecast of the YES probability.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Forecast {
     /// Who or what made it (model name, analyst, bundle).
     pub source: String,
-    /// Probability of YES, as a decimal string in [0, 1] (e.g. "0.62").
-    pub probability: String,
+    /// Probability of YES in [0, 1] (`0.62` or `"0.62"`).
+    pub probability: NumText,
     /// Weight (default 1).
     #[serde(default)]
-    pub weight: Option<String>,
+    pub weight: Option<NumText>,
 }
 
 /// The combined view and the order it suggests.

@@ -292,9 +292,97 @@ pub fn parse_decimal(field: &str, text: &str) -> Result<Decimal, PolymarketError
         .map_err(|_| PolymarketError::invalid(field, format!("`{text}` is not a decimal number")))
 }
 
+/// A decimal argument as the agent wrote it: a JSON string (`"0.55"`, kept
+/// exactly as typed) or a JSON number (`0.55`, written back in its shortest
+/// exact form). It is parsed later with [`parse_decimal`], so a bad value is
+/// refused naming its field. The schema is the same as a `Decimal`'s:
+/// string or number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct NumText(pub String);
+
+impl std::ops::Deref for NumText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NumText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for NumText {
+    fn from(s: &str) -> Self {
+        NumText(s.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for NumText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = NumText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal number or a string holding one")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NumText, E> {
+                Ok(NumText(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<NumText, E> {
+                Ok(NumText(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<NumText, E> {
+                Ok(NumText(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<NumText, E> {
+                if v.is_finite() {
+                    // Display gives the shortest text that reads back as
+                    // the same f64: 0.19 stays "0.19".
+                    Ok(NumText(v.to_string()))
+                } else {
+                    Err(E::custom("not a finite number"))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for NumText {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        <Decimal as JsonSchema>::schema_name()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Decimal as JsonSchema>::json_schema(generator)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn num_text_takes_strings_and_numbers_exactly() {
+        let read = |j: &str| serde_json::from_str::<NumText>(j).map(|n| n.0);
+        assert_eq!(read(r#""0.190""#).expect("string"), "0.190");
+        assert_eq!(read("0.19").expect("float"), "0.19");
+        assert_eq!(read("50").expect("int"), "50");
+        assert_eq!(read("-3").expect("negative"), "-3");
+        assert_eq!(read("1e-7").expect("tiny"), "0.0000001");
+        assert!(read("true").is_err());
+        assert!(read("null").is_err());
+        let p = read("0.1").expect("float");
+        assert_eq!(
+            parse_decimal("price", &p).expect("decimal").to_string(),
+            "0.1"
+        );
+    }
     use rust_decimal_macros::dec;
 
     #[test]

@@ -116,7 +116,8 @@ async fn trading_flow_is_idempotent_risk_checked_and_simulated() {
     assert_eq!(open["orders"].as_array().map(Vec::len), Some(1));
 
     // Taking liquidity fills and shows up in positions.
-    let taken = call(&b, &ctx, "polymarket_place_order", json!({"token_id": yes, "side": "BUY", "price": "0.63", "size": "20", "client_order_id": "take-1"})).await;
+    // Numbers work as well as decimal strings.
+    let taken = call(&b, &ctx, "polymarket_place_order", json!({"token_id": yes, "side": "BUY", "price": 0.63, "size": 20, "client_order_id": "take-1"})).await;
     assert_eq!(taken["order"]["status"], "filled");
     let pos = call(&b, &ctx, "polymarket_positions", json!({})).await;
     assert_eq!(pos["positions"][0]["shares"], "20");
@@ -237,7 +238,7 @@ async fn strategies_arbitrage_quotes_ensemble_copy_and_analytics() {
 
     let sig = call(&b, &ctx, "polymarket_ensemble_signal", json!({
         "market": "london-snow-christmas",
-        "forecasts": [{"source": "a", "probability": "0.20"}, {"source": "b", "probability": "0.30", "weight": "1"}]
+        "forecasts": [{"source": "a", "probability": 0.20}, {"source": "b", "probability": "0.30", "weight": 1}]
     })).await;
     assert_eq!(sig["suggestion"]["outcome"], "YES");
     let err = b
