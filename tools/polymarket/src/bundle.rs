@@ -357,8 +357,16 @@ pub struct LeaderboardInput {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderInput {
-    /// Token id (YES or NO token).
+    /// Token id (YES or NO token); or give `market` and `outcome` instead.
+    #[serde(default)]
     pub token_id: String,
+    /// Market (condition id or slug), with `outcome`, instead of `token_id`.
+    #[serde(default)]
+    pub market: Option<String>,
+    /// YES or NO: which outcome token of `market` to trade (required with
+    /// `market`).
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
     /// BUY or SELL.
     pub side: Side,
     /// Limit price on the market's tick (`0.57` or `"0.57"`).
@@ -585,6 +593,20 @@ fn mark(engine: &Engine, token: &str) -> Decimal {
 
 fn r6(d: Decimal) -> Decimal {
     d.round_dp(6).normalize()
+}
+
+/// The token of `outcome` in a live market (condition id or slug), from
+/// Gamma.
+async fn live_token(live: &Live, market: &str, outcome: Outcome) -> Result<String> {
+    let gm = live.gamma.market(market).await?;
+    gm.token_for(outcome.as_str())
+        .or_else(|| {
+            gm.clob_token_ids
+                .get(usize::from(outcome == Outcome::No))
+                .map(String::as_str)
+        })
+        .map(str::to_string)
+        .ok_or_else(|| PolymarketError::invalid("outcome", "the market has no such outcome"))
 }
 
 fn account_view(engine: &Engine, name: &str) -> Value {
@@ -852,7 +874,7 @@ impl ToolBundle for PolymarketBundle {
             ToolSpec::new::<OrderbookInput>("polymarket_orderbook", "L2 order book of a token (or market + outcome): bids and asks best first, mid and spread."),
             ToolSpec::new::<HistoryInput>("polymarket_price_history", "Trade prints of a token, newest first, in that token's price terms."),
             ToolSpec::new::<OrderInput>("polymarket_build_order", "Build and EIP-712-sign a Polymarket order (CTF or Neg-Risk exchange, amounts rounded as the official client does) without sending it. Needs POLYMARKET_PRIVATE_KEY."),
-            ToolSpec::new::<OrderInput>("polymarket_place_order", "Place a limit order (GTC, FOK or FAK) after the risk checks. Pass client_order_id: the same id twice places one order.").trade(),
+            ToolSpec::new::<OrderInput>("polymarket_place_order", "Place a limit order (GTC, FOK or FAK) after the risk checks, on a token id or a market with its outcome (YES/NO). Pass client_order_id: the same id twice places one order.").trade(),
             ToolSpec::new::<CancelInput>("polymarket_cancel_order", "Cancel orders by id, all in a market, or all.").trade(),
             ToolSpec::new::<OpenOrdersInput>("polymarket_open_orders", "Open orders of the paper account, oldest first."),
             ToolSpec::new::<NoArgs>("polymarket_positions", "USDC balance, positions with average cost, mark, unrealized and realized P&L, and equity."),
@@ -1185,7 +1207,37 @@ impl PolymarketBundle {
         ))
     }
 
-    async fn build_order(&self, input: OrderInput, ctx: &ToolCtx) -> Result<ToolOutput> {
+    /// Fills `input.token_id` from `market` and `outcome` when no token id
+    /// is given: Gamma on the live venue, the local CLOB otherwise.
+    async fn resolve_order_token(&self, input: &mut OrderInput, ctx: &ToolCtx) -> Result<()> {
+        if !input.token_id.trim().is_empty() {
+            return Ok(());
+        }
+        let Some(market) = input.market.as_deref() else {
+            return Err(PolymarketError::invalid(
+                "token_id",
+                "give token_id, or market with outcome",
+            ));
+        };
+        let outcome = input.outcome.ok_or_else(|| {
+            PolymarketError::invalid("outcome", "YES or NO: which token of the market to trade")
+        })?;
+        input.token_id = match &self.live {
+            Some(live) => live_token(live, market, outcome).await?,
+            None => {
+                let guard = self.engine(ctx).await?;
+                let engine = guard
+                    .as_ref()
+                    .ok_or_else(|| PolymarketError::Config("not loaded".into()))?;
+                let (spec, _) = find_market(engine, market)?;
+                spec.token(outcome).to_string()
+            }
+        };
+        Ok(())
+    }
+
+    async fn build_order(&self, mut input: OrderInput, ctx: &ToolCtx) -> Result<ToolOutput> {
+        self.resolve_order_token(&mut input, ctx).await?;
         let wallet = self.wallet.as_ref().ok_or_else(|| {
             PolymarketError::Refused(
                 "no signing key: set POLYMARKET_PRIVATE_KEY to build signed orders".into(),
@@ -1249,10 +1301,11 @@ impl PolymarketBundle {
 
     async fn place(
         &self,
-        input: OrderInput,
+        mut input: OrderInput,
         ctx: &ToolCtx,
         audit: AuditInfo,
     ) -> Result<ToolOutput> {
+        self.resolve_order_token(&mut input, ctx).await?;
         let cid = input
             .client_order_id
             .clone()
@@ -2169,20 +2222,7 @@ impl PolymarketBundle {
     async fn live_orderbook(&self, live: &Live, input: OrderbookInput) -> Result<ToolOutput> {
         let token = match (&input.token_id, &input.market) {
             (Some(t), _) => t.clone(),
-            (None, Some(m)) => {
-                let gm = live.gamma.market(m).await?;
-                let outcome = input.outcome.unwrap_or(Outcome::Yes);
-                gm.token_for(outcome.as_str())
-                    .or_else(|| {
-                        gm.clob_token_ids
-                            .get(usize::from(outcome == Outcome::No))
-                            .map(String::as_str)
-                    })
-                    .ok_or_else(|| {
-                        PolymarketError::invalid("outcome", "the market has no such outcome")
-                    })?
-                    .to_string()
-            }
+            (None, Some(m)) => live_token(live, m, input.outcome.unwrap_or(Outcome::Yes)).await?,
             (None, None) => {
                 return Err(PolymarketError::invalid(
                     "token_id",
@@ -2258,10 +2298,11 @@ impl PolymarketBundle {
     async fn live_place(
         &self,
         live: &Live,
-        input: OrderInput,
+        mut input: OrderInput,
         ctx: &ToolCtx,
         audit: AuditInfo,
     ) -> Result<ToolOutput> {
+        self.resolve_order_token(&mut input, ctx).await?;
         let cid = input
             .client_order_id
             .clone()

@@ -104,6 +104,21 @@ async fn trading_flow_is_idempotent_risk_checked_and_simulated() {
         .await
         .expect_err("side");
     assert_eq!(err.field.as_deref(), Some("side"));
+    // A market without an outcome, and neither market nor token: named.
+    let err = b
+        .call("polymarket_place_order", json!({"market": "fed-cut-next-fomc", "side": "BUY", "price": "0.6", "size": "10", "client_order_id": "x"}), ctx.clone())
+        .await
+        .expect_err("outcome");
+    assert_eq!(err.field.as_deref(), Some("outcome"));
+    let err = b
+        .call(
+            "polymarket_place_order",
+            json!({"side": "BUY", "price": "0.6", "size": "10", "client_order_id": "x"}),
+            ctx.clone(),
+        )
+        .await
+        .expect_err("token");
+    assert_eq!(err.field.as_deref(), Some("token_id"));
 
     // Same client id twice: one order.
     let args = json!({"token_id": yes, "side": "BUY", "price": "0.50", "size": "10", "client_order_id": "bid-1"});
@@ -115,12 +130,13 @@ async fn trading_flow_is_idempotent_risk_checked_and_simulated() {
     let open = call(&b, &ctx, "polymarket_open_orders", json!({})).await;
     assert_eq!(open["orders"].as_array().map(Vec::len), Some(1));
 
-    // Taking liquidity fills and shows up in positions.
-    // Numbers work as well as decimal strings.
-    let taken = call(&b, &ctx, "polymarket_place_order", json!({"token_id": yes, "side": "BUY", "price": 0.63, "size": 20, "client_order_id": "take-1"})).await;
+    // Taking liquidity fills and shows up in positions. By market and
+    // outcome instead of token id; numbers as well as decimal strings.
+    let taken = call(&b, &ctx, "polymarket_place_order", json!({"market": "fed-cut-next-fomc", "outcome": "YES", "side": "BUY", "price": 0.63, "size": 20, "client_order_id": "take-1"})).await;
     assert_eq!(taken["order"]["status"], "filled");
     let pos = call(&b, &ctx, "polymarket_positions", json!({})).await;
     assert_eq!(pos["positions"][0]["shares"], "20");
+    assert_eq!(pos["positions"][0]["token_id"], yes.as_str());
     let text = b
         .call("polymarket_positions", json!({}), ctx.clone())
         .await

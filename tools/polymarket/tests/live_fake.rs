@@ -509,7 +509,8 @@ async fn live_orders_are_idempotent_risk_checked_and_cancellable() {
     // An unknown outcome (503 on every retry) leaves the order pending; the
     // same client id re-sends the identical signed order.
     fake.fail_posts.store(3, Ordering::SeqCst);
-    let order = json!({"token_id": NO, "side": "SELL", "price": "0.45", "size": "6", "client_order_id": "c3"});
+    // By market and outcome: Gamma names the token.
+    let order = json!({"market": COND, "outcome": "NO", "side": "SELL", "price": "0.45", "size": "6", "client_order_id": "c3"});
     let err = b
         .call("polymarket_place_order", order.clone(), ctx.clone())
         .await
@@ -527,6 +528,7 @@ async fn live_orders_are_idempotent_risk_checked_and_cancellable() {
     assert_eq!(posts.len(), 5);
     assert_eq!(posts[1]["order"], posts[4]["order"]);
     assert_eq!(posts[4]["order"]["side"], "SELL");
+    assert_eq!(posts[4]["order"]["tokenId"], NO);
 
     let open = call(&b, &ctx, "polymarket_open_orders", json!({})).await;
     assert_eq!(open["orders"][0]["id"], "0xfeed1");
