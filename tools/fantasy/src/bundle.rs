@@ -281,7 +281,8 @@ struct ProjectIn {
 struct LineupIn {
     /// Use this league's slots, cap and scoring.
     league_id: Option<String>,
-    /// With a season league: build from this team's roster.
+    /// With a season league: build from this team's roster (the team's
+    /// league is used when `league_id` is not given).
     team_id: Option<String>,
     /// Sport when no league is given (default: the bundle's default).
     sport: Option<Sport>,
@@ -587,7 +588,13 @@ async fn lineup_setup(
     input: &LineupIn,
 ) -> Result<(Vec<Candidate>, LineupRules, String)> {
     let now = ctx.clock.now_ms();
-    let (sport, slots, cap, rules, week, roster, season) = match &input.league_id {
+    // A team alone stands for its league.
+    let league_id = match (&input.league_id, &input.team_id) {
+        (Some(id), _) => Some(id.clone()),
+        (None, Some(t)) => Some(league::team(&ctx.store, t).await?.league_id),
+        (None, None) => None,
+    };
+    let (sport, slots, cap, rules, week, roster, season) = match &league_id {
         Some(id) => {
             let lg = league::league(&ctx.store, id).await?;
             let roster = match (&input.team_id, lg.kind) {

@@ -200,6 +200,24 @@ rookie-wr,,,,2024,2,8,6,70,0\n";
         .call("fantasy_roster", json!({"team_id": teams[0]}))
         .await;
     assert_eq!(roster["lineup"].as_array().unwrap().len(), 9);
+    // The optimal lineup of a team, given the team alone: its league's
+    // slots (with K), from its own roster only.
+    let best = env
+        .call("fantasy_optimal_lineup", json!({"team_id": teams[0]}))
+        .await;
+    let picked: Vec<(String, String)> = best["lineup"]["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (s(&p["slot"]), s(&p["player_id"])))
+        .collect();
+    assert_eq!(picked.len(), 9, "{best}");
+    assert!(picked.iter().any(|(slot, _)| slot == "K"), "{best}");
+    let own = ids(&roster);
+    assert!(
+        picked.iter().all(|(_, id)| own.contains(id)),
+        "{picked:?} not all in {own:?}"
+    );
 
     // Trade a receiver for a receiver: evaluate, propose, accept (executes: no veto window).
     let a_wr = ids(&roster)
