@@ -333,9 +333,11 @@ async fn season_body(store: Store) {
     )
     .await
     .unwrap();
-    let d_wr = d_roster
+    // Another of Dave's running backs: a like-for-like counter keeps both
+    // rosters able to fill their slots.
+    let d_rb2 = d_roster
         .iter()
-        .find(|id| id.contains("-wr"))
+        .find(|id| id.contains("-rb") && **id != d_rb)
         .unwrap()
         .clone();
     let counter = trade::respond(
@@ -344,7 +346,7 @@ async fn season_body(store: Store) {
         &t3.id,
         &d.id,
         Response::Counter,
-        Some((vec![d_wr.clone()], vec![a_rb.clone()])),
+        Some((vec![d_rb2.clone()], vec![a_rb.clone()])),
         T0 + 6,
     )
     .await

@@ -459,7 +459,8 @@ pub async fn projections(
 
 /// Adds a team. Season leagues fill its roster from `players` or, when
 /// none are given, by drafting the best available projected players for
-/// each slot and then the bench.
+/// each slot and then the bench (salary breaks ties, as in week 1 when
+/// nothing has been played).
 #[allow(clippy::too_many_arguments)]
 pub async fn join_league(
     store: &Store,
@@ -530,10 +531,15 @@ pub async fn join_league(
                         !taken.contains_key(&p.id) && p.status != PlayerStatus::InjuredReserve
                     })
                     .collect();
+                // Equal projections (no games yet in week 1) fall back on
+                // salary, the market's preseason valuation, not on id order
+                // (which would hand each team one real team's depth chart).
                 avail.sort_by(|a, b| {
                     let pa = proj.get(&a.id).copied().unwrap_or_default();
                     let pb = proj.get(&b.id).copied().unwrap_or_default();
-                    pb.cmp(&pa).then(a.id.cmp(&b.id))
+                    pb.cmp(&pa)
+                        .then(b.salary.cmp(&a.salary))
+                        .then(a.id.cmp(&b.id))
                 });
                 let mut slots: Vec<&Slot> = league.slots.iter().collect();
                 slots.sort_by_key(|s| s.accepts.len());

@@ -192,6 +192,16 @@ rookie-wr,,,,2024,2,8,6,70,0\n";
         assert_eq!(r["roster"].as_array().unwrap().len(), 13);
         teams.push(s(&r["team"]["id"]));
     }
+    // Week 1 has no games behind it: the draft ranks by salary, so a roster
+    // is not one real team's depth chart (ids are sport-team-position).
+    let first = env
+        .call("fantasy_roster", json!({"team_id": teams[0]}))
+        .await;
+    let real_teams: std::collections::BTreeSet<String> = ids(&first)
+        .iter()
+        .filter_map(|id| id.split('-').nth(1).map(str::to_string))
+        .collect();
+    assert!(real_teams.len() >= 5, "drafted from {real_teams:?}");
     let r = env
         .call("fantasy_set_lineup", json!({"team_id": teams[0]}))
         .await;
