@@ -9,6 +9,7 @@
 
 pub mod bundle;
 pub mod clock;
+pub mod dates;
 pub mod diagnostics;
 pub mod error;
 pub mod jobs;

@@ -12,7 +12,8 @@ pub mod audit;
 pub mod broker;
 pub mod bundle;
 pub mod compliance;
-pub mod dates;
+/// Calendar arithmetic, shared with the other bundles through the runtime.
+pub use nt_mcp_core::dates;
 pub mod desk;
 pub mod error;
 pub mod http;

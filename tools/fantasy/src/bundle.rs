@@ -1336,9 +1336,9 @@ impl ToolBundle for FantasyBundle {
                         t.receive.join(", ")
                     ),
                     (_, "accepted") => format!(
-                        "Trade {} accepted; veto window ends at {} ms.",
+                        "Trade {} accepted; the veto window ends {}.",
                         t.id,
-                        t.veto_until_ms.unwrap_or_default()
+                        league::iso_utc(t.veto_until_ms.unwrap_or_default())
                     ),
                     (_, status) => format!("Trade {} is now {status}.", t.id),
                 };
@@ -1493,7 +1493,7 @@ impl ToolBundle for FantasyBundle {
                     .iter()
                     .map(|r| {
                         format!(
-                            "{}. {} {}-{}-{} ({}) PF {} PA {}",
+                            "{}. {} {}-{}-{} ({:.3}) PF {} PA {}",
                             r.rank,
                             names.get(&r.team).cloned().unwrap_or_default(),
                             r.wins,

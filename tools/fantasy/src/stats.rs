@@ -333,14 +333,8 @@ pub fn parse_kickoff(text: &str) -> std::result::Result<i64, String> {
         }
         _ => return Err(format!("`{t}`: needs a time zone (`Z` or `+HH:MM`)")),
     };
-    // Days since 1970-01-01 from the civil date (H. Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    // Month and day were range-checked above.
+    let days = nt_mcp_core::dates::days_from_civil(year, month as u32, day as u32);
     let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_min * 60;
     Ok(secs * 1000 + millis)
 }

@@ -1,4 +1,6 @@
-//! Calendar arithmetic on days since 1970-01-01 (UTC), without a date crate.
+//! Calendar arithmetic on days since 1970-01-01 (UTC), without a date crate:
+//! civil dates, `YYYY-MM-DD` and ISO 8601 timestamps. Shared by the bundles
+//! (tax years and FX dates, venue timestamps, fantasy kickoffs).
 
 /// Milliseconds in a day.
 pub const DAY_MS: i64 = 86_400_000;
