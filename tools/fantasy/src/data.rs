@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use nt_mcp_core::Store;
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -352,8 +353,12 @@ pub async fn train_models(
         .iter()
         .filter_map(|p| p.positions.first().map(|pos| (p.id.clone(), pos.clone())))
         .collect();
+    let salaries: BTreeMap<String, f64> = players
+        .iter()
+        .filter_map(|p| Some((p.id.clone(), p.salary?.to_f64()?)))
+        .collect();
     let lines = season_stats(store, sport, season, None).await?;
-    let models = train(sport, rules, &positions, &lines);
+    let models = train(sport, rules, &positions, &salaries, &lines);
     let mut tx = store.pool().begin().await?;
     let version: i64 = sqlx::query(
         "SELECT COALESCE(MAX(version), 0) FROM fantasy_models WHERE sport = $1 AND scoring = $2",
@@ -450,7 +455,8 @@ pub async fn project_players(
             .iter()
             .map(|h| (h.1, h.2))
             .collect();
-        out.push(project(model, &p.id, week, &hist, p.status));
+        let salary = p.salary.and_then(|s| s.to_f64());
+        out.push(project(model, &p.id, week, &hist, salary, p.status));
     }
     let mut tx = store.pool().begin().await?;
     for pr in &out {

@@ -37,6 +37,75 @@ pub struct PositionModel {
     pub samples: usize,
     /// R² on the training data.
     pub r_squared: f64,
+    /// What a player with no games yet (week 1, a rookie) is projected
+    /// from; absent in models stored before it existed.
+    #[serde(default)]
+    pub prior: Option<Prior>,
+}
+
+/// The no-history projection of a position: points per game against
+/// salary (the market's preseason valuation), `points = intercept +
+/// per_1k_salary × salary / 1000`, fitted on every game of the position.
+/// A player without a salary gets the position's mean.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Prior {
+    /// Points at zero salary.
+    pub intercept: f64,
+    /// Points per 1,000 of salary.
+    pub per_1k_salary: f64,
+    /// Mean points per game of the position.
+    pub mean: f64,
+    /// Residual standard deviation of the salary fit (points).
+    pub residual_sd: f64,
+}
+
+impl Prior {
+    /// Fits the prior on (salary in thousands, points) pairs and the points
+    /// of games by players without a salary. A slope needs 12 games and
+    /// some spread of salaries; otherwise the mean stands alone.
+    pub fn fit(with_salary: &[(f64, f64)], without_salary: &[f64]) -> Option<Prior> {
+        let all: Vec<f64> = with_salary
+            .iter()
+            .map(|p| p.1)
+            .chain(without_salary.iter().copied())
+            .collect();
+        if all.is_empty() {
+            return None;
+        }
+        let mean = all.iter().sum::<f64>() / all.len() as f64;
+        let n = with_salary.len() as f64;
+        let (mut intercept, mut slope) = (mean, 0.0);
+        if with_salary.len() >= 12 {
+            let mx = with_salary.iter().map(|p| p.0).sum::<f64>() / n;
+            let my = with_salary.iter().map(|p| p.1).sum::<f64>() / n;
+            let sxx: f64 = with_salary.iter().map(|p| (p.0 - mx).powi(2)).sum();
+            let sxy: f64 = with_salary.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+            if sxx > 1e-9 {
+                slope = sxy / sxx;
+                intercept = my - slope * mx;
+            }
+        }
+        let predict = |x: f64| intercept + slope * x;
+        let ss: f64 = with_salary
+            .iter()
+            .map(|p| (p.1 - predict(p.0)).powi(2))
+            .chain(without_salary.iter().map(|y| (y - mean).powi(2)))
+            .sum();
+        Some(Prior {
+            intercept,
+            per_1k_salary: slope,
+            mean,
+            residual_sd: (ss / (all.len().saturating_sub(2).max(1)) as f64).sqrt(),
+        })
+    }
+
+    /// The prior projection for a player with `salary` (if known).
+    pub fn points(&self, salary: Option<f64>) -> f64 {
+        match salary {
+            Some(s) => (self.intercept + self.per_1k_salary * s / 1000.0).max(0.0),
+            None => self.mean,
+        }
+    }
 }
 
 /// The features of one player before one week.
@@ -131,12 +200,14 @@ pub fn history(
     out
 }
 
-/// Fits one model per position from every player's weekly history.
-/// `players` maps player id to primary position.
+/// Fits one model per position from every player's weekly history, with
+/// its no-history [`Prior`]. `players` maps player id to primary position,
+/// `salaries` player id to salary where known.
 pub fn train(
     sport: Sport,
     rules: &RuleSet,
     players: &BTreeMap<String, String>,
+    salaries: &BTreeMap<String, f64>,
     lines: &[GameStat],
 ) -> Vec<PositionModel> {
     let mut by_player: BTreeMap<&str, Vec<&GameStat>> = BTreeMap::new();
@@ -144,10 +215,17 @@ pub fn train(
         by_player.entry(l.player_id.as_str()).or_default().push(l);
     }
     let mut data: BTreeMap<&str, (Vec<[f64; 4]>, Vec<f64>)> = BTreeMap::new();
+    type PriorData = (Vec<(f64, f64)>, Vec<f64>);
+    let mut prior_data: BTreeMap<&str, PriorData> = BTreeMap::new();
     for (id, lines) in by_player {
         let Some(pos) = players.get(id) else { continue };
         let hist = history(sport, rules, pos, &lines);
         let pairs: Vec<(f64, f64)> = hist.iter().map(|h| (h.1, h.2)).collect();
+        let pd = prior_data.entry(pos.as_str()).or_default();
+        match salaries.get(id) {
+            Some(s) => pd.0.extend(pairs.iter().map(|p| (s / 1000.0, p.0))),
+            None => pd.1.extend(pairs.iter().map(|p| p.0)),
+        }
         for t in MIN_HISTORY..pairs.len() {
             if let Some(f) = features(&pairs[..t]) {
                 let entry = data.entry(pos.as_str()).or_default();
@@ -157,7 +235,13 @@ pub fn train(
         }
     }
     data.into_iter()
-        .map(|(pos, (rows, ys))| fit(pos, &rows, &ys))
+        .map(|(pos, (rows, ys))| {
+            let mut m = fit(pos, &rows, &ys);
+            m.prior = prior_data
+                .get(pos)
+                .and_then(|(with, without)| Prior::fit(with, without));
+            m
+        })
         .collect()
 }
 
@@ -192,6 +276,7 @@ fn fit(position: &str, rows: &[[f64; 4]], ys: &[f64]) -> PositionModel {
         } else {
             0.0
         },
+        prior: None,
     }
 }
 
@@ -228,13 +313,15 @@ fn d2(x: f64) -> Decimal {
 }
 
 /// Projects one player for `week` from his earlier (points, usage) history.
-/// Without enough history it falls back to the position's mean (from the
-/// intercept-only view of the model) with a wide interval.
+/// With a game or two it projects their average, and with none (week 1, a
+/// rookie) the position's [`Prior`] at his salary; both with a wider
+/// interval.
 pub fn project(
     model: &PositionModel,
     player_id: &str,
     week: i64,
     history: &[(f64, f64)],
+    salary: Option<f64>,
     status: PlayerStatus,
 ) -> Projection {
     let b = &model.coefficients;
@@ -256,12 +343,28 @@ pub fn project(
             let p: f64 = row.iter().zip(b.iter()).map(|(x, c)| x * c).sum();
             (p, drivers, model.residual_sd)
         }
+        None if history.is_empty() => match &model.prior {
+            Some(prior) => {
+                let p = prior.points(salary);
+                let name = if salary.is_some() {
+                    "preseason prior (salary)"
+                } else {
+                    "preseason prior (position mean)"
+                };
+                (
+                    p,
+                    vec![Driver {
+                        name: name.into(),
+                        value: d2(salary.unwrap_or(prior.mean)),
+                        contribution: d2(p),
+                    }],
+                    prior.residual_sd.max(model.residual_sd),
+                )
+            }
+            None => (0.0, Vec::new(), model.residual_sd * 1.5),
+        },
         None => {
-            let avg = if history.is_empty() {
-                0.0
-            } else {
-                history.iter().map(|h| h.0).sum::<f64>() / history.len() as f64
-            };
+            let avg = history.iter().map(|h| h.0).sum::<f64>() / history.len() as f64;
             (
                 avg,
                 vec![Driver {
@@ -328,16 +431,55 @@ mod tests {
             residual_sd: 5.0,
             samples: 100,
             r_squared: 0.4,
+            prior: None,
         };
         let hist = [(10.0, 15.0), (20.0, 15.0), (12.0, 18.0), (14.0, 20.0)];
         // recent (last 3): form 15.33, usage 17.67; season avg 14
         // 1 + 7.667 + 4.2 + 1.767 = 14.633
-        let p = project(&model, "rb", 5, &hist, PlayerStatus::Active);
+        let p = project(&model, "rb", 5, &hist, None, PlayerStatus::Active);
         assert_eq!(p.points, Decimal::new(1463, 2));
         assert_eq!(p.high - p.points, Decimal::new(641, 2)); // 1.2816 * 5
         assert_eq!(p.drivers[0].name, "recent_form");
-        let q = project(&model, "rb", 5, &hist, PlayerStatus::Out);
+        let q = project(&model, "rb", 5, &hist, None, PlayerStatus::Out);
         assert_eq!(q.points, Decimal::ZERO);
         assert_eq!(q.low, q.high);
+    }
+
+    #[test]
+    fn the_prior_recovers_a_known_salary_line_and_projects_week_one() {
+        // points = 2 + 3 × salary/1000 exactly, salaries 3,000..8,700.
+        let with: Vec<(f64, f64)> = (0..20)
+            .map(|i| {
+                let k = 3.0 + 0.3 * f64::from(i);
+                (k, 2.0 + 3.0 * k)
+            })
+            .collect();
+        let prior = Prior::fit(&with, &[]).expect("prior");
+        assert!((prior.intercept - 2.0).abs() < 1e-9, "{prior:?}");
+        assert!((prior.per_1k_salary - 3.0).abs() < 1e-9, "{prior:?}");
+        assert!(prior.residual_sd < 1e-9);
+        // mean of 2 + 3k over k = 3.0..8.7 = 2 + 3 × 5.85
+        assert!((prior.mean - 19.55).abs() < 1e-9);
+        let model = PositionModel {
+            position: "WR".into(),
+            coefficients: vec![0.0, 0.5, 0.5, 0.0],
+            residual_sd: 4.0,
+            samples: 100,
+            r_squared: 0.3,
+            prior: Some(prior),
+        };
+        // No games yet: salary 6,000 gives 2 + 18 = 20 points.
+        let p = project(&model, "wr", 1, &[], Some(6000.0), PlayerStatus::Active);
+        assert_eq!(p.points, Decimal::new(20, 0));
+        assert_eq!(p.drivers[0].name, "preseason prior (salary)");
+        // 80% interval from the larger of the two spreads (4.0 here).
+        assert_eq!(p.high - p.points, Decimal::new(513, 2));
+        // No salary: the position mean.
+        let q = project(&model, "wr", 1, &[], None, PlayerStatus::Active);
+        assert_eq!(q.points, Decimal::new(1955, 2));
+        // Too few salaried games for a slope: the mean alone.
+        let flat = Prior::fit(&with[..5], &[10.0]).expect("prior");
+        assert_eq!(flat.per_1k_salary, 0.0);
+        assert_eq!(Prior::fit(&[], &[]), None);
     }
 }

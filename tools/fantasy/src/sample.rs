@@ -477,9 +477,18 @@ mod tests {
             .iter()
             .map(|p| (p.id.clone(), p.positions[0].clone()))
             .collect();
+        let salaries = players
+            .iter()
+            .filter_map(|p| Some((p.id.clone(), p.salary?.to_string().parse::<f64>().ok()?)))
+            .collect();
         let rules = RuleSet::preset("nfl_ppr").unwrap();
-        let models = train(Sport::Nfl, &rules, &positions, &stats);
+        let models = train(Sport::Nfl, &rules, &positions, &salaries, &stats);
         let wr = models.iter().find(|m| m.position == "WR").unwrap();
+        // Salary carries talent in the sample: the no-history prior rises
+        // with it, so week 1 is not a tie.
+        let prior = wr.prior.expect("WR prior");
+        assert!(prior.per_1k_salary > 0.5, "{prior:?}");
+        assert!(prior.points(Some(9000.0)) > prior.points(Some(3500.0)) + 5.0);
         assert!(wr.samples > 500);
         assert!(wr.r_squared > 0.1, "WR r2 {}", wr.r_squared);
         assert!(
