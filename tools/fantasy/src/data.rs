@@ -400,7 +400,14 @@ pub async fn models(
     .bind(rules.name.as_str())
     .fetch_all(store.pool())
     .await?;
-    if rows.is_empty() {
+    // Models stored before the no-history prior existed are retrained
+    // once (a trained model always has a prior: both come from the same
+    // games).
+    let stale = !rows.is_empty()
+        && rows
+            .iter()
+            .all(|row| json_col::<PositionModel>(row, "model").is_ok_and(|m| m.prior.is_none()));
+    if rows.is_empty() || stale {
         let (version, list) = train_models(store, sport, rules, season, now_ms).await?;
         return Ok((
             version,
@@ -554,6 +561,20 @@ pub(crate) mod tests {
         let stored = stored_projections(&store, "nfl-kc-wr1").await.unwrap();
         assert_eq!(stored.len(), 2);
         assert_eq!(stored[0].0, v2);
+        // Models stored before the no-history prior existed are retrained
+        // on first use; the new version has priors.
+        let old = r#"{"position":"WR","coefficients":[0.0,0.0,1.0,0.0],"residual_sd":5.0,"samples":10,"r_squared":0.1}"#;
+        sqlx::query("INSERT INTO fantasy_models (version, sport, scoring, position, model, trained_ms) VALUES ($1, 'nfl', 'nfl_ppr', 'WR', $2, 6)")
+            .bind(v2 + 1)
+            .bind(old)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let (v4, fresh) = models(&store, Sport::Nfl, &rules, season, 7).await.unwrap();
+        assert_eq!(v4, v2 + 2, "retrained");
+        assert!(fresh.values().all(|m| m.prior.is_some()));
+        let (v4_again, _) = models(&store, Sport::Nfl, &rules, season, 8).await.unwrap();
+        assert_eq!(v4_again, v4, "current models are used as they are");
         // The schedule came with the stats: every team plays every week, in pairs.
         let games: Vec<(String, String)> = sqlx::query("SELECT team, opponent FROM fantasy_games WHERE sport = 'nfl' AND season = 2024 AND week = 3")
             .fetch_all(store.pool())
