@@ -59,6 +59,34 @@ pub fn setting(settings: &BundleSettings, key: &str, env: &str) -> Option<String
     }
 }
 
+/// Bars as text: the count and range, then the last bars (at most 10),
+/// oldest first, one a line.
+fn candles_text(symbol: &str, candles: &[crate::types::Candle]) -> String {
+    let (Some(first), Some(last)) = (candles.first(), candles.last()) else {
+        return format!("no bars of {symbol}");
+    };
+    let mut out = format!(
+        "{} bars of {symbol}, {} to {}; high {} low {}",
+        candles.len(),
+        crate::dates::format_iso_ms(first.start_ms),
+        crate::dates::format_iso_ms(last.start_ms),
+        candles.iter().map(|c| c.high).max().unwrap_or_default(),
+        candles.iter().map(|c| c.low).min().unwrap_or_default(),
+    );
+    for c in &candles[candles.len().saturating_sub(10)..] {
+        out.push_str(&format!(
+            "\n{} O {} H {} L {} C {}{}",
+            crate::dates::format_iso_ms(c.start_ms),
+            c.open,
+            c.high,
+            c.low,
+            c.close,
+            c.volume.map(|v| format!(" V {v}")).unwrap_or_default()
+        ));
+    }
+    out
+}
+
 /// A keep-alive period from the manifest table, else the environment, in
 /// whole seconds: `default` when unset, `None` for `0` (off), an error
 /// naming both keys when it is not a number from 0 to `max_secs`.
@@ -708,11 +736,7 @@ impl BrokersBundle {
                 let candles = b.candles(&a.symbol, a.granularity, count).await?;
                 Ok(out(
                     b.as_ref(),
-                    format!(
-                        "{} bars of {}",
-                        candles.len(),
-                        a.symbol.to_ascii_uppercase()
-                    ),
+                    candles_text(&a.symbol.to_ascii_uppercase(), &candles),
                     json!({"symbol": a.symbol.to_ascii_uppercase(), "candles": candles}),
                 ))
             }

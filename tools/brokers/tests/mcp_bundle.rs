@@ -103,6 +103,17 @@ async fn paper_trading_compliance_audit_and_tax_over_mcp(url: &str) {
     }
     let list = call(&c, "broker_list", json!({})).await;
     assert_eq!(body(&list)["brokers"][0]["name"], "paper");
+    // Candles: the text names the range and shows the last bars.
+    let bars = call(
+        &c,
+        "broker_candles",
+        json!({"symbol": "shop.to", "count": 3}),
+    )
+    .await;
+    let t = text(&bars);
+    assert!(t.contains("3 bars of SHOP.TO, "), "{t}");
+    assert_eq!(t.matches(" O ").count(), 3, "{t}");
+    assert_eq!(body(&bars)["candles"].as_array().map(Vec::len), Some(3));
 
     let r = call(
         &c,
