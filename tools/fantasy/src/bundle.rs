@@ -1279,13 +1279,17 @@ impl ToolBundle for FantasyBundle {
                     now,
                 )
                 .await?;
+                let from = league::team(&ctx.store, &t.from_team).await?;
+                let to = league::team(&ctx.store, &t.to_team).await?;
                 out(
                     format!(
-                        "Trade {} proposed: {} sends [{}] for [{}].",
+                        "Trade {} proposed: {} sends [{}] to {} for [{}]; {} answers with fantasy_respond_trade.",
                         t.id,
-                        t.from_team,
+                        from.name,
                         t.give.join(", "),
-                        t.receive.join(", ")
+                        to.name,
+                        t.receive.join(", "),
+                        to.name
                     ),
                     json!({"trade": t}),
                 )
