@@ -449,8 +449,9 @@ pub async fn projections(
 
 /// Adds a team. Season leagues fill its roster from `players` or, when
 /// none are given, by drafting the best available projected players for
-/// each slot and then the bench (salary breaks ties, as in week 1 when
-/// nothing has been played).
+/// each slot and then the bench, no position held more than once beyond
+/// the slots that can start it while others are left (salary breaks
+/// ties, as in week 1 when nothing has been played).
 #[allow(clippy::too_many_arguments)]
 pub async fn join_league(
     store: &Store,
@@ -533,13 +534,36 @@ pub async fn join_league(
                 });
                 let mut slots: Vec<&Slot> = league.slots.iter().collect();
                 slots.sort_by_key(|s| s.accepts.len());
+                let mut held: BTreeMap<String, usize> = BTreeMap::new();
+                let take =
+                    |p: &Player, roster: &mut Vec<String>, held: &mut BTreeMap<String, usize>| {
+                        if let Some(pos) = p.positions.first() {
+                            *held.entry(pos.clone()).or_default() += 1;
+                        }
+                        roster.push(p.id.clone());
+                    };
                 for slot in slots {
-                    if let Some(pos) = avail.iter().position(|p| slot.accepts_any(&p.positions)) {
-                        roster.push(avail.remove(pos).id.clone());
+                    if let Some(i) = avail.iter().position(|p| slot.accepts_any(&p.positions)) {
+                        take(avail.remove(i), &mut roster, &mut held);
                     }
                 }
+                // The bench: the best available whose position is not
+                // already held once more than the slots that can start it
+                // (no seven receivers), else the best available.
+                let cap = |pos: &str| {
+                    let one = [pos.to_string()];
+                    league.slots.iter().filter(|s| s.accepts_any(&one)).count() + 1
+                };
                 while roster.len() < league.roster_size() && !avail.is_empty() {
-                    roster.push(avail.remove(0).id.clone());
+                    let i = avail
+                        .iter()
+                        .position(|p| {
+                            p.positions
+                                .first()
+                                .is_some_and(|pos| held.get(pos).copied().unwrap_or(0) < cap(pos))
+                        })
+                        .unwrap_or(0);
+                    take(avail.remove(i), &mut roster, &mut held);
                 }
                 if roster.len() < league.slots.len() {
                     return Err(FantasyError::Refused(

@@ -202,6 +202,34 @@ rookie-wr,,,,2024,2,8,6,70,0\n";
         .filter_map(|id| id.split('-').nth(1).map(str::to_string))
         .collect();
     assert!(real_teams.len() >= 5, "drafted from {real_teams:?}");
+    // A balanced bench: with slots QB RB RB WR WR TE FLEX K DST, no more
+    // than 4 RB or WR, 3 TE, 2 QB, K or DST.
+    for team in &teams {
+        let r = env.call("fantasy_roster", json!({"team_id": team})).await;
+        let mut count: std::collections::BTreeMap<String, usize> = Default::default();
+        for id in ids(&r) {
+            let pos: String = id
+                .rsplit('-')
+                .next()
+                .unwrap()
+                .trim_end_matches(|c: char| c.is_ascii_digit())
+                .to_string();
+            *count.entry(pos).or_default() += 1;
+        }
+        for (pos, cap) in [
+            ("qb", 2),
+            ("rb", 4),
+            ("wr", 4),
+            ("te", 3),
+            ("k", 2),
+            ("dst", 2),
+        ] {
+            assert!(
+                count.get(pos).copied().unwrap_or(0) <= cap,
+                "{pos} over {cap}: {count:?}"
+            );
+        }
+    }
     let r = env
         .call("fantasy_set_lineup", json!({"team_id": teams[0]}))
         .await;
