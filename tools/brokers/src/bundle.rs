@@ -999,6 +999,30 @@ impl ToolBundle for BrokersBundle {
         "brokers"
     }
 
+    fn resources(&self) -> Vec<nt_mcp_core::bundle::ResourceSpec> {
+        crate::guide::resources()
+    }
+
+    async fn read_resource(
+        &self,
+        uri: &str,
+        _ctx: ToolCtx,
+    ) -> Result<nt_mcp_core::bundle::ResourceText, ToolError> {
+        crate::guide::read(uri)
+    }
+
+    fn prompts(&self) -> Vec<nt_mcp_core::bundle::PromptSpec> {
+        crate::guide::prompts()
+    }
+
+    fn render_prompt(
+        &self,
+        name: &str,
+        args: &BTreeMap<String, String>,
+    ) -> Result<String, ToolError> {
+        crate::guide::render(name, args)
+    }
+
     fn tools(&self) -> Vec<ToolSpec> {
         vec![
             ToolSpec::new::<NoArgs>("broker_list", "Lists the configured brokers and whether each is live or paper. The paper broker is always there and is the default."),

@@ -16,6 +16,7 @@ pub mod compliance;
 pub use nt_mcp_core::dates;
 pub mod desk;
 pub mod error;
+pub mod guide;
 pub mod http;
 pub mod ibkr;
 pub mod oanda;

@@ -103,6 +103,40 @@ async fn paper_trading_compliance_audit_and_tax_over_mcp(url: &str) {
     }
     let list = call(&c, "broker_list", json!({})).await;
     assert_eq!(body(&list)["brokers"][0]["name"], "paper");
+    // The guide and the tax rules are resources; the workflows are prompts.
+    let uris: Vec<String> = c
+        .list_all_resources()
+        .await
+        .expect("resources/list")
+        .into_iter()
+        .map(|r| r.uri.clone())
+        .collect();
+    assert!(
+        uris.iter().any(|u| u == "brokers://tool-guide")
+            && uris.iter().any(|u| u == "brokers://canadian-tax"),
+        "{uris:?}"
+    );
+    let tax = c
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "brokers://canadian-tax",
+        ))
+        .await
+        .expect("resources/read");
+    assert!(format!("{:?}", tax.contents).contains("Superficial loss"));
+    let prompt = c
+        .get_prompt(
+            rmcp::model::GetPromptRequestParams::new("brokers_place_order_safely").with_arguments(
+                serde_json::from_value(json!({"symbol": "SHOP.TO", "side": "buy", "qty": "5"}))
+                    .expect("args"),
+            ),
+        )
+        .await
+        .expect("prompts/get");
+    let rendered = format!("{:?}", prompt.messages);
+    assert!(
+        rendered.contains("compliance_check_order") && rendered.contains("buy 5 SHOP.TO"),
+        "{rendered}"
+    );
     // Candles: the text names the range and shows the last bars.
     let bars = call(
         &c,
