@@ -59,6 +59,29 @@ async fn a_season_through_mcp() {
         .await;
         teams.push(s(&joined["team"]["id"]));
     }
+
+    // The scoring presets and import format are resources; the weekly
+    // routine is a prompt naming the team.
+    let presets = client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "fantasy://scoring-presets",
+        ))
+        .await
+        .expect("resources/read");
+    assert!(format!("{:?}", presets.contents).contains("nfl_half_ppr"));
+    let prompt = client
+        .get_prompt(
+            rmcp::model::GetPromptRequestParams::new("fantasy_manage_week").with_arguments(
+                serde_json::from_value(json!({"team_id": teams[0]})).expect("args"),
+            ),
+        )
+        .await
+        .expect("prompts/get");
+    let rendered = format!("{:?}", prompt.messages);
+    assert!(
+        rendered.contains(&teams[0]) && rendered.contains("fantasy_set_lineup"),
+        "{rendered}"
+    );
     let lineup = ok(&client, "fantasy_set_lineup", json!({"team_id": teams[0]})).await;
     assert_eq!(lineup["lineup"].as_array().expect("lineup").len(), 9);
 

@@ -814,6 +814,43 @@ impl ToolBundle for FantasyBundle {
         }
     }
 
+    fn prompts(&self) -> Vec<nt_mcp_core::bundle::PromptSpec> {
+        use nt_mcp_core::bundle::{PromptArg, PromptSpec};
+        vec![PromptSpec {
+            name: "fantasy_manage_week".into(),
+            description: "Run a season-long team's week: lineup by projection, waiver targets, one fair trade idea.".into(),
+            arguments: vec![PromptArg {
+                name: "team_id".into(),
+                description: "The team to manage.".into(),
+                required: true,
+            }],
+        }]
+    }
+
+    fn render_prompt(
+        &self,
+        name: &str,
+        args: &BTreeMap<String, String>,
+    ) -> std::result::Result<String, ToolError> {
+        if name != "fantasy_manage_week" {
+            return Err(ToolError::not_found(format!("no prompt {name}")));
+        }
+        let team = args
+            .get("team_id")
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ToolError::invalid("team_id", "required"))?;
+        Ok(format!(
+            "Manage fantasy team `{team}` for its league's current week.\n\
+             1. Call fantasy_roster with team_id=\"{team}\" to see the players, the week and whether the lineup is set or locked.\n\
+             2. Call fantasy_optimal_lineup with team_id=\"{team}\"; for doubtful picks call fantasy_project_player (interval and drivers) and fantasy_player_stats (form, consistency).\n\
+             3. Set the lineup with fantasy_set_lineup before the first game locks it.\n\
+             4. Look for a free agent who beats your weakest bench player by projection; if one does, file fantasy_waiver_claim with that drop.\n\
+             5. Find one trade that helps both sides: check it with fantasy_evaluate_trade and propose it with fantasy_propose_trade only if it is rated fair.\n\
+             Report the lineup and its projected points, any claim or trade made, and why."
+        ))
+    }
+
     async fn call(
         &self,
         tool: &str,
