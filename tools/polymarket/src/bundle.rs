@@ -646,6 +646,26 @@ fn account_view(engine: &Engine, name: &str) -> Value {
     })
 }
 
+/// A price history as text: `head`, then the newest points (at most 10),
+/// newest first, as UTC time and price (and size for local prints).
+/// `ms_per_t` is 1 when `t` is in ms (local fills), 1000 when in seconds
+/// (Polymarket's prices-history).
+fn history_text(head: &str, points: &[Value], ms_per_t: i64) -> String {
+    let mut out = head.to_string();
+    for pt in points.iter().take(10) {
+        let t = pt["t"].as_i64().unwrap_or(0).saturating_mul(ms_per_t);
+        out.push_str(&format!(
+            "\n{} {}",
+            nt_mcp_core::dates::format_iso_ms(t),
+            plain(&pt["p"])
+        ));
+        if !pt["size"].is_null() {
+            out.push_str(&format!(" x {}", plain(&pt["size"])));
+        }
+    }
+    out
+}
+
 /// A JSON value as an agent should read it in text: strings and decimals
 /// without quotes, `-` for null.
 fn plain(v: &Value) -> String {
@@ -1199,9 +1219,12 @@ impl PolymarketBundle {
         }
         Ok(ToolOutput::new(
             format!(
-                "venue: {VENUE}\n{} prints for token {}",
-                points.len(),
-                input.token_id
+                "venue: {VENUE}\n{}",
+                history_text(
+                    &format!("{} prints for token {}", points.len(), input.token_id),
+                    &points,
+                    1
+                )
             ),
             json!({ "venue": VENUE, "token_id": input.token_id, "history": points }),
         ))
@@ -2286,10 +2309,14 @@ impl PolymarketBundle {
         points.reverse();
         points.truncate(limit);
         Ok(livepath::answer(
-            format!(
-                "{} points for token {} ({interval})",
-                points.len(),
-                input.token_id
+            history_text(
+                &format!(
+                    "{} points for token {} ({interval})",
+                    points.len(),
+                    input.token_id
+                ),
+                &points,
+                1000,
             ),
             json!({ "token_id": input.token_id, "interval": interval, "history": points }),
         ))

@@ -379,6 +379,20 @@ async fn live_tools_route_to_clob_gamma_and_data_api() {
     )
     .await;
     assert_eq!(hist["history"][0]["t"], 1700000600);
+    // The text lists the newest points with their UTC time (t is seconds).
+    let text = b
+        .call(
+            "polymarket_price_history",
+            json!({"token_id": YES}),
+            ctx.clone(),
+        )
+        .await
+        .expect("history")
+        .text;
+    assert!(
+        text.contains("\n2023-11-14T22:23:20+00:00 0.52\n2023-11-14T22:13:20+00:00 0.5"),
+        "{text}"
+    );
     let bad = b
         .call(
             "polymarket_price_history",
