@@ -1369,19 +1369,23 @@ impl ToolBundle for FantasyBundle {
                     now,
                 )
                 .await?;
+                let from = league::team(&ctx.store, &t.from_team).await?.name;
+                let to = league::team(&ctx.store, &t.to_team).await?.name;
                 let text = match (i.action, t.status.as_str()) {
                     (Response::Counter, _) => format!(
-                        "Counter-offer {} sent: [{}] for [{}].",
+                        "Counter-offer {} sent: {from} gives [{}] to {to} for [{}]; {to} answers.",
                         t.id,
                         t.give.join(", "),
                         t.receive.join(", ")
                     ),
                     (_, "accepted") => format!(
-                        "Trade {} accepted; the veto window ends {}.",
+                        "Trade {} between {from} and {to} accepted; the veto window ends {}.",
                         t.id,
                         league::iso_utc(t.veto_until_ms.unwrap_or_default())
                     ),
-                    (_, status) => format!("Trade {} is now {status}.", t.id),
+                    (_, status) => {
+                        format!("Trade {} between {from} and {to} is now {status}.", t.id)
+                    }
                 };
                 out(text, json!({"trade": t}))
             }
