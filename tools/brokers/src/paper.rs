@@ -663,12 +663,10 @@ impl PaperBroker {
             let from = (po.checked_step + 1).max(last_step - self.cfg.max_scan_steps + 1);
             let before = (po.checked_step, po.extreme, po.triggered);
             let mut filled = false;
-            // A pinned price is the same at every step: look once.
-            let first = if mark.is_some() {
-                from.max(last_step)
-            } else {
-                from
-            };
+            // A pinned price is the same at every step: look once, at the
+            // last step, even one already looked at: the pin may have moved
+            // within it (set twice in one step).
+            let first = if mark.is_some() { last_step } else { from };
             for step in first..=last_step {
                 let q = self.cfg.market.quote_at(&po.order.symbol, step, mark);
                 if let Some(px) = self.evaluate(&mut po, &q) {

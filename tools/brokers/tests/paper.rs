@@ -364,3 +364,37 @@ on_both!(resting_orders_fill_when_the_simulated_price_crosses: resting_orders_fi
 on_both!(stops_trailing_stops_ioc_and_day_orders: stops_trailing_stops_ioc_and_day_orders_sqlite, stops_trailing_stops_ioc_and_day_orders_postgres);
 on_both!(a_restart_keeps_cash_positions_orders_and_the_chain: a_restart_keeps_cash_positions_orders_and_the_chain_sqlite, a_restart_keeps_cash_positions_orders_and_the_chain_postgres);
 on_both!(the_audit_chain_detects_an_edited_and_a_deleted_row: the_audit_chain_detects_an_edited_and_a_deleted_row_sqlite, the_audit_chain_detects_an_edited_and_a_deleted_row_postgres);
+
+/// Two pins within one price step (1 s): resting orders see the second at
+/// once, as `broker_paper_set_price` promises; before, they waited for the
+/// next step.
+#[tokio::test]
+async fn a_pin_moved_within_one_step_reaches_resting_orders_at_once() {
+    let store = store_at("sqlite::memory:").await;
+    let clock = Arc::new(ManualClock::new(T0));
+    let paper = PaperBroker::new(store, clock.clone(), PaperConfig::default());
+    paper.set_mark("AAPL", Some(dec!(100))).await.expect("mark");
+    paper
+        .place_order(&req("b", "AAPL", Side::Buy, dec!(10)), &[])
+        .await
+        .expect("buy");
+    let stop = OrderRequest {
+        order_type: OrderType::Stop,
+        stop_price: Some(dec!(95)),
+        time_in_force: TimeInForce::Gtc,
+        ..req("s", "AAPL", Side::Sell, dec!(10))
+    };
+    paper.place_order(&stop, &[]).await.expect("stop");
+    // Same instant: the clock has not moved.
+    paper.set_mark("AAPL", Some(dec!(94))).await.expect("down");
+    let all = paper.orders(false).await.expect("orders");
+    let s = all.iter().find(|o| o.client_order_id == "s").expect("s");
+    assert_eq!(s.status, OrderStatus::Filled, "{s:?}");
+    // bid 93.98 less 5 bps slippage
+    assert_eq!(s.avg_fill_price, Some(dec!(93.93)));
+    let positions = paper.positions().await.expect("positions");
+    assert!(
+        positions.iter().all(|p| p.symbol != "AAPL"),
+        "{positions:?}"
+    );
+}
