@@ -59,6 +59,54 @@ pub fn setting(settings: &BundleSettings, key: &str, env: &str) -> Option<String
     }
 }
 
+/// One order in a line: `P-1 (my-id) buy 10 SHOP.TO limit 100 gtc: open`,
+/// with the fill and the reason when there are.
+fn order_line(o: &crate::types::Order) -> String {
+    let mut out = format!(
+        "{} ({}) {} {} {} {}",
+        o.id,
+        o.client_order_id,
+        o.side.as_str(),
+        o.qty,
+        o.symbol,
+        o.order_type.as_str()
+    );
+    if let Some(p) = o.limit_price {
+        out.push_str(&format!(" limit {p}"));
+    }
+    if let Some(p) = o.stop_price {
+        out.push_str(&format!(" stop {p}"));
+    }
+    out.push_str(&format!(
+        " {}: {}",
+        o.time_in_force.as_str(),
+        o.status.as_str()
+    ));
+    if let Some(p) = o.avg_fill_price
+        && !o.filled_qty.is_zero()
+    {
+        out.push_str(&format!(" {} at {p} {}", o.filled_qty, o.currency));
+    }
+    if let Some(r) = &o.reason {
+        out.push_str(&format!(" ({r})"));
+    }
+    out
+}
+
+/// `head`, then one line per item, at most 20 (and how many more).
+fn list_text(head: String, lines: impl IntoIterator<Item = String>) -> String {
+    let lines: Vec<String> = lines.into_iter().collect();
+    let mut out = head;
+    for l in lines.iter().take(20) {
+        out.push_str("\n- ");
+        out.push_str(l);
+    }
+    if lines.len() > 20 {
+        out.push_str(&format!("\n... and {} more", lines.len() - 20));
+    }
+    out
+}
+
 /// Bars as text: the count and range, then the last bars (at most 10),
 /// oldest first, one a line.
 fn candles_text(symbol: &str, candles: &[crate::types::Candle]) -> String {
@@ -709,7 +757,21 @@ impl BrokersBundle {
                 let positions = b.positions().await?;
                 Ok(out(
                     b.as_ref(),
-                    format!("{} open positions", positions.len()),
+                    list_text(
+                        format!("{} open positions", positions.len()),
+                        positions.iter().map(|p| {
+                            format!(
+                                "{} {} @ {} avg {}{}",
+                                p.symbol,
+                                p.qty,
+                                p.avg_price,
+                                p.currency,
+                                p.unrealized_pnl
+                                    .map(|u| format!(", unrealized {u}"))
+                                    .unwrap_or_default()
+                            )
+                        }),
+                    ),
                     json!({"positions": positions}),
                 ))
             }
@@ -746,18 +808,9 @@ impl BrokersBundle {
                 let placed = desk::place(&ctx.store, &b, &a.request(), now).await?;
                 let o = &placed.order;
                 let text = format!(
-                    "{}order {} ({}) {} {} {} {}: {}{}",
+                    "{}order {}",
                     if placed.new { "" } else { "already placed: " },
-                    o.id,
-                    o.client_order_id,
-                    o.side.as_str(),
-                    o.qty,
-                    o.symbol,
-                    o.order_type.as_str(),
-                    o.status.as_str(),
-                    o.avg_fill_price
-                        .map(|p| format!(" at {p} {}", o.currency))
-                        .unwrap_or_default()
+                    order_line(o)
                 );
                 Ok(out(
                     b.as_ref(),
@@ -799,7 +852,10 @@ impl BrokersBundle {
                 let orders = b.orders(a.open_only).await?;
                 Ok(out(
                     b.as_ref(),
-                    format!("{} orders", orders.len()),
+                    list_text(
+                        format!("{} orders, newest first", orders.len()),
+                        orders.iter().map(order_line),
+                    ),
                     json!({"orders": orders}),
                 ))
             }
@@ -810,7 +866,23 @@ impl BrokersBundle {
                 let fills = b.executions().await?;
                 Ok(out(
                     b.as_ref(),
-                    format!("{} executions", fills.len()),
+                    list_text(
+                        format!("{} executions, newest first", fills.len()),
+                        fills.iter().map(|f| {
+                            format!(
+                                "{} {} {} {} at {} {} (order {}, commission {}) {}",
+                                f.id,
+                                f.side.as_str(),
+                                f.qty,
+                                f.symbol,
+                                f.price,
+                                f.currency,
+                                f.order_id,
+                                f.commission,
+                                crate::dates::format_iso_ms(f.at_ms)
+                            )
+                        }),
+                    ),
                     json!({"executions": fills}),
                 ))
             }

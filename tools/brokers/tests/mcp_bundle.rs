@@ -169,6 +169,20 @@ async fn paper_trading_compliance_audit_and_tax_over_mcp(url: &str) {
     assert_eq!(body(&again)["order"]["id"], body(&first)["order"]["id"]);
     let fills = call(&c, "broker_executions", json!({})).await;
     assert_eq!(body(&fills)["executions"].as_array().map(Vec::len), Some(1));
+    // The texts list what they count: the order with its fill, the
+    // position, the execution.
+    let orders = text(&call(&c, "broker_orders", json!({})).await);
+    assert!(
+        orders.contains("(m-1) buy 10 SHOP.TO market day: filled 10 at "),
+        "{orders}"
+    );
+    let positions = text(&call(&c, "broker_positions", json!({})).await);
+    assert!(positions.contains("\n- SHOP.TO 10 @ "), "{positions}");
+    assert!(
+        text(&fills).contains(" buy 10 SHOP.TO at "),
+        "{}",
+        text(&fills)
+    );
 
     // Bad input names the field; compliance refusals name the rule.
     let bad = call(
