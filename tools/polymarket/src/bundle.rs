@@ -1894,9 +1894,31 @@ impl PolymarketBundle {
                 .await?;
         }
         let token = s.outcome.map(|o| spec.token(o).to_string());
+        // The suggestion against the account's risk limits now, so the agent
+        // knows before placing whether it would be refused and by which.
+        let risk_verdict = match (&token, s.price) {
+            (Some(t), Some(price)) if !s.shares.is_zero() => {
+                let eq = {
+                    let guard = self.engine(ctx).await?;
+                    guard.as_ref().map(|e| equity(e, PAPER)).unwrap_or_default()
+                };
+                let risk = load_risk(ctx.store.pool(), PAPER, now, eq).await?;
+                let guard = self.engine(ctx).await?;
+                let engine = guard
+                    .as_ref()
+                    .ok_or_else(|| PolymarketError::Config("not loaded".into()))?;
+                Some(risk_check(&risk, engine, t, Side::Buy, price, s.shares).err())
+            }
+            _ => None,
+        };
+        let risk_text = match &risk_verdict {
+            Some(None) => "; within the risk limits".to_string(),
+            Some(Some(e)) => format!("; the risk limits would refuse it: {e}"),
+            None => String::new(),
+        };
         Ok(ToolOutput::new(
             format!(
-                "venue: {VENUE}\n{}: ensemble P(YES) {} edge {} -> {}",
+                "venue: {VENUE}\n{}: ensemble P(YES) {} edge {} -> {}{risk_text}",
                 spec.slug,
                 s.probability,
                 s.edge,
@@ -1911,7 +1933,11 @@ impl PolymarketBundle {
                     _ => "no trade".into(),
                 }
             ),
-            json!({ "venue": VENUE, "market": spec.condition_id, "suggestion": s, "token_id": token }),
+            json!({ "venue": VENUE, "market": spec.condition_id, "suggestion": s, "token_id": token,
+                    "risk": risk_verdict.map(|v| match v {
+                        None => json!({"allowed": true}),
+                        Some(e) => json!({"allowed": false, "refused_by": e.to_string()}),
+                    }) }),
         ))
     }
 

@@ -257,6 +257,41 @@ async fn strategies_arbitrage_quotes_ensemble_copy_and_analytics() {
         "forecasts": [{"source": "a", "probability": 0.20}, {"source": "b", "probability": "0.30", "weight": 1}]
     })).await;
     assert_eq!(sig["suggestion"]["outcome"], "YES");
+    assert_eq!(sig["risk"]["allowed"], true, "{sig}");
+    // Under a tight order limit the same kind of suggestion says it would
+    // be refused, and by which limit (a market left unresolved here, so
+    // the Brier score below is unchanged).
+    call(
+        &b,
+        &ctx,
+        "polymarket_set_risk_limits",
+        json!({"max_order_notional": "1"}),
+    )
+    .await;
+    let capped = call(
+        &b,
+        &ctx,
+        "polymarket_ensemble_signal",
+        json!({
+            "market": "btc-150k-year-end",
+            "forecasts": [{"source": "a", "probability": 0.35}]
+        }),
+    )
+    .await;
+    assert_eq!(capped["risk"]["allowed"], false, "{capped}");
+    assert!(
+        capped["risk"]["refused_by"]
+            .as_str()
+            .is_some_and(|r| r.contains("max_order_notional")),
+        "{capped}"
+    );
+    call(
+        &b,
+        &ctx,
+        "polymarket_set_risk_limits",
+        json!({"max_order_notional": "1000"}),
+    )
+    .await;
     let err = b
         .call("polymarket_ensemble_signal", json!({"market": "london-snow-christmas", "forecasts": [{"source": "a", "probability": "2"}]}), ctx.clone())
         .await
