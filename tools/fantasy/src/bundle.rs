@@ -1220,15 +1220,27 @@ impl ToolBundle for FantasyBundle {
                 .await
                 .map_err(|e| ToolError::internal(format!("optimizer task failed: {e}")))??;
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
+                let how = if stats.proven {
+                    format!("proven optimal in {ms:.1} ms, {} nodes", stats.nodes)
+                } else {
+                    format!(
+                        "best found in {ms:.1} ms; the search stopped at {} nodes before proving it optimal (many lineups nearly tie)",
+                        stats.nodes
+                    )
+                };
+                let title = if stats.proven {
+                    "Optimal lineup"
+                } else {
+                    "Best lineup found"
+                };
                 out(
                     format!(
-                        "Optimal lineup: {} projected points, salary {}: {}. ({source}; proven optimal in {ms:.1} ms, {} nodes.)",
+                        "{title}: {} projected points, salary {}: {}. ({source}; {how}.)",
                         lineup.projection,
                         lineup.salary,
                         lineup_text(&lineup),
-                        stats.nodes
                     ),
-                    json!({"lineup": lineup, "stats": stats, "source": source, "exact": true, "elapsed_ms": ms}),
+                    json!({"lineup": lineup, "stats": stats, "source": source, "exact": stats.proven, "elapsed_ms": ms}),
                 )
             }
             "fantasy_lineups_diverse" => {
@@ -1280,13 +1292,20 @@ impl ToolBundle for FantasyBundle {
                 let mut top: Vec<(&str, usize)> = exposure.into_iter().collect();
                 top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
                 let n = lineups.len();
-                let short = if n < wanted {
+                let mut short = if n < wanted && stats.proven {
                     format!(
                         " Only {n} of {wanted}: no further lineup satisfies the exposure, uniqueness and lineup rules."
                     )
+                } else if n < wanted {
+                    format!(" Only {n} of {wanted}: the search budget ran out.")
                 } else {
                     String::new()
                 };
+                if !stats.proven {
+                    short.push_str(
+                        " Some lineups are the best found, not proven optimal (many lineups nearly tie).",
+                    );
+                }
                 out(
                     format!(
                         "{n} lineups in {secs:.2} s ({:.0}/s); best {} pts, last {} pts. Most used: {}.{short} ({source})",

@@ -743,7 +743,10 @@ pub async fn best_lineup(
         },
         ..Default::default()
     };
-    let (best, _) = optimal_lineup(&pool, &rules)?;
+    // CPU-bound (up to the optimizer's node budget): off the async workers.
+    let (best, _) = tokio::task::spawn_blocking(move || optimal_lineup(&pool, &rules))
+        .await
+        .map_err(|e| FantasyError::Corrupt(format!("lineup task failed: {e}")))??;
     let mut out: Vec<(usize, String)> = fixed.into_iter().collect();
     out.extend(
         open.into_iter()

@@ -119,11 +119,20 @@ pub struct SearchStats {
     pub pool_after_pruning: usize,
     /// Branch-and-bound nodes visited.
     pub nodes: u64,
+    /// Whether the search finished, so the lineup is proven optimal; false
+    /// when it stopped at [`NODE_BUDGET`] with the best lineup found.
+    pub proven: bool,
 }
 
 const POINT_SCALE: i64 = 1000;
 const SALARY_SCALE: i64 = 100;
 const CANCEL_EVERY: u64 = 1 << 14;
+
+/// Nodes one search may visit (about two seconds on one core) before it
+/// stops with the best lineup found so far, marked not proven. Projections
+/// that rise almost exactly with salary (a preseason prior) make nearly
+/// every full-cap lineup tie, and proving one best could take hours.
+pub const NODE_BUDGET: u64 = 3_000_000;
 
 fn to_units(value: Decimal, scale: i64, field: &str) -> Result<i64> {
     (value * Decimal::from(scale))
@@ -244,6 +253,8 @@ struct Search<'a> {
     best_pick: Option<Vec<usize>>,
     nodes: u64,
     cancelled: bool,
+    budget: u64,
+    truncated: bool,
 }
 
 impl Search<'_> {
@@ -370,12 +381,16 @@ impl Search<'_> {
     }
 
     fn dfs(&mut self, depth: usize, cap_left: i64, acc: i64) {
-        if self.cancelled {
+        if self.cancelled || self.truncated {
             return;
         }
         self.nodes += 1;
         if self.nodes.is_multiple_of(CANCEL_EVERY) && (self.cancel)() {
             self.cancelled = true;
+            return;
+        }
+        if self.nodes >= self.budget {
+            self.truncated = true;
             return;
         }
         let last = depth + 1 == self.n_slots;
@@ -424,7 +439,7 @@ impl Search<'_> {
                 self.dfs(depth + 1, rest, value);
             }
             self.unplace(c);
-            if self.cancelled {
+            if self.cancelled || self.truncated {
                 return;
             }
         }
@@ -547,6 +562,8 @@ fn prepare(pool: &[Candidate], rules: &LineupRules) -> Result<Prepared> {
     })
 }
 
+// The search's inputs and its two stop conditions (cancel, node budget).
+#[allow(clippy::too_many_arguments)]
 fn solve(
     pool: &[Candidate],
     rules: &LineupRules,
@@ -555,6 +572,7 @@ fn solve(
     unavailable: &BTreeSet<usize>,
     max_overlap: usize,
     cancel: &dyn Fn() -> bool,
+    budget: u64,
 ) -> Result<(Option<Vec<usize>>, SearchStats)> {
     let n = prep.order.len();
     let mut in_prev = vec![Vec::new(); n];
@@ -760,6 +778,8 @@ fn solve(
         best_pick: None,
         nodes: 0,
         cancelled: false,
+        budget,
+        truncated: false,
     };
     let cap = search.cap;
     search.dfs(0, cap, 0);
@@ -769,6 +789,7 @@ fn solve(
     let stats = SearchStats {
         pool_after_pruning: keep.iter().filter(|k| **k).count(),
         nodes: search.nodes,
+        proven: !search.truncated,
     };
     // Map search-order picks back to slot order.
     let picks = search.best_pick.map(|picks| {
@@ -808,6 +829,16 @@ pub fn optimal_lineup_with_cancel(
     rules: &LineupRules,
     cancel: &dyn Fn() -> bool,
 ) -> Result<(Lineup, SearchStats)> {
+    optimal_lineup_within(pool, rules, cancel, NODE_BUDGET)
+}
+
+/// [`optimal_lineup_with_cancel`] with a node budget of `budget`.
+pub fn optimal_lineup_within(
+    pool: &[Candidate],
+    rules: &LineupRules,
+    cancel: &dyn Fn() -> bool,
+    budget: u64,
+) -> Result<(Lineup, SearchStats)> {
     let prep = prepare(pool, rules)?;
     let (picks, stats) = solve(
         pool,
@@ -817,9 +848,14 @@ pub fn optimal_lineup_with_cancel(
         &BTreeSet::new(),
         usize::MAX,
         cancel,
+        budget,
     )?;
     match picks {
         Some(picks) => Ok((to_lineup(pool, rules, &prep, &picks), stats)),
+        None if !stats.proven => Err(FantasyError::Infeasible(format!(
+            "no lineup found in {} search nodes; lock or exclude players, or narrow the pool",
+            stats.nodes
+        ))),
         None => Err(FantasyError::Infeasible(
             "no lineup fits the slots, salary cap, locked players and team rules".into(),
         )),
@@ -860,7 +896,10 @@ pub fn diverse_lineups(
     let mut uses = vec![0usize; prep.order.len()];
     let mut previous: Vec<Vec<usize>> = Vec::new();
     let mut lineups = Vec::new();
-    let mut total = SearchStats::default();
+    let mut total = SearchStats {
+        proven: true,
+        ..SearchStats::default()
+    };
     while lineups.len() < opts.count {
         if cancel() {
             return Err(FantasyError::Cancelled);
@@ -875,9 +914,11 @@ pub fn diverse_lineups(
             &unavailable,
             max_overlap,
             cancel,
+            NODE_BUDGET,
         )?;
         total.nodes += stats.nodes;
         total.pool_after_pruning = total.pool_after_pruning.max(stats.pool_after_pruning);
+        total.proven &= stats.proven;
         let Some(picks) = picks else { break };
         for &r in &picks {
             uses[r] += 1;
@@ -1124,6 +1165,40 @@ mod tests {
         assert!(lineup.player_ids().contains(&worst_qb.as_str()));
         assert!(!lineup.player_ids().contains(&star.as_str()) || star == worst_qb);
         assert!(lineup.projection <= best.projection);
+    }
+
+    /// Projections exactly linear in salary (a preseason prior) make
+    /// nearly every full-cap lineup tie. A small budget stops the search
+    /// with the best lineup found, valid and marked not proven; the full
+    /// search on a small pool proves its answer.
+    #[test]
+    fn a_node_budget_stops_degenerate_searches_with_a_valid_unproven_lineup() {
+        let mut pool = crate::sample::nfl_dfs_pool(300, 7);
+        for c in &mut pool {
+            c.projection = (Decimal::new(2, 0) + c.salary * Decimal::new(25, 4)).round_dp(2);
+        }
+        let rules = LineupRules {
+            slots: slots(&["QB", "RB", "RB", "WR", "WR", "WR", "TE", "FLEX", "DST"]),
+            salary_cap: Some(Decimal::from(50_000)),
+            ..Default::default()
+        };
+        let (lineup, stats) = optimal_lineup_within(&pool, &rules, &|| false, 5_000).unwrap();
+        assert!(!stats.proven, "{stats:?}");
+        assert!(stats.nodes <= 5_000, "{stats:?}");
+        check_lineup(&pool, &rules, &lineup).unwrap();
+        // 9 × 2 + 0.0025 × salary, salary at most the cap: at most 143 points.
+        assert!(lineup.projection <= Decimal::from(143), "{lineup:?}");
+        assert!(lineup.projection > Decimal::from(100), "{lineup:?}");
+
+        let mut rng = Rng::new(3);
+        let small = small_pool(&mut rng, 12);
+        let rules = LineupRules {
+            slots: slots(&["QB", "RB", "WR", "FLEX"]),
+            salary_cap: Some(Decimal::from(30_000)),
+            ..Default::default()
+        };
+        let (_, stats) = optimal_lineup_within(&small, &rules, &|| false, NODE_BUDGET).unwrap();
+        assert!(stats.proven, "{stats:?}");
     }
 
     #[test]
