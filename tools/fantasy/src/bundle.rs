@@ -1076,9 +1076,42 @@ impl ToolBundle for FantasyBundle {
                     .map(|p| json!({"id": p.id, "name": p.name, "team": p.team, "positions": p.positions, "status": p.status, "projection": proj.get(&p.id)}))
                     .collect();
                 let lineup = league::lineup(&ctx.store, &team.id, week).await?;
+                // One line a player, best projection first.
+                let mut by_proj: Vec<&Value> = players.iter().collect();
+                by_proj.sort_by(|a, b| {
+                    let p = |v: &Value| {
+                        v["projection"]
+                            .as_str()
+                            .and_then(|t| t.parse::<Decimal>().ok())
+                            .unwrap_or_default()
+                    };
+                    p(b).cmp(&p(a))
+                });
+                let lines: String = by_proj
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "\n- {} ({}, {} {}) {}, week {week} projection {}",
+                            p["id"].as_str().unwrap_or_default(),
+                            p["name"].as_str().unwrap_or_default(),
+                            p["team"].as_str().unwrap_or_default(),
+                            p["positions"]
+                                .as_array()
+                                .map(|ps| {
+                                    ps.iter()
+                                        .filter_map(Value::as_str)
+                                        .collect::<Vec<_>>()
+                                        .join("/")
+                                })
+                                .unwrap_or_default(),
+                            p["status"].as_str().unwrap_or_default(),
+                            p["projection"].as_str().unwrap_or("-"),
+                        )
+                    })
+                    .collect();
                 out(
                     format!(
-                        "{}: {} players; week {week} lineup {}.",
+                        "{}: {} players; week {week} lineup {}.{lines}",
                         team.name,
                         players.len(),
                         if lineup.is_empty() {

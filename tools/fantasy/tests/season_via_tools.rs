@@ -64,6 +64,13 @@ impl Env {
         }
     }
 
+    async fn text(&self, tool: &str, args: Value) -> String {
+        match self.bundle.call(tool, args.clone(), self.ctx()).await {
+            Ok(out) => out.text,
+            Err(e) => panic!("{tool} {args}: {}", e.to_text()),
+        }
+    }
+
     async fn fail(&self, tool: &str, args: Value) -> nt_mcp_core::ToolError {
         match self.bundle.call(tool, args, self.ctx()).await {
             Ok(out) => panic!("{tool} should fail, got {}", out.text),
@@ -202,6 +209,12 @@ rookie-wr,,,,2024,2,8,6,70,0\n";
         .filter_map(|id| id.split('-').nth(1).map(str::to_string))
         .collect();
     assert!(real_teams.len() >= 5, "drafted from {real_teams:?}");
+    // The roster text lists every player with his projection.
+    let text = env
+        .text("fantasy_roster", json!({"team_id": teams[0]}))
+        .await;
+    assert_eq!(text.matches("\n- nfl-").count(), 13, "{text}");
+    assert!(text.contains(", week 1 projection "), "{text}");
     // A balanced bench: with slots QB RB RB WR WR TE FLEX K DST, no more
     // than 4 RB or WR, 3 TE, 2 QB, K or DST.
     for team in &teams {
