@@ -966,22 +966,13 @@ fn data_client(ws_base: &str) -> AlpacaClient {
     AlpacaClient::new(cfg).expect("client")
 }
 
-fn fast_limits() -> nt_brokers::ws::WsLimits {
-    nt_brokers::ws::WsLimits {
-        max_reconnects: 3,
-        backoff: Duration::from_millis(20),
-        max_backoff: Duration::from_millis(100),
-        stall: Duration::from_secs(5),
-    }
-}
-
 #[tokio::test]
 async fn alpaca_quote_stream_auths_subscribes_and_resubscribes_after_a_drop() {
     let (fake, seen) = data_server(false).await;
     let alpaca = data_client(&format!("ws://{}/v2/", fake.addr));
     let symbols = vec!["aapl".to_string(), " MSFT ".to_string(), "AAPL".to_string()];
     let mut stream = alpaca
-        .quote_stream_with(&symbols, fast_limits())
+        .quote_stream_with(&symbols, support::ws::fast_limits())
         .await
         .expect("stream");
     let mut quotes = Vec::new();
@@ -1028,7 +1019,7 @@ async fn alpaca_quote_stream_refused_auth_ends_with_the_venue_message() {
     let (fake, seen) = data_server(true).await;
     let alpaca = data_client(&format!("ws://{}/v2", fake.addr));
     let mut stream = alpaca
-        .quote_stream_with(&["AAPL".to_string()], fast_limits())
+        .quote_stream_with(&["AAPL".to_string()], support::ws::fast_limits())
         .await
         .expect("stream");
     let err = tokio::time::timeout(Duration::from_secs(10), stream.next())
@@ -1054,7 +1045,7 @@ async fn alpaca_quote_stream_refused_auth_ends_with_the_venue_message() {
 async fn alpaca_quote_stream_gives_up_after_bounded_reconnects_and_checks_symbols() {
     let alpaca = data_client("ws://127.0.0.1:9/v2");
     let err = alpaca
-        .quote_stream_with(&["AA PL".to_string()], fast_limits())
+        .quote_stream_with(&["AA PL".to_string()], support::ws::fast_limits())
         .await
         .err()
         .expect("bad symbol")

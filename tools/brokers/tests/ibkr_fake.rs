@@ -359,28 +359,7 @@ async fn ibkr_replace_order_goes_through_one_confirm_round() {
 // <https://interactivebrokers.github.io/cpwebapi/RealtimeSubscription.html>
 
 fn ws_client(base: String, ws: &support::ws::Fake) -> IbkrClient {
-    IbkrClient::new(IbkrConfig {
-        base_url: base,
-        account_id: None,
-        allow_invalid_certs: true,
-        ws_url: Some(format!("ws://{}/v1/api/ws", ws.addr)),
-        policy: HttpPolicy {
-            base_backoff: Duration::from_millis(5),
-            max_retries: 1,
-            ..HttpPolicy::default()
-        },
-        keepalive: None,
-    })
-    .expect("client")
-}
-
-fn ib_limits() -> nt_brokers::ws::WsLimits {
-    nt_brokers::ws::WsLimits {
-        max_reconnects: 3,
-        backoff: Duration::from_millis(20),
-        max_backoff: Duration::from_millis(100),
-        stall: Duration::from_secs(5),
-    }
+    support::ibkr::client(base, format!("ws://{}/v1/api/ws", ws.addr), true)
 }
 
 /// Reads client frames until `want` arrives (true) or 3 s pass (false),
@@ -459,7 +438,7 @@ async fn ibkr_quote_stream_sends_session_smd_and_tic_and_merges_partial_updates(
     let mut stream = ib
         .quote_stream_with(
             &["aapl".to_string()],
-            ib_limits(),
+            support::ws::fast_limits(),
             Duration::from_millis(50),
         )
         .await
@@ -551,7 +530,7 @@ async fn ibkr_order_stream_merges_sor_updates_and_resubscribes_after_a_refusal()
     .await;
     let ib = ws_client(base, &ws);
     let mut stream = ib
-        .order_stream_with(ib_limits(), Duration::from_millis(50))
+        .order_stream_with(support::ws::fast_limits(), Duration::from_millis(50))
         .await
         .expect("stream");
     let mut ups = Vec::new();

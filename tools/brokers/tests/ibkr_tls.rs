@@ -13,8 +13,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use futures::{SinkExt, StreamExt};
-use nt_brokers::http::HttpPolicy;
-use nt_brokers::ibkr::{IbkrClient, IbkrConfig};
 use nt_brokers::types::OrderStatus;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -22,6 +20,10 @@ use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::tungstenite::Message;
+
+mod support;
+
+use support::ibkr::client;
 
 fn acceptor() -> TlsAcceptor {
     nt_venue_http::install_crypto_provider();
@@ -140,28 +142,12 @@ async fn wss_gateway() -> (String, Arc<AtomicUsize>) {
     (url, refused)
 }
 
-fn client(base: String, ws_url: String, allow_invalid_certs: bool) -> IbkrClient {
-    IbkrClient::new(IbkrConfig {
-        base_url: base,
-        account_id: None,
-        allow_invalid_certs,
-        ws_url: Some(ws_url),
-        policy: HttpPolicy {
-            base_backoff: Duration::from_millis(5),
-            max_retries: 1,
-            ..HttpPolicy::default()
-        },
-        keepalive: None,
-    })
-    .expect("client")
-}
-
+/// One reconnect, so a refused certificate ends the stream quickly.
 fn limits() -> nt_brokers::ws::WsLimits {
     nt_brokers::ws::WsLimits {
         max_reconnects: 1,
-        backoff: Duration::from_millis(20),
         max_backoff: Duration::from_millis(50),
-        stall: Duration::from_secs(5),
+        ..support::ws::fast_limits()
     }
 }
 

@@ -610,15 +610,6 @@ async fn questrade_rotation_restart_and_v1_calls_postgres() {
 // ---- Streaming: L1 quotes and order notifications over WebSocket ----
 // <https://www.questrade.com/api/documentation/streaming>
 
-fn stream_limits() -> nt_brokers::ws::WsLimits {
-    nt_brokers::ws::WsLimits {
-        max_reconnects: 3,
-        backoff: Duration::from_millis(20),
-        max_backoff: Duration::from_millis(100),
-        stall: Duration::from_secs(5),
-    }
-}
-
 /// A Questrade stream fake: checks the first message is a currently valid
 /// access token (no `Bearer`), answers `{"success": true}`, then runs
 /// `script` for the connection. With `refuse_first`, the first login is
@@ -705,7 +696,7 @@ async fn questrade_quote_stream_logs_in_with_the_token_and_refreshes_a_refused_o
     // Connection 0 is refused (expired token): refresh, then connection 1
     // gets a full quote and drops, connection 2 a partial update.
     let mut stream = qt
-        .quote_stream_with(&["thi.to".to_string()], stream_limits())
+        .quote_stream_with(&["thi.to".to_string()], support::ws::fast_limits())
         .await
         .expect("stream");
     let mut quotes = Vec::new();
@@ -813,7 +804,10 @@ async fn questrade_order_notifications_map_states_and_fills() {
     let store = store_at("sqlite::memory:").await;
     let qt = client(&base, "rt-0");
     qt.attach_store(&store);
-    let mut stream = qt.order_stream_with(stream_limits()).await.expect("stream");
+    let mut stream = qt
+        .order_stream_with(support::ws::fast_limits())
+        .await
+        .expect("stream");
     let mut ups = Vec::new();
     for _ in 0..3 {
         ups.push(
@@ -887,7 +881,10 @@ async fn an_open_questrade_stream_keeps_its_session_alive_with_rest_requests() {
     let store = store_at("sqlite::memory:").await;
     let qt = client_with(&base, "rt-0", Some(Duration::from_millis(100)));
     qt.attach_store(&store);
-    let stream = qt.order_stream_with(stream_limits()).await.expect("stream");
+    let stream = qt
+        .order_stream_with(support::ws::fast_limits())
+        .await
+        .expect("stream");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while fake.inner.lock().expect("lock").time_requests.0 < 3 {
         assert!(

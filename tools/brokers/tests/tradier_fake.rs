@@ -697,15 +697,6 @@ fn stream_client(base: &str, ws: &support::ws::Fake, token: &str) -> TradierClie
     .expect("client")
 }
 
-fn ws_limits() -> nt_brokers::ws::WsLimits {
-    nt_brokers::ws::WsLimits {
-        max_reconnects: 3,
-        backoff: Duration::from_millis(20),
-        max_backoff: Duration::from_millis(100),
-        stall: Duration::from_secs(5),
-    }
-}
-
 /// The latest session id issued for `kind`.
 fn latest_session(f: &Fake, kind: &str) -> Option<String> {
     f.inner
@@ -755,7 +746,10 @@ async fn tradier_quote_stream_uses_a_fresh_session_per_connection() {
     .await;
     let tradier = stream_client(&base, &ws, TOKEN);
     let mut stream = tradier
-        .quote_stream_with(&["spy".to_string(), "AAPL".to_string()], ws_limits())
+        .quote_stream_with(
+            &["spy".to_string(), "AAPL".to_string()],
+            support::ws::fast_limits(),
+        )
         .await
         .expect("stream");
     let mut quotes = Vec::new();
@@ -843,7 +837,7 @@ async fn tradier_order_updates_complete_events_from_the_order_and_map_statuses()
         .expect("place");
     assert_eq!(placed.id, "228175");
     let mut stream = tradier
-        .order_stream_with(ws_limits())
+        .order_stream_with(support::ws::fast_limits())
         .await
         .expect("stream");
     let mut ups = Vec::new();
@@ -909,10 +903,13 @@ async fn tradier_stream_with_a_refused_token_fails_at_once() {
     let tradier = stream_client(&base, &ws, "wrong-token-123");
     for kind in ["orders", "quotes"] {
         let r = if kind == "orders" {
-            tradier.order_stream_with(ws_limits()).await.map(|_| ())
+            tradier
+                .order_stream_with(support::ws::fast_limits())
+                .await
+                .map(|_| ())
         } else {
             tradier
-                .quote_stream_with(&["SPY".to_string()], ws_limits())
+                .quote_stream_with(&["SPY".to_string()], support::ws::fast_limits())
                 .await
                 .map(|_| ())
         };

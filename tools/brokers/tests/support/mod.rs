@@ -1,4 +1,5 @@
 //! Shared helpers for the brokers integration tests.
 
+pub mod ibkr;
 pub mod pg;
 pub mod ws;

@@ -137,3 +137,14 @@ pub async fn hold(ws: &mut WebSocketStream<TcpStream>) {
     })
     .await;
 }
+
+/// Stream limits for the fakes: 3 reconnects, 20 ms backoff doubling to
+/// 100 ms, a 5 s stall.
+pub fn fast_limits() -> nt_brokers::ws::WsLimits {
+    nt_brokers::ws::WsLimits {
+        max_reconnects: 3,
+        backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(100),
+        stall: Duration::from_secs(5),
+    }
+}
