@@ -237,6 +237,18 @@ pub struct PromptArg {
     pub required: bool,
 }
 
+/// A required prompt argument, trimmed; an invalid-input error naming it
+/// when it is missing or blank.
+pub fn prompt_arg<'a>(
+    args: &'a BTreeMap<String, String>,
+    name: &str,
+) -> Result<&'a str, ToolError> {
+    args.get(name)
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ToolError::invalid(name, "required"))
+}
+
 /// An MCP prompt a bundle publishes: a workflow template.
 #[derive(Debug, Clone)]
 pub struct PromptSpec {

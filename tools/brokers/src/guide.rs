@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use nt_mcp_core::ToolError;
-use nt_mcp_core::bundle::{PromptArg, PromptSpec, ResourceSpec, ResourceText};
+use nt_mcp_core::bundle::{PromptArg, PromptSpec, ResourceSpec, ResourceText, prompt_arg};
 
 /// Which tool for what, in workflow order.
 pub const TOOL_GUIDE: &str = include_str!("../docs/tool-guide.md");
@@ -74,20 +74,13 @@ pub fn prompts() -> Vec<PromptSpec> {
     ]
 }
 
-fn required<'a>(args: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, ToolError> {
-    args.get(name)
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| ToolError::invalid(name, "required"))
-}
-
 /// Renders one of the bundle's prompts.
 pub fn render(name: &str, args: &BTreeMap<String, String>) -> Result<String, ToolError> {
     match name {
         "brokers_place_order_safely" => {
-            let symbol = required(args, "symbol")?;
-            let side = required(args, "side")?;
-            let qty = required(args, "qty")?;
+            let symbol = prompt_arg(args, "symbol")?;
+            let side = prompt_arg(args, "side")?;
+            let qty = prompt_arg(args, "qty")?;
             let broker = args
                 .get("broker")
                 .map(|b| b.trim())
@@ -105,7 +98,7 @@ pub fn render(name: &str, args: &BTreeMap<String, String>) -> Result<String, Too
             ))
         }
         "brokers_tax_year_review" => {
-            let year = required(args, "year")?;
+            let year = prompt_arg(args, "year")?;
             if year
                 .parse::<i32>()
                 .map_or(true, |y| !(1972..=2100).contains(&y))

@@ -835,11 +835,7 @@ impl ToolBundle for FantasyBundle {
         if name != "fantasy_manage_week" {
             return Err(ToolError::not_found(format!("no prompt {name}")));
         }
-        let team = args
-            .get("team_id")
-            .map(|t| t.trim())
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ToolError::invalid("team_id", "required"))?;
+        let team = nt_mcp_core::bundle::prompt_arg(args, "team_id")?;
         Ok(format!(
             "Manage fantasy team `{team}` for its league's current week.\n\
              1. Call fantasy_roster with team_id=\"{team}\" to see the players, the week and whether the lineup is set or locked.\n\
@@ -1069,43 +1065,33 @@ impl ToolBundle for FantasyBundle {
                     .into_iter()
                     .collect();
                 let proj = league::projections(&ctx.store, &lg, week, now).await?;
-                let players: Vec<Value> = data::players(&ctx.store, lg.sport)
+                let roster: Vec<crate::model::Player> = data::players(&ctx.store, lg.sport)
                     .await?
                     .into_iter()
                     .filter(|p| ids.contains(&p.id))
+                    .collect();
+                let players: Vec<Value> = roster
+                    .iter()
                     .map(|p| json!({"id": p.id, "name": p.name, "team": p.team, "positions": p.positions, "status": p.status, "projection": proj.get(&p.id)}))
                     .collect();
                 let lineup = league::lineup(&ctx.store, &team.id, week).await?;
                 // One line a player, best projection first.
-                let mut by_proj: Vec<&Value> = players.iter().collect();
-                by_proj.sort_by(|a, b| {
-                    let p = |v: &Value| {
-                        v["projection"]
-                            .as_str()
-                            .and_then(|t| t.parse::<Decimal>().ok())
-                            .unwrap_or_default()
-                    };
-                    p(b).cmp(&p(a))
-                });
+                let points =
+                    |p: &crate::model::Player| proj.get(&p.id).copied().unwrap_or_default();
+                let mut by_proj: Vec<&crate::model::Player> = roster.iter().collect();
+                by_proj.sort_by_key(|p| std::cmp::Reverse(points(p)));
                 let lines: String = by_proj
                     .iter()
                     .map(|p| {
                         format!(
                             "\n- {} ({}, {} {}) {}, week {week} projection {}",
-                            p["id"].as_str().unwrap_or_default(),
-                            p["name"].as_str().unwrap_or_default(),
-                            p["team"].as_str().unwrap_or_default(),
-                            p["positions"]
-                                .as_array()
-                                .map(|ps| {
-                                    ps.iter()
-                                        .filter_map(Value::as_str)
-                                        .collect::<Vec<_>>()
-                                        .join("/")
-                                })
-                                .unwrap_or_default(),
-                            p["status"].as_str().unwrap_or_default(),
-                            p["projection"].as_str().unwrap_or("-"),
+                            p.id,
+                            p.name,
+                            p.team,
+                            p.positions.join("/"),
+                            p.status.as_str(),
+                            proj.get(&p.id)
+                                .map_or_else(|| "-".to_string(), |d| d.to_string()),
                         )
                     })
                     .collect();

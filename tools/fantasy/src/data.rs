@@ -400,26 +400,23 @@ pub async fn models(
     .bind(rules.name.as_str())
     .fetch_all(store.pool())
     .await?;
-    // Models stored before the no-history prior existed are retrained
-    // once (a trained model always has a prior: both come from the same
-    // games).
-    let stale = !rows.is_empty()
-        && rows
-            .iter()
-            .all(|row| json_col::<PositionModel>(row, "model").is_ok_and(|m| m.prior.is_none()));
-    if rows.is_empty() || stale {
-        let (version, list) = train_models(store, sport, rules, season, now_ms).await?;
-        return Ok((
-            version,
-            list.into_iter().map(|m| (m.position.clone(), m)).collect(),
-        ));
-    }
     let mut out = BTreeMap::new();
     let mut version = 0;
     for row in &rows {
         version = row.try_get("version")?;
         let m: PositionModel = json_col(row, "model")?;
         out.insert(m.position.clone(), m);
+    }
+    // Models stored before the no-history prior existed are retrained
+    // once (a trained model always has a prior: both come from the same
+    // games).
+    let stale = !out.is_empty() && out.values().all(|m| m.prior.is_none());
+    if out.is_empty() || stale {
+        let (version, list) = train_models(store, sport, rules, season, now_ms).await?;
+        return Ok((
+            version,
+            list.into_iter().map(|m| (m.position.clone(), m)).collect(),
+        ));
     }
     Ok((version, out))
 }

@@ -983,10 +983,7 @@ impl ToolBundle for PolymarketBundle {
         if name != "polymarket_research_and_size" {
             return Err(ToolError::not_found(format!("no prompt {name}")));
         }
-        let market = args
-            .get("market")
-            .filter(|m| !m.trim().is_empty())
-            .ok_or_else(|| ToolError::invalid("market", "required"))?;
+        let market = nt_mcp_core::bundle::prompt_arg(args, "market")?;
         let bankroll = args
             .get("bankroll")
             .map(String::as_str)
@@ -1856,7 +1853,7 @@ impl PolymarketBundle {
             input.max_fraction.as_ref(),
             Decimal::new(1, 1),
         )?;
-        let (spec, yes_ask, no_ask, bankroll) = {
+        let (spec, yes_ask, no_ask, bankroll, eq) = {
             let guard = self.engine(ctx).await?;
             let engine = guard
                 .as_ref()
@@ -1872,6 +1869,7 @@ impl PolymarketBundle {
                 q.yes_ask.map(|l| l.price),
                 q.no_ask.map(|l| l.price),
                 bankroll,
+                equity(engine, PAPER),
             )
         };
         let s = ensemble::suggest(
@@ -1898,10 +1896,6 @@ impl PolymarketBundle {
         // knows before placing whether it would be refused and by which.
         let risk_verdict = match (&token, s.price) {
             (Some(t), Some(price)) if !s.shares.is_zero() => {
-                let eq = {
-                    let guard = self.engine(ctx).await?;
-                    guard.as_ref().map(|e| equity(e, PAPER)).unwrap_or_default()
-                };
                 let risk = load_risk(ctx.store.pool(), PAPER, now, eq).await?;
                 let guard = self.engine(ctx).await?;
                 let engine = guard
