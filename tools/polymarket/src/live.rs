@@ -43,6 +43,13 @@ pub fn salt_for(client_order_id: &str) -> u64 {
     u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], 0]) >> 8
 }
 
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 /// The real venue's clients and the signing identity.
 pub struct Live {
     wallet: Wallet,
@@ -51,6 +58,7 @@ pub struct Live {
     chain_id: u64,
     signature_type: SignatureType,
     funder: Option<alloy_primitives::Address>,
+    builder_code: alloy_primitives::B256,
     clob_url: String,
     creds: Option<ApiCreds>,
     clob: tokio::sync::OnceCell<Arc<ClobClient>>,
@@ -101,6 +109,7 @@ impl Live {
             chain_id,
             signature_type,
             funder,
+            builder_code: alloy_primitives::B256::ZERO,
             creds,
             wallet,
             clob: tokio::sync::OnceCell::new(),
@@ -156,7 +165,20 @@ impl Live {
         Ok(m)
     }
 
-    /// Signs an order for `token_id` with this account's settings.
+    /// Attributes every order to a builder code (zero: none).
+    pub fn with_builder_code(mut self, code: alloy_primitives::B256) -> Self {
+        self.builder_code = code;
+        self
+    }
+
+    /// The signature type orders are signed with (what `/balance-allowance`
+    /// is asked for).
+    pub fn signature_type(&self) -> SignatureType {
+        self.signature_type
+    }
+
+    /// Signs a V2 limit order for `token_id` with this account's settings
+    /// (signature type, funder, builder code), stamped now.
     #[allow(clippy::too_many_arguments)]
     pub fn sign(
         &self,
@@ -171,19 +193,21 @@ impl Live {
         signing::sign_order(
             &self.wallet,
             &OrderRequest {
-                token_id: token_id.to_string(),
+                asset_id: token_id.to_string(),
+                by_position: false,
                 side,
                 price,
                 size,
+                kind: signing::OrderKind::Limit,
                 tick,
                 neg_risk,
-                fee_rate_bps: 0,
-                nonce: 0,
                 expiration: 0,
                 salt,
+                timestamp_ms: now_ms(),
                 signature_type: self.signature_type,
                 funder: self.funder,
-                taker: alloy_primitives::Address::ZERO,
+                builder: self.builder_code,
+                metadata: alloy_primitives::B256::ZERO,
             },
             self.chain_id,
         )
@@ -414,27 +438,32 @@ pub async fn place(
 
 fn signed_from_json(v: &Value) -> Result<SignedOrder> {
     let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    if v.get("timestamp").is_none() {
+        return Err(PolymarketError::Refused(
+            "the stored order was signed for CLOB V1, which Polymarket no longer accepts; place it again with a new client_order_id".into(),
+        ));
+    }
     Ok(SignedOrder {
         salt: v.get("salt").and_then(Value::as_u64).unwrap_or(0),
         maker: s("maker"),
         signer: s("signer"),
-        taker: s("taker"),
         token_id: s("tokenId"),
         maker_amount: s("makerAmount"),
         taker_amount: s("takerAmount"),
-        expiration: s("expiration"),
-        nonce: s("nonce"),
-        fee_rate_bps: s("feeRateBps"),
         side: if s("side") == "SELL" {
             Side::Sell
         } else {
             Side::Buy
         },
+        expiration: s("expiration"),
         signature_type: v
             .get("signatureType")
             .and_then(Value::as_u64)
             .and_then(|x| u8::try_from(x).ok())
             .unwrap_or(0),
+        timestamp: s("timestamp"),
+        metadata: s("metadata"),
+        builder: s("builder"),
         signature: s("signature"),
     })
 }

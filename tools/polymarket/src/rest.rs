@@ -18,8 +18,10 @@ use crate::types::Side;
 /// The public CLOB host.
 pub const DEFAULT_CLOB_URL: &str = "https://clob.polymarket.com";
 
-/// The `POST /order` body, serialised exactly as py-clob-client sends it
-/// (compact JSON, this key order).
+/// The `POST /order` body of a V2 order, serialised exactly as
+/// py-clob-client-v2 sends it (`order_to_json_v2`, compact JSON, this key
+/// order): the signed order, the API key as owner, the order type, and the
+/// `deferExec` / `postOnly` flags.
 pub fn post_order_body(
     order: &SignedOrder,
     owner: &str,
@@ -32,15 +34,37 @@ pub fn post_order_body(
         order: &'a SignedOrder,
         owner: &'a str,
         order_type: &'a str,
+        defer_exec: bool,
         post_only: bool,
     }
     serde_json::to_string(&Body {
         order,
         owner,
         order_type,
+        defer_exec: false,
         post_only,
     })
     .unwrap_or_default()
+}
+
+/// Which balance `/balance-allowance` reports: pUSD collateral, or one
+/// outcome token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssetType {
+    /// pUSD.
+    Collateral,
+    /// An outcome token (needs its token id).
+    Conditional,
+}
+
+impl AssetType {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetType::Collateral => "COLLATERAL",
+            AssetType::Conditional => "CONDITIONAL",
+        }
+    }
 }
 
 pub use crate::http::RetryPolicy;
@@ -259,6 +283,46 @@ impl ClobClient {
         .await
     }
 
+    /// `GET /clob-markets/{condition_id}`: the CLOB V2 market info, with
+    /// its tokens (`t`), tick (`mts`), neg-risk flag (`nr`) and platform fee
+    /// schedule (`fd`: `{"r": rate, "e": exponent, "to": taker_only}`),
+    /// as `py-clob-client-v2` reads it (see [`crate::fees`]).
+    pub async fn clob_market(&self, condition_id: &str) -> Result<Value> {
+        self.request(
+            Method::GET,
+            &format!("/clob-markets/{condition_id}"),
+            &[],
+            None,
+            false,
+        )
+        .await
+    }
+
+    /// `GET /markets-by-token/{token_id}`: `{"condition_id": ...}`.
+    pub async fn market_by_token(&self, token_id: &str) -> Result<Value> {
+        self.request(
+            Method::GET,
+            &format!("/markets-by-token/{token_id}"),
+            &[],
+            None,
+            false,
+        )
+        .await
+    }
+
+    /// `GET /fees/builder-fees/{builder_code}`:
+    /// `{"builder_maker_fee_rate_bps": n, "builder_taker_fee_rate_bps": n}`.
+    pub async fn builder_fees(&self, builder_code: &str) -> Result<Value> {
+        self.request(
+            Method::GET,
+            &format!("/fees/builder-fees/{builder_code}"),
+            &[],
+            None,
+            false,
+        )
+        .await
+    }
+
     /// `GET /midpoint?token_id=`.
     // Doc: https://docs.polymarket.com/api-reference/pricing/get-midpoint-price
     pub async fn midpoint(&self, token_id: &str) -> Result<Value> {
@@ -387,6 +451,34 @@ impl ClobClient {
         }
         self.request(Method::GET, "/data/orders", &query, None, true)
             .await
+    }
+
+    /// `GET /balance-allowance` (L2): the balance and exchange allowances
+    /// of pUSD or of one outcome token, for the account of
+    /// `signature_type` (as py-clob-client-v2 asks). With `refresh`, calls
+    /// `GET /balance-allowance/update` instead, which re-reads the chain
+    /// (needed after wrapping pUSD or approving).
+    // Doc: https://docs.polymarket.com/v2-migration (pUSD balance sync)
+    pub async fn balance_allowance(
+        &self,
+        asset: AssetType,
+        token_id: Option<&str>,
+        signature_type: u8,
+        refresh: bool,
+    ) -> Result<Value> {
+        let mut query = vec![
+            ("asset_type", asset.as_str().to_string()),
+            ("signature_type", signature_type.to_string()),
+        ];
+        if let Some(t) = token_id {
+            query.push(("token_id", t.to_string()));
+        }
+        let path = if refresh {
+            "/balance-allowance/update"
+        } else {
+            "/balance-allowance"
+        };
+        self.request(Method::GET, path, &query, None, true).await
     }
 
     /// `GET /data/trades` (L2): the account's trades (first page).

@@ -141,7 +141,9 @@ impl OrderType {
     }
 }
 
-/// The minimum price increment of a market. Polymarket uses four.
+/// The minimum price increment of a market. CLOB V2 uses six (the
+/// official client's `ROUNDING_CONFIG`): 0.1, 0.01, 0.005, 0.0025, 0.001
+/// and 0.0001.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum TickSize {
     /// 0.1
@@ -150,6 +152,12 @@ pub enum TickSize {
     /// 0.01
     #[serde(rename = "0.01")]
     T0_01,
+    /// 0.005
+    #[serde(rename = "0.005")]
+    T0_005,
+    /// 0.0025
+    #[serde(rename = "0.0025")]
+    T0_0025,
     /// 0.001
     #[serde(rename = "0.001")]
     T0_001,
@@ -159,18 +167,36 @@ pub enum TickSize {
 }
 
 impl TickSize {
+    /// Every tick size, coarsest first.
+    pub const ALL: [TickSize; 6] = [
+        TickSize::T0_1,
+        TickSize::T0_01,
+        TickSize::T0_005,
+        TickSize::T0_0025,
+        TickSize::T0_001,
+        TickSize::T0_0001,
+    ];
+
     /// The tick as a decimal.
     pub fn value(self) -> Decimal {
-        Decimal::new(1, self.price_decimals())
+        match self {
+            TickSize::T0_1 => Decimal::new(1, 1),
+            TickSize::T0_01 => Decimal::new(1, 2),
+            TickSize::T0_005 => Decimal::new(5, 3),
+            TickSize::T0_0025 => Decimal::new(25, 4),
+            TickSize::T0_001 => Decimal::new(1, 3),
+            TickSize::T0_0001 => Decimal::new(1, 4),
+        }
     }
 
-    /// Decimal places of a price (1 to 4).
+    /// Decimal places of a price (1 to 4), the official client's
+    /// `RoundConfig.price`.
     pub fn price_decimals(self) -> u32 {
         match self {
             TickSize::T0_1 => 1,
             TickSize::T0_01 => 2,
-            TickSize::T0_001 => 3,
-            TickSize::T0_0001 => 4,
+            TickSize::T0_005 | TickSize::T0_001 => 3,
+            TickSize::T0_0025 | TickSize::T0_0001 => 4,
         }
     }
 
@@ -185,6 +211,8 @@ impl TickSize {
         match self {
             TickSize::T0_1 => "0.1",
             TickSize::T0_01 => "0.01",
+            TickSize::T0_005 => "0.005",
+            TickSize::T0_0025 => "0.0025",
             TickSize::T0_001 => "0.001",
             TickSize::T0_0001 => "0.0001",
         }
@@ -199,17 +227,15 @@ impl TickSize {
 
     /// The tick size equal to `d`.
     pub fn from_decimal(d: Decimal) -> Result<Self, PolymarketError> {
-        [
-            TickSize::T0_1,
-            TickSize::T0_01,
-            TickSize::T0_001,
-            TickSize::T0_0001,
-        ]
-        .into_iter()
-        .find(|t| t.value() == d)
-        .ok_or_else(|| {
-            PolymarketError::invalid("tick_size", "must be one of 0.1, 0.01, 0.001, 0.0001")
-        })
+        Self::ALL
+            .into_iter()
+            .find(|t| t.value() == d)
+            .ok_or_else(|| {
+                PolymarketError::invalid(
+                    "tick_size",
+                    "must be one of 0.1, 0.01, 0.005, 0.0025, 0.001, 0.0001",
+                )
+            })
     }
 
     /// Checks that `price` is a multiple of the tick within [tick, 1 - tick].
@@ -233,20 +259,16 @@ impl TickSize {
         Ok(())
     }
 
-    /// Rounds `price` down to the tick (toward zero).
+    /// Rounds a non-negative `price` down to a multiple of the tick.
     pub fn round_down(self, price: Decimal) -> Decimal {
-        price.round_dp_with_strategy(
-            self.price_decimals(),
-            rust_decimal::RoundingStrategy::ToZero,
-        )
+        let tick = self.value();
+        ((price / tick).floor() * tick).round_dp(self.price_decimals())
     }
 
-    /// Rounds `price` up to the tick (away from zero).
+    /// Rounds a non-negative `price` up to a multiple of the tick.
     pub fn round_up(self, price: Decimal) -> Decimal {
-        price.round_dp_with_strategy(
-            self.price_decimals(),
-            rust_decimal::RoundingStrategy::AwayFromZero,
-        )
+        let tick = self.value();
+        ((price / tick).ceil() * tick).round_dp(self.price_decimals())
     }
 
     /// Clamps `price` into [tick, 1 - tick].
