@@ -16,7 +16,9 @@ use nt_mcp_core::progress::Progress;
 use nt_mcp_core::store::core_migrations;
 use nt_mcp_core::{Store, ToolBundle, ToolErrorKind};
 use nt_polymarket::auth::{ApiCreds, hmac_signature};
-use nt_polymarket::signing::{Wallet, sign_clob_auth};
+use nt_polymarket::signing::{
+    EXCHANGE_V2, Exchange, NEG_RISK_EXCHANGE_V2, SignedOrder, Wallet, sign_clob_auth, verify_order,
+};
 use nt_polymarket::{PolymarketBundle, PolymarketConfig};
 use serde_json::{Value, json};
 
@@ -123,15 +125,8 @@ async fn clob(
                     Json(json!({"error": "temporarily unavailable"})),
                 );
             }
-            if v["owner"] != KEY
-                || v["order"]["signature"]
-                    .as_str()
-                    .is_none_or(|s| s.len() != 132)
-            {
-                return (
-                    StatusCode::BAD_REQUEST,
-                    Json(json!({"error": "invalid order payload"})),
-                );
+            if let Err(e) = check_v2_order(&v) {
+                return (StatusCode::BAD_REQUEST, Json(json!({"error": e})));
             }
             let n = fake.posts.lock().expect("lock").len();
             (
@@ -163,6 +158,34 @@ async fn clob(
                 Json(json!({"canceled": [], "not_canceled": {}})),
             )
         }
+        ("GET", "/balance-allowance") => {
+            let q = uri.query().unwrap_or("");
+            if !q.contains("signature_type=0") {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"error": "signature_type expected"})),
+                );
+            }
+            if q.contains("asset_type=COLLATERAL") {
+                (
+                    StatusCode::OK,
+                    Json(json!({"balance": "1250500000", "allowances": {
+                        EXCHANGE_V2: "115792089237316195423570985008687907853269984665640564039457584007913129639935",
+                        NEG_RISK_EXCHANGE_V2: "0"
+                    }})),
+                )
+            } else if q.contains("asset_type=CONDITIONAL") && q.contains(&format!("token_id={YES}")) {
+                (
+                    StatusCode::OK,
+                    Json(json!({"balance": "2000000", "allowances": {EXCHANGE_V2: "0"}})),
+                )
+            } else {
+                (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"error": "invalid asset_type"})),
+                )
+            }
+        }
         ("GET", "/data/orders") => (
             StatusCode::OK,
             Json(
@@ -171,6 +194,33 @@ async fn clob(
         ),
         _ => (StatusCode::NOT_FOUND, Json(json!({"error": "not found"}))),
     }
+}
+
+/// What the V2 venue checks of a posted order: the V2 body (no V1 field),
+/// the owner, and a signature by the order's signer under the V2 Neg-Risk
+/// exchange's domain (the fake market is neg-risk).
+fn check_v2_order(v: &Value) -> Result<(), String> {
+    if v["owner"] != KEY {
+        return Err("invalid owner".into());
+    }
+    let order = &v["order"];
+    for v1 in ["nonce", "feeRateBps", "taker"] {
+        if order.get(v1).is_some() {
+            return Err(format!("order_version_mismatch: V1 field {v1}"));
+        }
+    }
+    for v2 in ["timestamp", "metadata", "builder", "expiration", "signatureType"] {
+        if order.get(v2).is_none() {
+            return Err(format!("order_version_mismatch: missing {v2}"));
+        }
+    }
+    if v.get("deferExec").is_none() || v.get("postOnly").is_none() {
+        return Err("missing deferExec/postOnly".into());
+    }
+    let signed: SignedOrder =
+        serde_json::from_value(order.clone()).map_err(|e| format!("invalid order: {e}"))?;
+    verify_order(&signed, 137, Exchange::NegRiskV2).map_err(|e| format!("invalid signature: {e}"))?;
+    Ok(())
 }
 
 fn gamma_market() -> Value {
@@ -440,10 +490,13 @@ async fn live_tools_route_to_clob_gamma_and_data_api() {
     assert_eq!(built["tick_size"], "0.001");
     assert_eq!(built["neg_risk"], true);
     assert_eq!(built["metadata_from"], "gamma");
+    // The V2 Neg-Risk exchange (not V1's 0xC5d563A3...), domain version "2".
     assert_eq!(
         built["exchange"],
-        "0xC5d563A36AE78145C45a50134d48A1215220f80a"
+        "0xe2222d279d744050d28e00520010520000310F59"
     );
+    assert_eq!(built["domain_version"], "2");
+    assert!(built["order"].get("nonce").is_none());
 
     // Copy trading on the live venue plans by default and places nothing.
     let copy = call(
@@ -590,4 +643,85 @@ async fn api_credentials_are_derived_with_l1_headers_when_only_a_key_is_set() {
     assert_eq!(open["orders"].as_array().map(Vec::len), Some(1));
     call(&b, &ctx, "polymarket_open_orders", json!({})).await;
     assert_eq!(fake.derives.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn live_orders_are_clob_v2_signed_never_v1() {
+    // The fake refuses any order with a V1 field, without timestamp /
+    // metadata / builder, or whose signature does not recover to its signer
+    // under the V2 Neg-Risk exchange's domain (check_v2_order).
+    let (clob, meta, fake) = serve().await;
+    let builder = format!("0x{}", "0b".repeat(32));
+    let (b, ctx) = setup(PolymarketConfig {
+        builder_code: builder.parse().expect("bytes32"),
+        ..live_config(&clob, &meta, true)
+    })
+    .await;
+    let placed = call(
+        &b,
+        &ctx,
+        "polymarket_place_order",
+        json!({"market": "fake-pass", "outcome": "YES", "side": "BUY", "price": "0.512", "size": "10", "client_order_id": "v2-1"}),
+    )
+    .await;
+    assert_eq!(placed["order"]["status"], "live");
+    let posts = fake.posts.lock().expect("lock").clone();
+    assert_eq!(posts.len(), 1);
+    let order = &posts[0]["order"];
+    assert_eq!(order["builder"], builder);
+    assert_eq!(order["signatureType"], 0);
+    // 10 shares at 0.512 (tick 0.001): 5.12 pUSD = 5_120_000 units.
+    assert_eq!(order["makerAmount"], "5120000");
+    assert_eq!(order["takerAmount"], "10000000");
+    assert!(order.get("nonce").is_none() && order.get("feeRateBps").is_none());
+    assert_eq!(posts[0]["deferExec"], false);
+}
+
+#[tokio::test]
+async fn pusd_balance_and_allowances_come_from_balance_allowance() {
+    let (clob, meta, _fake) = serve().await;
+    let (b, ctx) = setup(live_config(&clob, &meta, true)).await;
+    let status = call(
+        &b,
+        &ctx,
+        "polymarket_collateral",
+        json!({"token_id": YES}),
+    )
+    .await;
+    assert_eq!(status["collateral"], "pUSD");
+    // 1250500000 units of a 6-decimal token.
+    assert_eq!(status["pusd"]["balance"], "1250.5");
+    assert_eq!(status["missing_approvals"], json!(["Neg-Risk CTF Exchange V2"]));
+    assert_eq!(status["token"]["balance"], "2");
+    let text = b
+        .call("polymarket_collateral", json!({}), ctx.clone())
+        .await
+        .expect("status")
+        .text;
+    assert!(text.contains("pUSD balance 1250.5"), "{text}");
+    assert!(text.contains("not approved for: Neg-Risk CTF Exchange V2"), "{text}");
+
+    let redeem = call(
+        &b,
+        &ctx,
+        "polymarket_collateral",
+        json!({"action": "redeem", "market": "fake-pass"}),
+    )
+    .await;
+    // The fake market is neg-risk: the neg-risk collateral adapter, pUSD as collateral.
+    assert_eq!(
+        redeem["calls"][0]["to"],
+        "0xadA2005600Dec949baf300f4C6120000bDB6eAab"
+    );
+    assert_eq!(redeem["sent"], false);
+    let err = b
+        .call(
+            "polymarket_collateral",
+            json!({"action": "wrap"}),
+            ctx.clone(),
+        )
+        .await
+        .expect_err("no amount");
+    assert_eq!(err.kind, ToolErrorKind::InvalidInput);
+    assert!(err.message.contains("amount"), "{}", err.message);
 }

@@ -1,0 +1,309 @@
+//! `polymarket_collateral`: pUSD, the CLOB V2 collateral. On the live
+//! venue, the balance and exchange allowances the CLOB sees
+//! (`GET /balance-allowance`, asset types COLLATERAL and CONDITIONAL, for
+//! the configured signature type), and which approvals are missing; on the
+//! local CLOB, the paper account's pUSD. In both, the calldata to approve,
+//! wrap USDC.e into pUSD, unwrap it, and split / merge / redeem through the
+//! V2 collateral adapters, returned for review (never sent from here).
+
+use std::collections::BTreeMap;
+
+use alloy_primitives::Address;
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{PolymarketBundle, VENUE, find_market};
+use crate::collateral::{self, Call};
+use crate::error::{PolymarketError, Result};
+use crate::live::{self as livepath, Live};
+use crate::rest::AssetType;
+use crate::signing::{EXCHANGE_V2, EXCHANGE_V3, NEG_RISK_EXCHANGE_V2};
+use crate::types::{NumText, parse_decimal};
+use crate::venue::PAPER;
+use nt_mcp_core::bundle::{ToolCtx, ToolOutput};
+
+/// What `polymarket_collateral` does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CollateralAction {
+    /// pUSD balance and exchange allowances (default).
+    #[default]
+    Status,
+    /// Every approval a V2 trading wallet needs, as calldata.
+    Approvals,
+    /// Wrap `amount` USDC.e into pUSD (CollateralOnramp).
+    Wrap,
+    /// Unwrap `amount` pUSD into USDC.e (CollateralOfframp).
+    Unwrap,
+    /// Split `amount` pUSD into YES + NO of `market`.
+    Split,
+    /// Merge `amount` YES + NO of `market` back into pUSD.
+    Merge,
+    /// Redeem the winning tokens of resolved `market` for pUSD.
+    Redeem,
+}
+
+/// `polymarket_collateral`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollateralInput {
+    /// status (default), approvals, wrap, unwrap, split, merge or redeem.
+    #[serde(default)]
+    pub action: CollateralAction,
+    /// pUSD amount for wrap, unwrap, split and merge (`25` or `"25.5"`).
+    #[serde(default)]
+    pub amount: Option<NumText>,
+    /// Market (condition id or slug) for split, merge and redeem.
+    #[serde(default)]
+    pub market: Option<String>,
+    /// status only: also report this outcome token's balance and allowances.
+    #[serde(default)]
+    pub token_id: Option<String>,
+    /// status only, live: re-read the chain first (`/balance-allowance/update`),
+    /// as needed after wrapping or approving.
+    #[serde(default)]
+    pub refresh: bool,
+    /// wrap/unwrap only: who receives the tokens (default the funder, else the signer).
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+const SIX: u32 = 6;
+
+fn pusd(units: &str) -> Option<Decimal> {
+    units.trim().parse::<Decimal>().ok().map(|u| {
+        let mut d = u;
+        d.set_scale(d.scale() + SIX).ok();
+        d.normalize()
+    })
+}
+
+fn spender_name(addr: &str) -> &'static str {
+    let known = [
+        (EXCHANGE_V2, "CTF Exchange V2"),
+        (NEG_RISK_EXCHANGE_V2, "Neg-Risk CTF Exchange V2"),
+        (EXCHANGE_V3, "Exchange V3"),
+        (collateral::NEG_RISK_ADAPTER, "Neg-Risk Adapter"),
+    ];
+    known
+        .iter()
+        .find(|(a, _)| a.eq_ignore_ascii_case(addr))
+        .map_or("other", |(_, n)| *n)
+}
+
+/// The venue's `{balance, allowances}` answer in pUSD, with each spender named.
+fn balance_view(raw: &Value) -> Value {
+    let balance = raw["balance"].as_str().and_then(pusd);
+    let mut allowances = BTreeMap::new();
+    if let Some(map) = raw["allowances"].as_object() {
+        for (addr, v) in map {
+            let units = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+            allowances.insert(
+                addr.clone(),
+                json!({ "spender": spender_name(addr),
+                        "allowance": pusd(&units).map_or(json!("unlimited"), |d| json!(d)),
+                        "approved": units.trim() != "0" }),
+            );
+        }
+    } else if let Some(a) = raw["allowance"].as_str() {
+        allowances.insert("exchange".into(), json!({ "allowance": pusd(a), "approved": a.trim() != "0" }));
+    }
+    json!({ "balance": balance, "allowances": allowances })
+}
+
+fn amount(input: &CollateralInput) -> Result<Decimal> {
+    let text = input
+        .amount
+        .as_ref()
+        .ok_or_else(|| PolymarketError::invalid("amount", "required for this action"))?;
+    parse_decimal("amount", text)
+}
+
+fn calls_json(calls: &[Call]) -> Value {
+    json!(calls)
+}
+
+impl PolymarketBundle {
+    fn recipient(&self, input: &CollateralInput) -> Result<Address> {
+        if let Some(to) = &input.to {
+            return to
+                .trim()
+                .parse()
+                .map_err(|_| PolymarketError::invalid("to", "not an address"));
+        }
+        if let Some(f) = &self.config.funder {
+            return f
+                .parse()
+                .map_err(|_| PolymarketError::Config("funder is not an address".into()));
+        }
+        self.wallet.as_ref().map(|w| w.address()).ok_or_else(|| {
+            PolymarketError::invalid(
+                "to",
+                "give the receiving address (no POLYMARKET_PRIVATE_KEY or funder is configured)",
+            )
+        })
+    }
+
+    /// Condition id and neg-risk flag of `market` (Gamma live, else the local CLOB).
+    async fn market_kind(&self, input: &CollateralInput, ctx: &ToolCtx) -> Result<(String, bool)> {
+        let key = input
+            .market
+            .as_deref()
+            .ok_or_else(|| PolymarketError::invalid("market", "required for this action"))?;
+        if let Some(live) = &self.live {
+            let m = live.gamma.market(key).await?;
+            return Ok((m.condition_id, m.neg_risk));
+        }
+        let guard = self.engine(ctx).await?;
+        let engine = guard
+            .as_ref()
+            .ok_or_else(|| PolymarketError::Config("not loaded".into()))?;
+        let (m, _) = find_market(engine, key)?;
+        Ok((m.condition_id.clone(), m.neg_risk))
+    }
+
+    async fn live_status(&self, live: &Live, input: &CollateralInput) -> Result<ToolOutput> {
+        let clob = live.clob().await?;
+        let sig = live.signature_type() as u8;
+        let raw = clob
+            .balance_allowance(AssetType::Collateral, None, sig, input.refresh)
+            .await?;
+        let view = balance_view(&raw);
+        let missing: Vec<&str> = view["allowances"]
+            .as_object()
+            .map(|m| {
+                m.values()
+                    .filter(|a| a["approved"] == false)
+                    .filter_map(|a| a["spender"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let token = match &input.token_id {
+            Some(t) => Some(balance_view(
+                &clob
+                    .balance_allowance(AssetType::Conditional, Some(t), sig, input.refresh)
+                    .await?,
+            )),
+            None => None,
+        };
+        let mut text = format!(
+            "pUSD balance {} (account {}, signature type {sig})",
+            view["balance"].as_str().unwrap_or("unknown"),
+            live.address
+        );
+        if missing.is_empty() {
+            text.push_str("; every exchange allowance is set");
+        } else {
+            text.push_str(&format!(
+                "; not approved for: {} (polymarket_collateral with action approvals gives the calldata)",
+                missing.join(", ")
+            ));
+        }
+        if let (Some(t), Some(v)) = (&input.token_id, &token) {
+            text.push_str(&format!(
+                "\ntoken {t}: {} shares",
+                v["balance"].as_str().unwrap_or("unknown")
+            ));
+        }
+        Ok(livepath::answer(
+            text,
+            json!({ "collateral": "pUSD", "account": live.address, "signature_type": sig,
+                    "pusd": view, "missing_approvals": missing, "token": token, "refreshed": input.refresh }),
+        ))
+    }
+
+    /// `polymarket_collateral`.
+    pub(super) async fn collateral(
+        &self,
+        input: CollateralInput,
+        ctx: &ToolCtx,
+    ) -> Result<ToolOutput> {
+        let venue = if self.live.is_some() {
+            livepath::LIVE_VENUE
+        } else {
+            VENUE
+        };
+        let review = "calldata for review: sign and send it from the wallet (nothing was sent)";
+        let (text, body) = match input.action {
+            CollateralAction::Status => {
+                if let Some(live) = &self.live {
+                    return self.live_status(live, &input).await;
+                }
+                let guard = self.engine(ctx).await?;
+                let engine = guard
+                    .as_ref()
+                    .ok_or_else(|| PolymarketError::Config("not loaded".into()))?;
+                let acct = engine.account(PAPER);
+                let (cash, available) = acct
+                    .map(|a| (a.cash, a.available_cash()))
+                    .unwrap_or_default();
+                (
+                    format!(
+                        "paper pUSD {cash} (available {available}); the local CLOB needs no approvals"
+                    ),
+                    json!({ "collateral": "pUSD", "account": PAPER, "pusd": { "balance": cash, "available": available } }),
+                )
+            }
+            CollateralAction::Approvals => {
+                let calls = collateral::approvals();
+                (
+                    format!(
+                        "{} approvals a V2 trading wallet needs (pUSD and CTF for each exchange and adapter); {review}",
+                        calls.len()
+                    ),
+                    json!({ "calls": calls_json(&calls) }),
+                )
+            }
+            CollateralAction::Wrap | CollateralAction::Unwrap => {
+                let to = self.recipient(&input)?;
+                let amt = amount(&input)?;
+                let calls = if input.action == CollateralAction::Wrap {
+                    collateral::wrap(to, amt)?
+                } else {
+                    collateral::unwrap(to, amt)?
+                };
+                (
+                    format!(
+                        "{}; then polymarket_collateral status with refresh=true syncs the CLOB; {review}",
+                        calls.iter().map(|c| c.purpose.as_str()).collect::<Vec<_>>().join(", then ")
+                    ),
+                    json!({ "to": to.to_checksum(None), "amount": amt, "calls": calls_json(&calls) }),
+                )
+            }
+            CollateralAction::Split | CollateralAction::Merge | CollateralAction::Redeem => {
+                let (cond, neg_risk) = self.market_kind(&input, ctx).await?;
+                let call = match input.action {
+                    CollateralAction::Split => collateral::split(&cond, neg_risk, amount(&input)?)?,
+                    CollateralAction::Merge => collateral::merge(&cond, neg_risk, amount(&input)?)?,
+                    _ => collateral::redeem(&cond, neg_risk)?,
+                };
+                (
+                    format!("{}; {review}", call.purpose),
+                    json!({ "market": cond, "neg_risk": neg_risk, "calls": calls_json(std::slice::from_ref(&call)) }),
+                )
+            }
+        };
+        let mut body = body;
+        body["venue"] = json!(venue);
+        body["sent"] = json!(false);
+        Ok(ToolOutput::new(format!("venue: {venue}\n{text}"), body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn venue_units_become_pusd_and_spenders_are_named() {
+        let v = balance_view(&json!({"balance": "1250500000", "allowances": {
+            EXCHANGE_V2: "115792089237316195423570985008687907853269984665640564039457584007913129639935",
+            NEG_RISK_EXCHANGE_V2: "0"}}));
+        assert_eq!(v["balance"], "1250.5");
+        assert_eq!(v["allowances"][EXCHANGE_V2]["spender"], "CTF Exchange V2");
+        assert_eq!(v["allowances"][EXCHANGE_V2]["approved"], true);
+        assert_eq!(v["allowances"][NEG_RISK_EXCHANGE_V2]["approved"], false);
+    }
+}
