@@ -36,6 +36,11 @@ use crate::venue::{AuditInfo, CancelWhich, LocalClob, PAPER};
 
 const VENUE: &str = "simulated";
 
+mod collateral_tool;
+mod fee_tool;
+pub use collateral_tool::{CollateralAction, CollateralInput};
+pub use fee_tool::FeeEstimateInput;
+
 /// Configuration: URLs and paper balance from the manifest table, secrets
 /// from the environment.
 #[derive(Debug, Clone)]
@@ -46,8 +51,12 @@ pub struct PolymarketConfig {
     pub paper_usdc: Decimal,
     /// Chain id for signing (`chain_id`, default 137).
     pub chain_id: u64,
-    /// Signature type 0/1/2 (`signature_type` / `POLYMARKET_SIGNATURE_TYPE`).
+    /// Signature type 0/1/2/3 (`signature_type` / `POLYMARKET_SIGNATURE_TYPE`):
+    /// EOA, POLY_PROXY, POLY_GNOSIS_SAFE, POLY_1271.
     pub signature_type: u8,
+    /// Builder code stamped on every order (`builder_code` /
+    /// `POLYMARKET_BUILDER_CODE`, bytes32; zero by default).
+    pub builder_code: alloy_primitives::B256,
     /// Funding proxy/safe address (`funder` / `POLYMARKET_FUNDER`).
     pub funder: Option<String>,
     /// `POLYMARKET_PRIVATE_KEY`.
@@ -67,6 +76,9 @@ pub struct PolymarketConfig {
     /// A streamed book whose last message is older than this is stale and
     /// answers come from a REST snapshot (`stream_max_age_ms`, default 30 000).
     pub stream_max_age_ms: u64,
+    /// Fee schedule of the local CLOB's markets (`local_fee_rate`, default
+    /// "0.04", and `local_fee_exponent`, default 1; taker-only).
+    pub local_fees: crate::fees::FeeSchedule,
 }
 
 impl Default for PolymarketConfig {
@@ -76,6 +88,7 @@ impl Default for PolymarketConfig {
             paper_usdc: Decimal::from(10_000),
             chain_id: signing::POLYGON,
             signature_type: 0,
+            builder_code: alloy_primitives::B256::ZERO,
             funder: None,
             private_key: None,
             api_creds: None,
@@ -84,8 +97,16 @@ impl Default for PolymarketConfig {
             ws_url: crate::ws::DEFAULT_WS_URL.into(),
             derive_api_key: false,
             stream_max_age_ms: 30_000,
+            local_fees: crate::engine::DEFAULT_LOCAL_FEES,
         }
     }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 fn env(name: &str) -> Option<String> {
@@ -131,7 +152,9 @@ impl PolymarketConfig {
         {
             cfg.signature_type = t
                 .parse()
-                .map_err(|_| PolymarketError::Config("signature_type must be 0, 1 or 2".into()))?;
+                .map_err(|_| {
+                    PolymarketError::Config("signature_type must be 0, 1, 2 or 3".into())
+                })?;
             SignatureType::from_u8(cfg.signature_type)
                 .map_err(|e| PolymarketError::Config(e.to_string()))?;
         }
@@ -160,6 +183,33 @@ impl PolymarketConfig {
                     PolymarketError::Config("stream_max_age_ms must be a positive integer".into())
                 })?;
         }
+        if let Some(v) = settings.table.get("local_fee_rate") {
+            let text = match v {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Integer(i) => i.to_string(),
+                _ => {
+                    return Err(PolymarketError::Config(
+                        "local_fee_rate must be a decimal string".into(),
+                    ));
+                }
+            };
+            cfg.local_fees.rate = parse_decimal("local_fee_rate", &text)?;
+        }
+        if let Some(v) = settings.table.get("local_fee_exponent") {
+            cfg.local_fees.exponent = v
+                .as_integer()
+                .and_then(|i| u32::try_from(i).ok())
+                .ok_or_else(|| {
+                    PolymarketError::Config("local_fee_exponent must be a whole number".into())
+                })?;
+        }
+        cfg.local_fees = crate::fees::FeeSchedule::new(cfg.local_fees.rate, cfg.local_fees.exponent)
+            .map_err(|e| PolymarketError::Config(e.to_string()))?;
+        if let Some(code) = table_str("builder_code").or_else(|| env("POLYMARKET_BUILDER_CODE")) {
+            cfg.builder_code = signing::parse_bytes32("builder_code", &code)
+                .map_err(|e| PolymarketError::Config(e.to_string()))?;
+        }
         cfg.funder = table_str("funder").or_else(|| env("POLYMARKET_FUNDER"));
         cfg.private_key = env("POLYMARKET_PRIVATE_KEY");
         if let (Some(key), Some(secret), Some(passphrase)) = (
@@ -186,6 +236,8 @@ pub struct PolymarketBundle {
     /// Live only: the streamed books and the public REST client for
     /// snapshots and `/books` batches.
     books: Option<(BookCache, Arc<ClobClient>)>,
+    /// Live only: fee schedules read from the venue, per market.
+    fee_cache: crate::fees::FeeCache,
 }
 
 impl std::fmt::Debug for PolymarketBundle {
@@ -230,7 +282,8 @@ impl PolymarketBundle {
                 config.chain_id,
                 SignatureType::from_u8(config.signature_type)?,
                 funder,
-            )?),
+            )?
+            .with_builder_code(config.builder_code)),
             _ => None,
         };
         let books = match &live {
@@ -243,11 +296,12 @@ impl PolymarketBundle {
             None => None,
         };
         Ok(Self {
-            clob: LocalClob::new(config.paper_usdc),
+            clob: LocalClob::new(config.paper_usdc).with_fees(config.local_fees),
             config,
             wallet,
             live,
             books,
+            fee_cache: crate::fees::FeeCache::new(crate::fees::DEFAULT_FEE_TTL_MS),
         })
     }
 }
@@ -383,12 +437,23 @@ pub struct OrderInput {
     /// build_order only: salt (default: derived from the client id or time).
     #[serde(default)]
     pub salt: Option<u64>,
-    /// build_order only: fee rate bps (default 0).
+    /// build_order only: sign a market order (`size` is pUSD to spend on a
+    /// BUY, shares on a SELL; the price rounds down) instead of a limit order.
     #[serde(default)]
-    pub fee_rate_bps: Option<u64>,
-    /// build_order only: exchange nonce (default 0).
+    pub market_order: Option<bool>,
+    /// build_order only: a position id instead of a token id; the order is
+    /// signed for Exchange V3 (domain version "3"), as the official client routes it.
     #[serde(default)]
-    pub nonce: Option<u64>,
+    pub position_id: Option<String>,
+    /// build_order only: builder code (bytes32; default the configured one, else zero).
+    #[serde(default)]
+    pub builder_code: Option<String>,
+    /// build_order only: order metadata (bytes32, default zero).
+    #[serde(default)]
+    pub metadata: Option<String>,
+    /// build_order only: creation time in ms (default now).
+    #[serde(default)]
+    pub timestamp_ms: Option<u64>,
     /// build_order only: expiration, unix seconds (default 0 = none).
     #[serde(default)]
     pub expiration: Option<u64>,
@@ -428,9 +493,15 @@ pub struct OpenOrdersInput {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArbInput {
-    /// Taker fee rate in bps applied as `rate * min(p, 1-p)` per share (default "0").
+    /// Override every market's fee schedule with this platform taker rate
+    /// in bps (rate = bps / 10 000; "400" is 0.04), charged per share as
+    /// `rate * (p(1-p))^fee_exponent`. Default: each market's own schedule
+    /// (local CLOB: its configured schedule; live: the venue's, cached).
     #[serde(default)]
     pub fee_bps: Option<NumText>,
+    /// Exponent with `fee_bps` (default 1).
+    #[serde(default)]
+    pub fee_exponent: Option<u32>,
     /// Smallest edge per set to report (default "0.0001").
     #[serde(default)]
     pub min_edge: Option<NumText>,
@@ -732,6 +803,28 @@ fn exposures(engine: &Engine, name: &str, market: &str) -> (Decimal, Decimal) {
     (by_market.get(market).copied().unwrap_or_default(), total)
 }
 
+/// The fee override of `polymarket_find_arbitrage`, if `fee_bps` is given.
+fn arb_fee_override(input: &ArbInput) -> Result<Option<crate::fees::FeeSchedule>> {
+    match &input.fee_bps {
+        Some(bps) => Ok(Some(crate::fees::schedule_from_bps(
+            parse_decimal("fee_bps", bps)?,
+            input.fee_exponent,
+        )?)),
+        None if input.fee_exponent.is_some() => Err(PolymarketError::invalid(
+            "fee_exponent",
+            "give it with fee_bps (without, each market's own schedule applies)",
+        )),
+        None => Ok(None),
+    }
+}
+
+fn skipped_json(events: &[NegRiskEvent]) -> Vec<Value> {
+    arb::skipped(events)
+        .into_iter()
+        .map(|(event, reason)| json!({ "event": event, "reason": reason }))
+        .collect()
+}
+
 fn quote_of(engine: &Engine, m: &MarketSpec) -> BinaryQuote {
     let top = |token: &str| {
         engine
@@ -909,6 +1002,8 @@ impl ToolBundle for PolymarketBundle {
             ToolSpec::new::<LeaderboardInput>("polymarket_leaderboard", "Accounts ranked by P&L (live: the Polymarket leaderboard by period and PNL or VOL)."),
             ToolSpec::new::<StreamInput>("polymarket_stream_books", "Live venue: stream tokens' L2 books over the market WebSocket (subscribe/unsubscribe token ids or whole markets); polymarket_orderbook and polymarket_market then answer from the stream (book_source: stream) while it is in sync and fresh. Returns subscriptions, stream counters and each book's age."),
             ToolSpec::new::<HoldersInput>("polymarket_holders", "Top holders of each outcome token of a market (live: the Data API; local CLOB: its accounts), largest first."),
+            ToolSpec::new::<FeeEstimateInput>("polymarket_fee_estimate", "Fees on a fill as Polymarket CLOB V2 charges them: platform fee shares x rate x (p(1-p))^exponent (takers only, rounded down to 5 dp; makers pay 0) from the market's fee schedule (local CLOB's, or the venue's GET /clob-markets, cached), plus the builder fee (bps of notional) when a builder code is set; says which schedule and where it came from."),
+            ToolSpec::new::<CollateralInput>("polymarket_collateral", "pUSD, the CLOB V2 collateral: balance and exchange allowances the CLOB sees (live: /balance-allowance, refresh=true re-reads the chain; local: the paper account) and missing approvals; calldata (for review, never sent) to approve the V2 exchanges, wrap USDC.e into pUSD, unwrap it, and split, merge or redeem a market through the V2 collateral adapters."),
             ToolSpec::new::<CopyInput>("polymarket_copy_wallet", "Mirror another account's positions into the paper account with a scale factor and a per-order notional cap (FAK orders at the best price, risk-checked).").trade().not_idempotent(),
         ]
     }
@@ -1026,6 +1121,8 @@ impl ToolBundle for PolymarketBundle {
                 self.positions(&ctx).await
             }
             "polymarket_find_arbitrage" => self.find_arb(parse_args(args)?, &ctx).await,
+            "polymarket_fee_estimate" => self.fee_estimate(parse_args(args)?, &ctx).await,
+            "polymarket_collateral" => self.collateral(parse_args(args)?, &ctx).await,
             "polymarket_quote_market" => {
                 let a = audit(&ctx, tool, &args);
                 self.quote(parse_args(args)?, &ctx, a).await
@@ -1257,6 +1354,19 @@ impl PolymarketBundle {
     }
 
     async fn build_order(&self, mut input: OrderInput, ctx: &ToolCtx) -> Result<ToolOutput> {
+        let by_position = match input.position_id.as_deref().map(str::trim) {
+            Some(p) if !p.is_empty() => {
+                if !input.token_id.trim().is_empty() || input.market.is_some() {
+                    return Err(PolymarketError::invalid(
+                        "position_id",
+                        "give exactly one of token_id, market + outcome, or position_id",
+                    ));
+                }
+                input.token_id = p.to_string();
+                true
+            }
+            _ => false,
+        };
         self.resolve_order_token(&mut input, ctx).await?;
         let wallet = self.wallet.as_ref().ok_or_else(|| {
             PolymarketError::Refused(
@@ -1268,7 +1378,9 @@ impl PolymarketBundle {
         // Tick size and neg-risk when not given: Gamma on the live venue, the
         // local CLOB's market otherwise, else 0.01 / not neg-risk.
         let known: Option<(crate::types::TickSize, bool, &str)> =
-            if input.tick_size.is_some() && input.neg_risk.is_some() {
+            if (input.tick_size.is_some() && input.neg_risk.is_some())
+                || (by_position && input.tick_size.is_some())
+            {
                 None
             } else if let Some(live) = &self.live {
                 let m = live.market_of_token(&input.token_id).await?;
@@ -1292,29 +1404,50 @@ impl PolymarketBundle {
                 .map(livepath::salt_for)
                 .unwrap_or(0)
         });
+        let builder = match input.builder_code.as_deref() {
+            Some(code) => signing::parse_bytes32("builder_code", code)?,
+            None => self.config.builder_code,
+        };
+        let metadata = match input.metadata.as_deref() {
+            Some(m) => signing::parse_bytes32("metadata", m)?,
+            None => alloy_primitives::B256::ZERO,
+        };
+        let neg_risk = neg_risk && !by_position;
         let req = OrderRequest {
-            token_id: input.token_id.clone(),
+            asset_id: input.token_id.clone(),
+            by_position,
             side: input.side,
             price,
             size,
+            kind: if input.market_order.unwrap_or(false) {
+                signing::OrderKind::Market
+            } else {
+                signing::OrderKind::Limit
+            },
             tick,
             neg_risk,
-            fee_rate_bps: input.fee_rate_bps.unwrap_or(0),
-            nonce: input.nonce.unwrap_or(0),
             expiration: input.expiration.unwrap_or(0),
             salt,
+            timestamp_ms: input.timestamp_ms.unwrap_or_else(now_ms),
             signature_type: SignatureType::from_u8(self.config.signature_type)?,
             funder: self.config.funder.as_deref().and_then(|f| f.parse().ok()),
-            taker: alloy_primitives::Address::ZERO,
+            builder,
+            metadata,
         };
         let signed = signing::sign_order(wallet, &req, self.config.chain_id)?;
-        let exchange = signing::exchange_address(neg_risk).to_checksum(None);
+        let route = signing::Exchange::route(by_position, neg_risk);
+        let exchange = route.address().to_checksum(None);
         Ok(ToolOutput::new(
             format!(
-                "signed {} {} @ {} for exchange {exchange} (not sent)",
-                input.side, input.size, input.price
+                "signed a CLOB V2 {} {} {} @ {} for {exchange} (EIP-712 domain version {}; not sent)",
+                if req.kind == signing::OrderKind::Market { "market" } else { "limit" },
+                input.side,
+                input.size,
+                input.price,
+                route.domain_version()
             ),
-            json!({ "venue": "none (signed only, not sent)", "exchange": exchange, "chain_id": self.config.chain_id,
+            json!({ "venue": "none (signed only, not sent)", "protocol": "CLOB V2", "exchange": exchange,
+                    "exchange_kind": route, "domain_version": route.domain_version(), "chain_id": self.config.chain_id,
                     "tick_size": tick.as_str(), "neg_risk": neg_risk, "metadata_from": known.map(|k| k.2), "order": signed }),
         ))
     }
@@ -1471,15 +1604,26 @@ impl PolymarketBundle {
     }
 
     async fn find_arb(&self, input: ArbInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        let params = ArbParams {
-            fee_bps: dec_arg("fee_bps", input.fee_bps.as_ref(), Decimal::ZERO)?,
-            min_edge: dec_arg("min_edge", input.min_edge.as_ref(), Decimal::new(1, 4))?,
-        };
+        let fee_override = arb_fee_override(&input)?;
         let guard = self.engine(ctx).await?;
         let engine = guard
             .as_ref()
             .ok_or_else(|| PolymarketError::Config("not loaded".into()))?;
         let live: Vec<&MarketSpec> = engine.markets().filter(|m| m.resolved.is_none()).collect();
+        let fees = match fee_override {
+            Some(s) => arb::FeeBook::flat(s),
+            None => arb::FeeBook {
+                default: crate::fees::FeeSchedule::ZERO,
+                per_market: live
+                    .iter()
+                    .map(|m| (m.condition_id.clone(), engine.fee_schedule(&m.condition_id)))
+                    .collect(),
+            },
+        };
+        let params = ArbParams {
+            fees,
+            min_edge: dec_arg("min_edge", input.min_edge.as_ref(), Decimal::new(1, 4))?,
+        };
         let binaries: Vec<BinaryQuote> = live.iter().map(|m| quote_of(engine, m)).collect();
         let mut events: BTreeMap<String, NegRiskEvent> = BTreeMap::new();
         for m in live.iter().filter(|m| m.neg_risk) {
@@ -1488,30 +1632,34 @@ impl PolymarketBundle {
                 .or_insert_with(|| NegRiskEvent {
                     event: m.event_slug.clone(),
                     outcomes: Vec::new(),
+                    // The local CLOB's events are listed whole, without placeholders.
+                    augmented: Some(false),
                 })
                 .outcomes
                 .push(quote_of(engine, m));
         }
         let events: Vec<NegRiskEvent> = events.into_values().collect();
         let found = arb::scan(&binaries, &events, &params);
+        let skipped = skipped_json(&events);
         let lines: Vec<String> = found
             .iter()
             .map(|o| {
                 format!(
-                    "- {} {}: edge {} per set x {} = {} USDC",
-                    o.kind, o.id, o.edge_per_set, o.size, o.expected_profit
+                    "- {} {}: edge {} per set after fees x {} = {} USDC; {}",
+                    o.kind, o.id, o.edge_per_set, o.size, o.expected_profit, o.action
                 )
             })
             .collect();
         Ok(ToolOutput::new(
             format!(
-                "venue: {VENUE}\nscanned {} markets, {} neg-risk events: {} opportunities\n{}",
+                "venue: {VENUE}\nscanned {} markets, {} neg-risk events ({} skipped as incomplete sets): {} opportunities net of taker fees\n{}",
                 binaries.len(),
                 events.len(),
+                skipped.len(),
                 found.len(),
                 lines.join("\n")
             ),
-            json!({ "venue": VENUE, "markets_scanned": binaries.len(), "events_scanned": events.len(), "opportunities": found }),
+            json!({ "venue": VENUE, "markets_scanned": binaries.len(), "events_scanned": events.len(), "skipped_events": skipped, "opportunities": found }),
         ))
     }
 
@@ -1598,21 +1746,22 @@ impl PolymarketBundle {
                 spec.slug,
                 quotes.reservation,
                 quotes.spread,
-                quotes
-                    .bid
-                    .as_ref()
-                    .map_or_else(|| "none".to_string(), |q| format!("{}x{}", q.price, q.size)),
-                quotes
-                    .ask
-                    .as_ref()
-                    .map_or_else(|| "none".to_string(), |q| format!("{}x{}", q.price, q.size)),
+                quotes.bid.as_ref().map_or_else(
+                    || format!("none ({})", quotes.no_bid_reason.as_deref().unwrap_or("")),
+                    |q| format!("{}x{}", q.price, q.size)
+                ),
+                quotes.ask.as_ref().map_or_else(
+                    || format!("none ({})", quotes.no_ask_reason.as_deref().unwrap_or("")),
+                    |q| format!("{}x{}", q.price, q.size)
+                ),
                 if input.place {
                     format!("; placed {} order(s)", placed.len())
                 } else {
                     String::new()
                 }
             ),
-            json!({ "venue": VENUE, "market": spec.condition_id, "quotes": quotes, "placed": placed }),
+            json!({ "venue": VENUE, "market": spec.condition_id, "quotes": quotes, "placed": placed,
+                    "fees": "quotes rest as maker orders: CLOB V2 charges makers no platform fee" }),
         ))
     }
 
@@ -1721,7 +1870,14 @@ impl PolymarketBundle {
             .clob
             .resolve(ctx.store.pool(), &market, input.winner, &audit)
             .await?;
-        let calldata = signing::redeem_calldata(&market)?;
+        let neg_risk = {
+            let guard = self.engine(ctx).await?;
+            guard
+                .as_ref()
+                .and_then(|e| find_market(e, &market).ok())
+                .is_some_and(|(m, _)| m.neg_risk)
+        };
+        let redeem = crate::collateral::redeem(&market, neg_risk)?;
         let paper = payouts
             .iter()
             .find(|(a, _)| a == PAPER)
@@ -1737,7 +1893,7 @@ impl PolymarketBundle {
             json!({ "venue": VENUE, "market": market, "winner": input.winner, "paper_payout": paper,
                     "payouts": payouts.iter().map(|(a, p)| json!({"account": a, "usdc": p})).collect::<Vec<_>>(),
                     "cancelled_orders": cancelled.len(),
-                    "redeem": { "to": signing::CONDITIONAL_TOKENS, "data": calldata,
+                    "redeem": { "to": redeem.to, "data": redeem.data, "purpose": redeem.purpose,
                                 "function": "redeemPositions(address,bytes32,bytes32,uint256[])" } }),
         ))
     }
@@ -1746,7 +1902,7 @@ impl PolymarketBundle {
         let pool = ctx.store.pool();
         let rows = sqlx::query(
             "SELECT market, taker_account, maker_account, taker_price, maker_price, maker_outcome, \
-             maker_side, size FROM pm_fills WHERE taker_account = $1 OR maker_account = $1",
+             maker_side, size, taker_fee FROM pm_fills WHERE taker_account = $1 OR maker_account = $1",
         )
         .bind(PAPER)
         .fetch_all(pool)
@@ -1754,13 +1910,18 @@ impl PolymarketBundle {
         let (mut maker_n, mut taker_n) = (0u64, 0u64);
         let (mut maker_vol, mut taker_vol) = (Decimal::ZERO, Decimal::ZERO);
         let mut maker_fills = Vec::new();
+        let mut taker_fees = Vec::new();
         for r in &rows {
             let size = Decimal::from_str(&r.try_get::<String, _>("size")?).unwrap_or_default();
             if r.try_get::<String, _>("taker_account")? == PAPER {
                 taker_n += 1;
-                taker_vol += size
+                let notional = size
                     * Decimal::from_str(&r.try_get::<String, _>("taker_price")?)
                         .unwrap_or_default();
+                taker_vol += notional;
+                let fee = Decimal::from_str(&r.try_get::<String, _>("taker_fee")?)
+                    .unwrap_or_default();
+                taker_fees.push((notional, fee));
             }
             if r.try_get::<String, _>("maker_account")? == PAPER {
                 let price =
@@ -1824,9 +1985,11 @@ impl PolymarketBundle {
             }
         }
         let brier = ensemble::brier(&pairs);
+        let fees = crate::analytics::fees_paid(&taker_fees);
         Ok(ToolOutput::new(
             format!(
-                "venue: {VENUE}\nfills: {taker_n} taker ({taker_vol} USDC), {maker_n} maker ({maker_vol} USDC); spread captured {} USDC on {} maker shares; realized {} unrealized {}; Brier score {} over {} resolved forecasts",
+                "venue: {VENUE}\nfills: {taker_n} taker ({taker_vol} USDC), {maker_n} maker ({maker_vol} USDC); fees paid {} USDC on taker fills, 0 as maker; spread captured {} USDC on {} maker shares; realized {} unrealized {}; Brier score {} over {} resolved forecasts",
+                fees.total,
                 captured.total.round_dp(6),
                 captured.shares,
                 plain(&view["realized_pnl"]),
@@ -1837,7 +2000,7 @@ impl PolymarketBundle {
             json!({ "venue": VENUE, "taker_fills": taker_n, "taker_volume": taker_vol, "maker_fills": maker_n, "maker_volume": maker_vol,
                     "realized_pnl": view["realized_pnl"], "unrealized_pnl": view["unrealized_pnl"], "equity": view["equity"],
                     "spread_captured": captured.total.round_dp(6), "spread_captured_per_share": captured.per_share(),
-                    "maker_shares": captured.shares,
+                    "maker_shares": captured.shares, "fees_paid": fees,
                     "brier_score": brier, "scored_forecasts": pairs.len() }),
         ))
     }
@@ -1853,12 +2016,13 @@ impl PolymarketBundle {
             input.max_fraction.as_ref(),
             Decimal::new(1, 1),
         )?;
-        let (spec, yes_ask, no_ask, bankroll, eq) = {
+        let (spec, yes_ask, no_ask, bankroll, eq, fees) = {
             let guard = self.engine(ctx).await?;
             let engine = guard
                 .as_ref()
                 .ok_or_else(|| PolymarketError::Config("not loaded".into()))?;
             let (m, _) = find_market(engine, &input.market)?;
+            let fees = engine.fee_schedule(&m.condition_id);
             let q = quote_of(engine, m);
             let bankroll = engine
                 .account(PAPER)
@@ -1870,12 +2034,14 @@ impl PolymarketBundle {
                 q.no_ask.map(|l| l.price),
                 bankroll,
                 equity(engine, PAPER),
+                fees,
             )
         };
         let s = ensemble::suggest(
             &input.forecasts,
             yes_ask,
             no_ask,
+            &fees,
             bankroll,
             kelly_mult,
             max_frac,
@@ -2039,23 +2205,25 @@ impl PolymarketBundle {
             let src = engine.account(&input.source).ok_or_else(|| {
                 PolymarketError::invalid("source", format!("no account `{}`", input.source))
             })?;
-            let mine = engine.account(PAPER);
+            let holdings = |a: &crate::engine::Account| -> Vec<crate::copy::Holding> {
+                a.positions
+                    .iter()
+                    .filter_map(|(t, p)| {
+                        engine.token(t).map(|(m, _)| crate::copy::Holding {
+                            token: t.clone(),
+                            shares: p.shares,
+                            resolved: m.resolved.is_some(),
+                        })
+                    })
+                    .collect()
+            };
+            let mine = engine.account(PAPER).map(holdings).unwrap_or_default();
             let mut plan = Vec::new();
-            for (token, p) in &src.positions {
-                let Some((m, _)) = engine.token(token) else {
+            for (token, diff) in crate::copy::plan(&holdings(src), &mine, scale) {
+                let Some((m, _)) = engine.token(&token) else {
                     continue;
                 };
-                if m.resolved.is_some() {
-                    continue;
-                }
-                let target = (p.shares * scale)
-                    .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero);
-                let have = mine
-                    .and_then(|a| a.positions.get(token))
-                    .map(|q| q.shares)
-                    .unwrap_or_default();
-                let diff = target - have;
-                let book = engine.book(token, 1)?;
+                let book = engine.book(&token, 1)?;
                 let (side, level) = if diff > Decimal::ZERO {
                     (Side::Buy, book.asks.first().cloned())
                 } else {
@@ -2070,7 +2238,7 @@ impl PolymarketBundle {
                 if size < m.min_size {
                     continue;
                 }
-                plan.push((token.clone(), side, level.price, size));
+                plan.push((token, side, level.price, size));
             }
             (plan, equity(engine, PAPER))
         };
@@ -2190,7 +2358,7 @@ impl PolymarketBundle {
                 Err(e) => return Some(Err(e)),
             },
             "polymarket_find_arbitrage" => match parse_args::<ArbInput>(parsed(args)) {
-                Ok(i) => self.live_arb(live, i).await,
+                Ok(i) => self.live_arb(live, i, ctx.clock.now_ms()).await,
                 Err(e) => return Some(Err(e)),
             },
             "polymarket_wallet" => match parse_args::<WalletInput>(parsed(args)) {
@@ -2199,6 +2367,10 @@ impl PolymarketBundle {
             },
             "polymarket_leaderboard" => match parse_args::<LeaderboardInput>(parsed(args)) {
                 Ok(i) => self.live_leaderboard(live, i).await,
+                Err(e) => return Some(Err(e)),
+            },
+            "polymarket_fee_estimate" => match parse_args::<FeeEstimateInput>(parsed(args)) {
+                Ok(i) => self.live_fee_estimate(live, i, ctx).await,
                 Err(e) => return Some(Err(e)),
             },
             "polymarket_copy_wallet" => match parse_args::<CopyInput>(parsed(args)) {
@@ -2490,7 +2662,16 @@ impl PolymarketBundle {
             })?;
         let mine = live.data.positions(&live.address, 500).await?;
         let mut plan = Vec::new();
-        for (token, diff) in livepath::copy_plan(&source, &mine, scale) {
+        let holdings = |list: &[crate::data_api::DataPosition]| -> Vec<crate::copy::Holding> {
+            list.iter()
+                .map(|p| crate::copy::Holding {
+                    token: p.asset.clone(),
+                    shares: p.size,
+                    resolved: p.redeemable,
+                })
+                .collect()
+        };
+        for (token, diff) in crate::copy::plan(&holdings(&source), &holdings(&mine), scale) {
             let book = livepath::book(live, &token, 1).await?;
             let (side, level) = if diff > Decimal::ZERO {
                 (Side::Buy, book["asks"].get(0).cloned())
@@ -2762,9 +2943,10 @@ impl PolymarketBundle {
         Ok((tops, from_stream, need.len()))
     }
 
-    async fn live_arb(&self, live: &Live, input: ArbInput) -> Result<ToolOutput> {
-        let params = ArbParams {
-            fee_bps: dec_arg("fee_bps", input.fee_bps.as_ref(), Decimal::ZERO)?,
+    async fn live_arb(&self, live: &Live, input: ArbInput, now_ms: i64) -> Result<ToolOutput> {
+        let fee_override = arb_fee_override(&input)?;
+        let mut params = ArbParams {
+            fees: arb::FeeBook::flat(fee_override.unwrap_or(crate::fees::FeeSchedule::ZERO)),
             min_edge: dec_arg("min_edge", input.min_edge.as_ref(), Decimal::new(1, 4))?,
         };
         let limit = input.limit.unwrap_or(100).clamp(1, MAX_ARB_EVENTS);
@@ -2818,31 +3000,60 @@ impl PolymarketBundle {
                 .or_insert_with(|| NegRiskEvent {
                     event: e.slug.clone(),
                     outcomes: Vec::new(),
+                    // Gamma's negRiskAugmented is not read yet: unknown.
+                    augmented: None,
                 })
                 .outcomes
                 .push(quote(m, y, n));
         }
         let neg: Vec<NegRiskEvent> = neg.into_values().collect();
-        let found = arb::scan(&binaries, &neg, &params);
+        let mut found = arb::scan(&binaries, &neg, &params);
+        let mut fee_sources = 0usize;
+        if fee_override.is_none() && !found.is_empty() {
+            // Fees only lower an edge, so the fee-free scan finds every
+            // candidate; read the schedules of their markets and scan again.
+            let clob = live.clob().await?;
+            let mut ids: Vec<String> = found
+                .iter()
+                .flat_map(|o| o.legs.iter().map(|l| l.market.clone()))
+                .collect();
+            ids.sort();
+            ids.dedup();
+            for id in ids {
+                let (schedule, _) =
+                    crate::fees::venue_schedule(&clob, &self.fee_cache, &id, now_ms).await?;
+                params.fees.per_market.insert(id, schedule);
+                fee_sources += 1;
+            }
+            found = arb::scan(&binaries, &neg, &params);
+        }
+        let skipped = skipped_json(&neg);
         let lines: Vec<String> = found
             .iter()
             .map(|o| {
                 format!(
-                    "- {} {}: edge {} per set x {} = {} USDC",
-                    o.kind, o.id, o.edge_per_set, o.size, o.expected_profit
+                    "- {} {}: edge {} per set after fees x {} = {} USDC; {}",
+                    o.kind, o.id, o.edge_per_set, o.size, o.expected_profit, o.action
                 )
             })
             .collect();
         Ok(livepath::answer(
             format!(
-                "scanned {} markets in {} events ({} neg-risk): {} opportunities; books: {from_stream} streamed, {from_rest} from REST /books\n{}",
+                "scanned {} markets in {} events ({} neg-risk, {} skipped as incomplete sets): {} opportunities net of taker fees ({}); books: {from_stream} streamed, {from_rest} from REST /books\n{}",
                 binaries.len(),
                 events.len(),
                 neg.len(),
+                skipped.len(),
                 found.len(),
+                if fee_override.is_some() {
+                    "fee schedule given in the call".to_string()
+                } else {
+                    format!("{fee_sources} market fee schedules read from GET /clob-markets")
+                },
                 lines.join("\n")
             ),
             json!({ "events_fetched": events.len(), "markets_scanned": binaries.len(), "events_scanned": neg.len(),
+                    "skipped_events": skipped, "fee_schedules_read": fee_sources,
                     "books": { "stream": from_stream, "rest": from_rest }, "opportunities": found }),
         ))
     }
