@@ -115,6 +115,7 @@ fn bench_arb() {
     let events: Vec<NegRiskEvent> = (0..500)
         .map(|e| NegRiskEvent {
             event: format!("e{e}"),
+            augmented: Some(false),
             outcomes: (0..4)
                 .map(|o| {
                     let p = 230 + (lcg(&mut rng) % 50) as i64;
@@ -130,10 +131,7 @@ fn bench_arb() {
                 .collect(),
         })
         .collect();
-    let params = ArbParams {
-        fee_bps: Decimal::from(0),
-        min_edge: Decimal::new(1, 4),
-    };
+    let params = ArbParams::default();
     let runs = 20;
     let start = Instant::now();
     let mut found = 0;

@@ -1,6 +1,7 @@
 //! Market-making analytics: the spread a maker captured, measured as the
 //! mark-out of each maker fill against the token's current mid (or its
-//! settlement value once resolved).
+//! settlement value once resolved), and the fees the account paid (CLOB V2:
+//! the platform fee of [`crate::fees`] on taker fills; maker fills pay none).
 
 use rust_decimal::Decimal;
 
@@ -49,6 +50,32 @@ pub fn spread_captured(fills: &[MakerFill]) -> SpreadCaptured {
     })
 }
 
+/// Platform fees an account paid.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct FeesPaid {
+    /// USDC paid on taker fills.
+    pub total: Decimal,
+    /// Taker fills counted.
+    pub taker_fills: u64,
+    /// Notional (USDC) of those fills.
+    pub taker_notional: Decimal,
+    /// `total / taker_notional` (6 dp), when any.
+    pub rate_on_taker_notional: Option<Decimal>,
+}
+
+/// Sums `(notional, fee)` of each taker fill (maker fills pay no platform fee).
+pub fn fees_paid(taker_fills: &[(Decimal, Decimal)]) -> FeesPaid {
+    let mut out = FeesPaid::default();
+    for (notional, fee) in taker_fills {
+        out.total += fee;
+        out.taker_notional += notional;
+        out.taker_fills += 1;
+    }
+    out.rate_on_taker_notional = (!out.taker_notional.is_zero())
+        .then(|| (out.total / out.taker_notional).round_dp(6).normalize());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +104,17 @@ mod tests {
         assert_eq!(s.total, dec!(2.50));
         assert_eq!(s.shares, dec!(150));
         assert_eq!(s.per_share(), Some(dec!(0.016667)));
+    }
+
+    #[test]
+    fn fees_paid_sum_taker_fills() {
+        // Bought 10 at 0.60 (fee 10 x 0.04 x 0.24 = 0.096) and sold 10 at 0.50
+        // (fee 10 x 0.04 x 0.25 = 0.1): 0.196 on 11 USDC of notional = 0.017818.
+        let f = fees_paid(&[(dec!(6), dec!(0.096)), (dec!(5), dec!(0.1))]);
+        assert_eq!(f.total, dec!(0.196));
+        assert_eq!(f.taker_fills, 2);
+        assert_eq!(f.rate_on_taker_notional, Some(dec!(0.017818)));
+        assert_eq!(fees_paid(&[]).rate_on_taker_notional, None);
     }
 
     #[test]

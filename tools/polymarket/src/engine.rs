@@ -11,6 +11,14 @@
 //! plus collateral is therefore conserved by every match, and the YES and
 //! NO shares outstanding in a market always equal its collateral.
 //!
+//! Fees follow CLOB V2 ([`crate::fees`]): on every match the taker pays
+//! its market's platform fee (`shares × rate × (p(1 − p))^exponent`, rounded
+//! down to 5 dp) in paper USDC, on top of a buy's cost or out of a sell's
+//! proceeds; the maker pays nothing. Each market has a fee schedule: the
+//! engine's default ([`DEFAULT_LOCAL_FEES`] unless set) or one set for that
+//! market. Fees go to the venue ([`Engine::fees_collected`]), so cash plus
+//! collateral plus fees collected is what every match conserves.
+//!
 //! The engine is pure (no I/O); [`crate::venue::LocalClob`] persists what
 //! each call changed.
 
@@ -20,7 +28,18 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{PolymarketError, Result};
+use crate::fees::{FeeSchedule, Role};
 use crate::types::{OrderType, Outcome, Side, TickSize, check_size};
+
+/// The local CLOB's fee schedule for a market none was set for: rate 0.04,
+/// exponent 1, taker-only (Polymarket's published taker rate for its
+/// politics and finance categories; configurable with `local_fee_rate` and
+/// `local_fee_exponent`).
+pub const DEFAULT_LOCAL_FEES: FeeSchedule = FeeSchedule {
+    rate: Decimal::from_parts(4, 0, 0, false, 2),
+    exponent: 1,
+    taker_only: true,
+};
 
 /// One binary market on the local CLOB.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -185,6 +204,9 @@ pub struct Fill {
     pub maker_price: Decimal,
     /// What the match did to collateral: `trade`, `mint` or `merge`.
     pub kind: &'static str,
+    /// Platform fee the taker paid on this match (USDC); the maker pays none.
+    #[serde(default)]
+    pub taker_fee: Decimal,
     /// When (ms).
     pub at_ms: i64,
 }
@@ -290,8 +312,11 @@ struct MarketState {
 }
 
 /// The matching engine and ledger.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Engine {
+    default_fees: FeeSchedule,
+    market_fees: HashMap<String, FeeSchedule>,
+    fees_collected: Decimal,
     markets: BTreeMap<String, MarketState>,
     tokens: HashMap<String, (String, Outcome)>,
     accounts: BTreeMap<String, Account>,
@@ -301,10 +326,55 @@ pub struct Engine {
     trade_seq: u64,
 }
 
+impl Default for Engine {
+    fn default() -> Self {
+        Self {
+            default_fees: DEFAULT_LOCAL_FEES,
+            market_fees: HashMap::new(),
+            fees_collected: Decimal::ZERO,
+            markets: BTreeMap::new(),
+            tokens: HashMap::new(),
+            accounts: BTreeMap::new(),
+            orders: HashMap::new(),
+            client_ids: HashMap::new(),
+            seq: 0,
+            trade_seq: 0,
+        }
+    }
+}
+
 impl Engine {
-    /// An empty engine.
+    /// An empty engine charging [`DEFAULT_LOCAL_FEES`].
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Sets the schedule of markets that have none of their own.
+    pub fn set_default_fees(&mut self, schedule: FeeSchedule) {
+        self.default_fees = schedule;
+    }
+
+    /// Sets one market's schedule.
+    pub fn set_market_fees(&mut self, market: &str, schedule: FeeSchedule) {
+        self.market_fees.insert(market.to_string(), schedule);
+    }
+
+    /// The fee schedule `market` charges.
+    pub fn fee_schedule(&self, market: &str) -> FeeSchedule {
+        self.market_fees
+            .get(market)
+            .copied()
+            .unwrap_or(self.default_fees)
+    }
+
+    /// Platform fees takers have paid to the venue.
+    pub fn fees_collected(&self) -> Decimal {
+        self.fees_collected
+    }
+
+    /// Restores the fees collected (from the stored fills).
+    pub fn set_fees_collected(&mut self, total: Decimal) {
+        self.fees_collected = total;
     }
 
     /// Adds a market (replacing none: a second add of the same id is ignored).
@@ -530,13 +600,16 @@ impl Engine {
         }
         spec.tick.check_price("price", new.price)?;
         check_size("size", new.size, spec.min_size)?;
+        let fees = self.fee_schedule(&market_id);
         let account = self.accounts.entry(new.account.clone()).or_default();
         match new.side {
             Side::Buy => {
-                let need = new.price * new.size;
+                // The cost at the limit plus the most a taker fill could pay in fees.
+                let need = new.price * new.size + fees.max_buy_fee(new.size, new.price);
                 if account.available_cash() < need {
                     return Err(PolymarketError::Refused(format!(
-                        "insufficient USDC: order needs {need}, available {}",
+                        "insufficient USDC: order needs {need} (with the most it could pay \
+                         in taker fees), available {}",
                         account.available_cash()
                     )));
                 }
@@ -602,6 +675,8 @@ impl Engine {
                 continue;
             };
             let qty = order.remaining().min(maker.remaining());
+            let taker_price = to_yes(order.outcome, level_price);
+            let taker_fee = fees.platform_fee(Role::Taker, qty, taker_price);
             self.trade_seq += 1;
             let fill = Fill {
                 trade_id: format!("trd-{:08}", self.trade_seq),
@@ -612,7 +687,7 @@ impl Engine {
                 taker_account: order.account.clone(),
                 taker_outcome: order.outcome,
                 taker_side: order.side,
-                taker_price: to_yes(order.outcome, level_price),
+                taker_price,
                 maker_order_id: maker.order_id.clone(),
                 maker_account: maker.account.clone(),
                 maker_outcome: maker.outcome,
@@ -623,9 +698,11 @@ impl Engine {
                     (Side::Sell, Side::Sell) => "merge",
                     _ => "trade",
                 },
+                taker_fee,
                 at_ms: now_ms,
             };
             self.settle_leg(&order, fill.taker_price, qty);
+            self.charge_fee(&order, taker_fee);
             self.settle_leg(&maker, fill.maker_price, qty);
             order.filled += qty;
             maker.filled += qty;
@@ -784,12 +861,13 @@ impl Engine {
             .sum()
     }
 
-    /// Cash held by every account plus collateral locked in every market:
-    /// constant under matching, cancelling and settlement.
+    /// Cash held by every account plus collateral locked in every market
+    /// plus the fees takers paid: constant under matching, cancelling and
+    /// settlement.
     pub fn total_value(&self) -> Decimal {
         let cash: Decimal = self.accounts.values().map(|a| a.cash).sum();
         let collateral: Decimal = self.markets.keys().map(|m| self.collateral(m)).sum();
-        cash + collateral
+        cash + collateral + self.fees_collected
     }
 
     /// Checks the engine's invariants: no crossed book, YES shares = NO
@@ -930,6 +1008,22 @@ impl Engine {
         }
     }
 
+    /// Takes a taker's fee from its cash (a taker position's cost basis
+    /// includes it on a buy; realized P&L bears it on a sell).
+    fn charge_fee(&mut self, order: &OrderRecord, fee: Decimal) {
+        if fee.is_zero() {
+            return;
+        }
+        let account = self.accounts.entry(order.account.clone()).or_default();
+        account.cash -= fee;
+        let pos = account.positions.entry(order.token_id.clone()).or_default();
+        match order.side {
+            Side::Buy => pos.cost += fee,
+            Side::Sell => pos.realized -= fee,
+        }
+        self.fees_collected += fee;
+    }
+
     /// Moves cash and shares for one side of a match at `price` (that
     /// side's own terms) and releases its reservation.
     fn settle_leg(&mut self, order: &OrderRecord, price: Decimal, qty: Decimal) {
@@ -984,8 +1078,11 @@ mod tests {
         }
     }
 
+    /// A fee-free engine: the matching tests count cash without fees
+    /// (fees are checked in `taker_pays_the_fee_and_the_maker_does_not`).
     fn engine() -> Engine {
         let mut e = Engine::new();
+        e.set_default_fees(FeeSchedule::ZERO);
         e.add_market(market());
         e.fund("a", dec!(1000), Some(("0xm", dec!(100))));
         e.fund("b", dec!(1000), None);
@@ -1040,6 +1137,48 @@ mod tests {
             Some(dec!(1000) - dec!(2.75) - dec!(4.2))
         );
         e.check_invariants().expect("invariants");
+    }
+
+    #[test]
+    fn taker_pays_the_fee_and_the_maker_does_not() {
+        let mut e = engine();
+        e.set_default_fees(DEFAULT_LOCAL_FEES); // rate 0.04, exponent 1
+        let before = e.total_value();
+        e.place(order("a", "1", Side::Sell, dec!(0.60), dec!(10)), 1)
+            .expect("maker");
+        let (taker, _) = e
+            .place(order("b", "1", Side::Buy, dec!(0.60), dec!(10)), 2)
+            .expect("taker");
+        // Taker fee: 10 x 0.04 x (0.60 x 0.40) = 10 x 0.04 x 0.24 = 0.096.
+        assert_eq!(taker.fills[0].taker_fee, dec!(0.096));
+        assert_eq!(e.account("b").map(|a| a.cash), Some(dec!(993.904))); // 1000 - 6 - 0.096
+        assert_eq!(e.account("a").map(|a| a.cash), Some(dec!(1006))); // maker: 1000 + 6, no fee
+        assert_eq!(
+            e.account("b").and_then(|a| a.positions.get("1")).map(|p| p.cost),
+            Some(dec!(6.096))
+        );
+        // b now takes a's bid: sells 10 at 0.50, fee 10 x 0.04 x 0.25 = 0.1 out of the proceeds.
+        e.place(order("a", "1", Side::Buy, dec!(0.50), dec!(10)), 3)
+            .expect("maker bid");
+        e.place(order("b", "1", Side::Sell, dec!(0.50), dec!(10)), 4)
+            .expect("taker sell");
+        assert_eq!(e.account("b").map(|a| a.cash), Some(dec!(998.804))); // 993.904 + 5 - 0.1
+        assert_eq!(
+            e.account("b").and_then(|a| a.positions.get("1")).map(|p| p.realized),
+            Some(dec!(-1.196)) // 5 - 6.096 - 0.1
+        );
+        assert_eq!(e.fees_collected(), dec!(0.196));
+        assert_eq!(e.total_value(), before, "cash + collateral + fees is conserved");
+        e.check_invariants().expect("invariants");
+        // A buy must afford its worst-case fee: limited at 0.60 it may fill as
+        // low as 0.50, where the curve peaks: 6 + 10 x 0.04 x 0.25 = 6.10.
+        e.fund("c", dec!(6.05), None);
+        e.place(order("a", "1", Side::Sell, dec!(0.60), dec!(10)), 5)
+            .expect("ask");
+        let err = e
+            .place(order("c", "1", Side::Buy, dec!(0.60), dec!(10)), 6)
+            .expect_err("fee not covered");
+        assert!(err.to_string().contains("6.10"), "{err}");
     }
 
     #[test]

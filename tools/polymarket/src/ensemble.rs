@@ -1,11 +1,16 @@
 //! Ensemble forecasting: combine probability forecasts into one, compare it
 //! with the market, and size a position with fractional Kelly.
+//!
+//! The order suggested takes the ask, so it pays the market's taker fee
+//! ([`crate::fees`]): each share costs `ask + rate × (p(1 − p))^exponent`,
+//! and the edge and the Kelly fraction are computed on that cost.
 
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{PolymarketError, Result};
+use crate::fees::FeeSchedule;
 use crate::types::{NumText, Outcome};
 
 /// One forecast of the YES probability.
@@ -29,7 +34,9 @@ pub struct Suggestion {
     pub outcome: Option<Outcome>,
     /// Price paid for that token (its best ask).
     pub price: Option<Decimal>,
-    /// Probability minus price for that token.
+    /// Taker fee per share at that price (unrounded).
+    pub fee_per_share: Decimal,
+    /// Probability minus (price + fee per share) for that token: the edge net of the taker fee.
     pub edge: Decimal,
     /// Full-Kelly fraction of bankroll.
     pub kelly_fraction: Decimal,
@@ -92,19 +99,22 @@ pub fn kelly(p: Decimal, price: Decimal) -> Decimal {
     (p - price) / (Decimal::ONE - price)
 }
 
-/// Combines forecasts, picks the token with positive edge at its ask and
-/// sizes it: `bankroll × min(kelly × multiplier, max_fraction)`.
+/// Combines forecasts, picks the token with positive edge after the taker
+/// fee at its ask and sizes it: `bankroll × min(kelly × multiplier,
+/// max_fraction)`, Kelly on the cost per share `ask + fee`.
 pub fn suggest(
     forecasts: &[Forecast],
     yes_ask: Option<Decimal>,
     no_ask: Option<Decimal>,
+    fees: &FeeSchedule,
     bankroll: Decimal,
     kelly_multiplier: Decimal,
     max_fraction: Decimal,
 ) -> Result<Suggestion> {
     let p = combine(forecasts)?;
-    let yes_edge = yes_ask.map(|a| p - a);
-    let no_edge = no_ask.map(|a| (Decimal::ONE - p) - a);
+    let cost = |a: Decimal| a + fees.per_share(a);
+    let yes_edge = yes_ask.map(|a| p - cost(a));
+    let no_edge = no_ask.map(|a| (Decimal::ONE - p) - cost(a));
     let pick = match (yes_edge, no_edge) {
         (Some(y), Some(n)) if y >= n && y > Decimal::ZERO => Some((Outcome::Yes, p, yes_ask)),
         (Some(_), Some(n)) if n > Decimal::ZERO => Some((Outcome::No, Decimal::ONE - p, no_ask)),
@@ -117,6 +127,7 @@ pub fn suggest(
             probability: p,
             outcome: None,
             price: None,
+            fee_per_share: Decimal::ZERO,
             edge: yes_edge
                 .into_iter()
                 .chain(no_edge)
@@ -128,15 +139,18 @@ pub fn suggest(
             shares: Decimal::ZERO,
         });
     };
-    let k = kelly(prob, price);
+    let fee = fees.per_share(price);
+    let k = kelly(prob, price + fee);
     let frac = (k * kelly_multiplier).min(max_fraction).max(Decimal::ZERO);
     let stake = (bankroll * frac).round_dp_with_strategy(6, rust_decimal::RoundingStrategy::ToZero);
-    let shares = (stake / price).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero);
+    let shares =
+        (stake / (price + fee)).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero);
     Ok(Suggestion {
         probability: p,
         outcome: Some(outcome),
         price: Some(price),
-        edge: prob - price,
+        fee_per_share: fee,
+        edge: prob - price - fee,
         kelly_fraction: k.round_dp(6),
         stake_fraction: frac.round_dp(6),
         stake_usdc: stake,
@@ -181,6 +195,7 @@ mod tests {
             &fs,
             Some(dec!(0.50)),
             Some(dec!(0.52)),
+            &FeeSchedule::ZERO,
             dec!(1000),
             dec!(0.5),
             dec!(0.2),
@@ -199,6 +214,7 @@ mod tests {
             &[f("0.30", None)],
             Some(dec!(0.50)),
             Some(dec!(0.52)),
+            &FeeSchedule::ZERO,
             dec!(100),
             dec!(1),
             dec!(1),
@@ -209,6 +225,7 @@ mod tests {
             &[f("0.50", None)],
             Some(dec!(0.52)),
             Some(dec!(0.50)),
+            &FeeSchedule::ZERO,
             dec!(100),
             dec!(1),
             dec!(1),
@@ -216,6 +233,27 @@ mod tests {
         .expect("s");
         assert_eq!(s.outcome, None);
         assert_eq!(s.shares, dec!(0));
+    }
+
+    #[test]
+    fn kelly_is_sized_on_the_edge_after_the_taker_fee() {
+        // P(YES) 0.65, YES ask 0.50, fee rate 0.04 exponent 1:
+        // fee per share 0.04 x 0.25 = 0.01, cost 0.51, edge 0.65 - 0.51 = 0.14,
+        // Kelly (0.65 - 0.51) / (1 - 0.51) = 0.14 / 0.49 = 0.285714;
+        // x 0.5 = 0.142857 of 1000 = 142.857142 USDC / 0.51 = 280.11 shares.
+        let fs = [f("0.70", Some("3")), f("0.50", None)];
+        let fees = FeeSchedule::new(dec!(0.04), 1).expect("fees");
+        let s = suggest(&fs, Some(dec!(0.50)), None, &fees, dec!(1000), dec!(0.5), dec!(1))
+            .expect("s");
+        assert_eq!(s.fee_per_share, dec!(0.01));
+        assert_eq!(s.edge, dec!(0.14));
+        assert_eq!(s.kelly_fraction, dec!(0.285714));
+        assert_eq!(s.stake_usdc, dec!(142.857142));
+        assert_eq!(s.shares, dec!(280.11));
+        // An edge the fee eats is no edge: P 0.51 at ask 0.50 costs 0.51 with the fee.
+        let s = suggest(&[f("0.51", None)], Some(dec!(0.50)), None, &fees, dec!(1000), dec!(1), dec!(1))
+            .expect("s");
+        assert_eq!(s.outcome, None);
     }
 
     #[test]

@@ -36,7 +36,8 @@ use std::sync::Mutex;
 
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{PolymarketError, Result};
@@ -52,13 +53,23 @@ pub const MAX_BUILDER_TAKER_BPS: u32 = 100;
 pub const MAX_BUILDER_MAKER_BPS: u32 = 50;
 
 /// Which side of a match an order was on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Took liquidity (crossed the book): pays the platform fee.
     Taker,
     /// Rested on the book: pays no platform fee.
     Maker,
+}
+
+impl Role {
+    /// `taker` or `maker`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Taker => "taker",
+            Role::Maker => "maker",
+        }
+    }
 }
 
 /// A market's platform fee schedule.
@@ -351,6 +362,83 @@ impl FeeCache {
         let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         map.insert(key.to_string(), (schedule, now_ms));
     }
+}
+
+/// Default time a venue fee schedule is trusted before it is read again.
+pub const DEFAULT_FEE_TTL_MS: i64 = 5 * 60 * 1000;
+
+/// The platform fee schedule of `condition_id` from the venue
+/// (`GET /clob-markets/{condition_id}`), through `cache`.
+pub async fn venue_schedule(
+    clob: &crate::rest::ClobClient,
+    cache: &FeeCache,
+    condition_id: &str,
+    now_ms: i64,
+) -> Result<(FeeSchedule, FeeSource)> {
+    let endpoint = format!("GET /clob-markets/{condition_id}");
+    if let Some((schedule, at)) = cache.get(condition_id, now_ms) {
+        return Ok((
+            schedule,
+            FeeSource::Venue {
+                endpoint,
+                fetched_ms: at,
+                cached: true,
+            },
+        ));
+    }
+    let info = clob.clob_market(condition_id).await?;
+    let schedule = FeeSchedule::from_clob_market(&info)?;
+    cache.put(condition_id, schedule, now_ms);
+    Ok((
+        schedule,
+        FeeSource::Venue {
+            endpoint,
+            fetched_ms: now_ms,
+            cached: false,
+        },
+    ))
+}
+
+/// The condition id of `token_id` from the venue
+/// (`GET /markets-by-token/{token_id}`).
+pub async fn venue_condition_of(clob: &crate::rest::ClobClient, token_id: &str) -> Result<String> {
+    let v = clob.market_by_token(token_id).await?;
+    v.get("condition_id")
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            PolymarketError::Upstream(format!("no condition id for token {token_id}: {v}"))
+        })
+}
+
+/// A builder code's fee rates from the venue
+/// (`GET /fees/builder-fees/{code}`); `None` for the zero code.
+pub async fn venue_builder_rates(
+    clob: &crate::rest::ClobClient,
+    builder_code: &str,
+) -> Result<Option<BuilderRates>> {
+    let zero = builder_code
+        .trim_start_matches("0x")
+        .chars()
+        .all(|c| c == '0');
+    if zero {
+        return Ok(None);
+    }
+    let v = clob.builder_fees(builder_code).await?;
+    BuilderRates::from_json(&v).map(Some)
+}
+
+/// An override schedule from a tool's `fee_bps` (rate = bps / 10 000) and
+/// `fee_exponent` (default 1).
+pub fn schedule_from_bps(bps: Decimal, exponent: Option<u32>) -> Result<FeeSchedule> {
+    if bps < Decimal::ZERO || bps > Decimal::from(10_000) {
+        return Err(PolymarketError::invalid(
+            "fee_bps",
+            format!("{bps} is outside 0..=10000"),
+        ));
+    }
+    FeeSchedule::new(bps / Decimal::from(10_000), exponent.unwrap_or(1))
 }
 
 fn json_decimal(v: Option<&Value>, field: &str) -> Result<Option<Decimal>> {

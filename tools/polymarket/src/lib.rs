@@ -12,6 +12,7 @@ pub mod auth;
 pub mod book;
 pub mod collateral;
 pub mod bundle;
+pub mod copy;
 pub mod data_api;
 pub mod engine;
 pub mod ensemble;

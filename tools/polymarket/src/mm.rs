@@ -2,6 +2,18 @@
 //! inventory and an optimal spread, rounded to the market's tick (bids
 //! down, asks up) with minimum size and inventory limits.
 //!
+//! A side the model prices outside the book's range is not posted: when
+//! the reservation bid (`r − δ/2`, rounded down to the tick) falls below
+//! one tick there is no bid, and when the ask (`r + δ/2`, rounded up) is
+//! above `1 − tick` there is no ask; [`Quotes`] says why a side is missing
+//! (those, or the inventory limit, or a size under the minimum). Clamping
+//! such a price onto the range would post a quote the model rejects.
+//!
+//! Fees: these quotes rest on the book as maker orders, and CLOB V2 charges
+//! makers no platform fee ([`crate::fees`]: taker-only), so the spread needs
+//! no fee allowance; a quote priced through the opposite best would fill as
+//! a taker and pay `rate × (p(1 − p))^exponent` per share.
+//!
 //! The model's continuous quantities (volatility, risk aversion, arrival
 //! intensity, the log term) are dimensionless model parameters computed in
 //! `f64`; the quotes that come out are converted to [`Decimal`] and
@@ -67,6 +79,10 @@ pub struct Quotes {
     pub bid: Option<Quote>,
     /// Ask, if quoting that side.
     pub ask: Option<Quote>,
+    /// Why there is no bid (`None` when there is one).
+    pub no_bid_reason: Option<String>,
+    /// Why there is no ask (`None` when there is one).
+    pub no_ask_reason: Option<String>,
 }
 
 fn to_dec(x: f64, field: &str) -> Result<Decimal> {
@@ -99,9 +115,20 @@ pub fn quote(mid: Decimal, inventory: Decimal, tick: TickSize, p: &AsParams) -> 
     let r = to_dec(reservation, "mid")?;
     let half = to_dec(spread / 2.0, "spread")?;
     let tick_v = tick.value();
-    let mut bid_px = tick.clamp(tick.round_down(r - half));
-    let mut ask_px = tick.clamp(tick.round_up(r + half));
-    if bid_px >= ask_px {
+    let raw_bid = tick.round_down(r - half);
+    let raw_ask = tick.round_up(r + half);
+    let mut no_bid_reason = (raw_bid < tick_v).then(|| {
+        format!("the model's bid {raw_bid} is below one tick ({tick_v}): no bid is posted")
+    });
+    let mut no_ask_reason = (raw_ask > Decimal::ONE - tick_v).then(|| {
+        format!(
+            "the model's ask {raw_ask} is above 1 - tick ({}): no ask is posted",
+            Decimal::ONE - tick_v
+        )
+    });
+    let mut bid_px = raw_bid;
+    let mut ask_px = raw_ask;
+    if no_bid_reason.is_none() && no_ask_reason.is_none() && bid_px >= ask_px {
         // Keep at least one tick between the quotes.
         if ask_px + tick_v <= Decimal::ONE - tick_v {
             ask_px = bid_px + tick_v;
@@ -125,22 +152,39 @@ pub fn quote(mid: Decimal, inventory: Decimal, tick: TickSize, p: &AsParams) -> 
     };
     let bid_size = shrink(inventory > Decimal::ZERO);
     let ask_size = shrink(inventory < Decimal::ZERO);
-    let bid = (bid_size >= p.min_size && inventory < p.max_inventory && bid_px >= tick_v)
-        .then_some(Quote {
-            price: bid_px,
-            size: bid_size,
-        });
-    let ask =
-        (ask_size >= p.min_size && -inventory < p.max_inventory && ask_px <= Decimal::ONE - tick_v)
-            .then_some(Quote {
-                price: ask_px,
-                size: ask_size,
-            });
+    let side_reason = |size: Decimal, held: Decimal| {
+        if held >= p.max_inventory {
+            Some(format!(
+                "inventory {held} is at the limit {}",
+                p.max_inventory
+            ))
+        } else if size < p.min_size {
+            Some(format!("size {size} is under the minimum {}", p.min_size))
+        } else {
+            None
+        }
+    };
+    if no_bid_reason.is_none() {
+        no_bid_reason = side_reason(bid_size, inventory);
+    }
+    if no_ask_reason.is_none() {
+        no_ask_reason = side_reason(ask_size, -inventory);
+    }
+    let bid = no_bid_reason.is_none().then_some(Quote {
+        price: bid_px,
+        size: bid_size,
+    });
+    let ask = no_ask_reason.is_none().then_some(Quote {
+        price: ask_px,
+        size: ask_size,
+    });
     Ok(Quotes {
         reservation: r,
         spread: to_dec(spread, "spread")?,
         bid,
         ask,
+        no_bid_reason,
+        no_ask_reason,
     })
 }
 
@@ -184,6 +228,25 @@ mod tests {
         let err = quote(dec!(0.5), dec!(0), TickSize::T0_01, &p).expect_err("gamma");
         assert!(err.to_string().contains("gamma"));
         assert!(quote(dec!(1.2), dec!(0), TickSize::T0_01, &AsParams::default()).is_err());
+    }
+
+    #[test]
+    fn a_bid_below_one_tick_is_not_posted_and_says_why() {
+        // Default model: spread = 0.1 x 0.05^2 x 1 + (2 / 0.1) ln(1 + 0.1/15)
+        // = 0.00025 + 20 x 0.0066445 = 0.133140, half 0.066570. At mid 0.02
+        // the bid r - half = -0.04657 rounds down to -0.05, below the 0.01
+        // tick: the old code clamped it up to 0.01 and posted it.
+        let q = quote(dec!(0.02), dec!(0), TickSize::T0_01, &AsParams::default()).expect("quote");
+        assert!(q.bid.is_none(), "{q:?}");
+        let why = q.no_bid_reason.expect("reason");
+        assert!(why.contains("below one tick"), "{why}");
+        assert_eq!(q.ask.map(|a| a.price), Some(dec!(0.09))); // 0.08657 rounded up
+        assert!(q.no_ask_reason.is_none());
+        // The mirror image: at mid 0.98 the ask 1.04657 -> 1.05 is above 0.99.
+        let q = quote(dec!(0.98), dec!(0), TickSize::T0_01, &AsParams::default()).expect("quote");
+        assert!(q.ask.is_none());
+        assert!(q.no_ask_reason.is_some_and(|r| r.contains("above 1 - tick")));
+        assert_eq!(q.bid.map(|b| b.price), Some(dec!(0.91))); // 0.91343 rounded down
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::engine::{
     Account, Engine, Fill, MarketSpec, NewOrder, OrderRecord, OrderStatus, PlaceOutcome, Position,
 };
 use crate::error::{PolymarketError, Result};
+use crate::fees::FeeSchedule;
 use crate::types::{OrderType, Outcome, Side, TickSize};
 
 /// The paper account the agent trades with.
@@ -35,6 +36,10 @@ pub fn migrations() -> Vec<Migration> {
         Migration::portable(
             "polymarket/0002_live_orders",
             include_str!("../../../migrations/polymarket/0002_live_orders.sql"),
+        ),
+        Migration::portable(
+            "polymarket/0003_fill_fees",
+            include_str!("../../../migrations/polymarket/0003_fill_fees.sql"),
         ),
     ]
 }
@@ -65,6 +70,7 @@ impl AuditInfo {
 pub struct LocalClob {
     engine: Mutex<Option<Engine>>,
     paper_usdc: Decimal,
+    fees: FeeSchedule,
 }
 
 fn dec(row: &sqlx::any::AnyRow, col: &str) -> Result<Decimal> {
@@ -86,7 +92,14 @@ impl LocalClob {
         Self {
             engine: Mutex::new(None),
             paper_usdc,
+            fees: crate::engine::DEFAULT_LOCAL_FEES,
         }
+    }
+
+    /// The same, charging `fees` on markets without a schedule of their own.
+    pub fn with_fees(mut self, fees: FeeSchedule) -> Self {
+        self.fees = fees;
+        self
     }
 
     /// The engine, loaded from the store (and seeded on first use).
@@ -98,7 +111,7 @@ impl LocalClob {
         let mut guard = self.engine.lock().await;
         if guard.is_none() {
             let loaded = load(pool).await?;
-            let engine = match loaded {
+            let mut engine = match loaded {
                 Some(engine) => engine,
                 None => {
                     let engine = seed(self.paper_usdc, now_ms)?;
@@ -108,6 +121,7 @@ impl LocalClob {
                     engine
                 }
             };
+            engine.set_default_fees(self.fees);
             *guard = Some(engine);
         }
         Ok(guard)
@@ -404,8 +418,8 @@ async fn write_fill(tx: &mut Transaction<'_, Any>, f: &Fill) -> Result<()> {
     sqlx::query(
         "INSERT INTO pm_fills (trade_id, seq, market, yes_price, size, kind, taker_order_id, \
          taker_account, taker_outcome, taker_side, taker_price, maker_order_id, maker_account, \
-         maker_outcome, maker_side, maker_price, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $16, $17)",
+         maker_outcome, maker_side, maker_price, at_ms, taker_fee) VALUES ($1, $2, $3, $4, $5, $6, \
+         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(&f.trade_id)
     .bind(i64::try_from(seq_of(&f.trade_id)).unwrap_or(i64::MAX))
@@ -424,6 +438,7 @@ async fn write_fill(tx: &mut Transaction<'_, Any>, f: &Fill) -> Result<()> {
     .bind(f.maker_side.as_str())
     .bind(f.maker_price.to_string())
     .bind(f.at_ms)
+    .bind(f.taker_fee.to_string())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -547,6 +562,14 @@ pub async fn load(pool: &sqlx::AnyPool) -> Result<Option<Engine>> {
         let max: Option<i64> = row.try_get("s").ok().flatten();
         engine.set_trade_seq(u64::try_from(max.unwrap_or(0)).unwrap_or(0));
     }
+    let mut fees = Decimal::ZERO;
+    for row in sqlx::query("SELECT taker_fee FROM pm_fills")
+        .fetch_all(pool)
+        .await?
+    {
+        fees += dec(&row, "taker_fee")?;
+    }
+    engine.set_fees_collected(fees);
     for row in sqlx::query(
         "SELECT f.market AS market, f.yes_price AS yes_price FROM pm_fills f \
          WHERE f.seq = (SELECT MAX(g.seq) FROM pm_fills g WHERE g.market = f.market)",
