@@ -27,6 +27,7 @@ pub mod risk;
 pub mod signing;
 pub mod stream;
 pub mod types;
+pub mod user_ws;
 pub mod venue;
 pub mod ws;
 

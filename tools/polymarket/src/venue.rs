@@ -41,6 +41,10 @@ pub fn migrations() -> Vec<Migration> {
             "polymarket/0003_fill_fees",
             include_str!("../../../migrations/polymarket/0003_fill_fees.sql"),
         ),
+        Migration::portable(
+            "polymarket/0004_live_fills",
+            include_str!("../../../migrations/polymarket/0004_live_fills.sql"),
+        ),
     ]
 }
 
