@@ -74,7 +74,7 @@ fn market<'a>(markets: &'a Value, slug: &str) -> &'a Value {
 #[tokio::test]
 async fn trading_flow_is_idempotent_risk_checked_and_simulated() {
     let (b, ctx) = setup(PolymarketConfig::default()).await;
-    assert_eq!(b.tools().len(), 21);
+    assert_eq!(b.tools().len(), 23);
     let markets = call(&b, &ctx, "polymarket_markets", json!({})).await;
     assert_eq!(markets["venue"], "simulated");
     assert_eq!(markets["count"], 7);
@@ -221,11 +221,44 @@ async fn trading_flow_is_idempotent_risk_checked_and_simulated() {
 #[tokio::test]
 async fn strategies_arbitrage_quotes_ensemble_copy_and_analytics() {
     let (b, ctx) = setup(PolymarketConfig::default()).await;
+    // The seeded league event's YES asks 0.41 + 0.31 + 0.21 + 0.06 = 0.99
+    // leave 0.01 per set before fees. The local CLOB's default schedule
+    // (rate 0.04, exponent 1) takes 0.04 x (0.2419 + 0.2139 + 0.1659 +
+    // 0.0564) = 0.04 x 0.6781 = 0.027124 per set: no arbitrage after fees.
     let arb = call(&b, &ctx, "polymarket_find_arbitrage", json!({})).await;
-    let opps = arb["opportunities"].as_array().expect("opps");
-    assert_eq!(opps.len(), 1, "{arb}");
+    assert_eq!(arb["opportunities"].as_array().map(Vec::len), Some(0), "{arb}");
+    assert_eq!(arb["skipped_events"].as_array().map(Vec::len), Some(0));
+    let free = call(
+        &b,
+        &ctx,
+        "polymarket_find_arbitrage",
+        json!({"fee_bps": "0"}),
+    )
+    .await;
+    let opps = free["opportunities"].as_array().expect("opps");
+    assert_eq!(opps.len(), 1, "{free}");
     assert_eq!(opps[0]["kind"], "neg_risk_buy_all");
     assert_eq!(opps[0]["edge_per_set"], "0.01");
+    assert!(
+        opps[0]["action"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("buy YES of all 4 outcomes")),
+        "{free}"
+    );
+    // At 100 bps: 0.01 x 0.6781 = 0.006781, edge 0.003219 per set; on the
+    // 200 sets at the top of the books the legs pay 200 x 0.01 x p(1-p):
+    // 0.4838 + 0.4278 + 0.3318 + 0.1128 = 1.3562; profit 2.00 - 1.3562 = 0.6438.
+    let low = call(
+        &b,
+        &ctx,
+        "polymarket_find_arbitrage",
+        json!({"fee_bps": "100"}),
+    )
+    .await;
+    assert_eq!(low["opportunities"][0]["edge_per_set"], "0.003219", "{low}");
+    assert_eq!(low["opportunities"][0]["size"], "200");
+    assert_eq!(low["opportunities"][0]["fees_total"], "1.3562");
+    assert_eq!(low["opportunities"][0]["expected_profit"], "0.6438");
     let with_fees = call(
         &b,
         &ctx,
@@ -251,6 +284,60 @@ async fn strategies_arbitrage_quotes_ensemble_copy_and_analytics() {
     )
     .await;
     assert_eq!(open["orders"].as_array().map(Vec::len), Some(2));
+
+    // A slow order flow (k = 1.5) gives a spread of 0.00025 + 20 ln(1 + 0.1/1.5)
+    // = 1.29102: around the 0.07 mid the bid 0.07 - 0.64551 is below one tick,
+    // so no bid is posted (the old code clamped it to 0.001), and says why.
+    let thin = call(
+        &b,
+        &ctx,
+        "polymarket_quote_market",
+        json!({"market": "london-snow-christmas", "k": 1.5, "place": true}),
+    )
+    .await;
+    assert!(thin["quotes"]["bid"].is_null(), "{thin}");
+    assert!(
+        thin["quotes"]["no_bid_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("below one tick")),
+        "{thin}"
+    );
+    assert_eq!(thin["quotes"]["ask"]["price"], "0.716");
+    assert_eq!(thin["placed"].as_array().map(Vec::len), Some(1));
+
+    // Fees of a fill on the local CLOB (its default schedule: rate 0.04,
+    // exponent 1): 100 shares at 0.50 as taker = 100 x 0.04 x 0.25 = 1;
+    // with a builder taker rate of 100 bps on the 50 USDC notional, + 0.5.
+    let fee = call(
+        &b,
+        &ctx,
+        "polymarket_fee_estimate",
+        json!({"market": "btc-150k-year-end", "outcome": "YES", "side": "BUY", "price": "0.5", "size": 100,
+               "builder_taker_bps": "100"}),
+    )
+    .await;
+    assert_eq!(fee["estimate"]["platform_fee"], "1", "{fee}");
+    assert_eq!(fee["estimate"]["builder_fee"], "0.5");
+    assert_eq!(fee["estimate"]["total_fee"], "1.5");
+    assert_eq!(fee["estimate"]["effective_rate"], "0.03");
+    assert_eq!(fee["estimate"]["schedule_source"]["kind"], "local_clob");
+    let maker = call(
+        &b,
+        &ctx,
+        "polymarket_fee_estimate",
+        json!({"market": "btc-150k-year-end", "side": "SELL", "price": "0.5", "size": "100", "role": "maker"}),
+    )
+    .await;
+    assert_eq!(maker["estimate"]["platform_fee"], "0");
+    let err = b
+        .call(
+            "polymarket_fee_estimate",
+            json!({"market": "btc-150k-year-end", "side": "BUY", "price": "0.5", "size": "100", "builder_taker_bps": "101"}),
+            ctx.clone(),
+        )
+        .await
+        .expect_err("builder cap");
+    assert_eq!(err.field.as_deref(), Some("builder_taker_bps"));
 
     let sig = call(&b, &ctx, "polymarket_ensemble_signal", json!({
         "market": "london-snow-christmas",

@@ -37,6 +37,7 @@ struct Fake {
     fail_posts: AtomicU32,
     deletes: Mutex<Vec<(String, String)>>,
     derives: AtomicU32,
+    fee_reads: AtomicU32,
 }
 
 fn h(headers: &HeaderMap, n: &str) -> String {
@@ -91,6 +92,32 @@ async fn clob(
                 Json(
                     json!({"history": [{"t": 1700000000, "p": 0.5}, {"t": 1700000600, "p": 0.52}]}),
                 ),
+            );
+        }
+        // CLOB V2 market info with its fee schedule, as py-clob-client-v2 reads it.
+        ("GET", p) if p == format!("/clob-markets/{COND}") => {
+            fake.fee_reads.fetch_add(1, Ordering::SeqCst);
+            return (
+                StatusCode::OK,
+                Json(json!({"t": [{"t": YES, "o": "Yes"}, {"t": NO, "o": "No"}], "mts": 0.001,
+                            "nr": true, "fd": {"r": 0.03, "e": 1, "to": true}})),
+            );
+        }
+        ("GET", p) if p.starts_with("/markets-by-token/") => {
+            let token = p.trim_start_matches("/markets-by-token/");
+            return if token == YES || token == NO {
+                (StatusCode::OK, Json(json!({"condition_id": COND})))
+            } else {
+                (
+                    StatusCode::NOT_FOUND,
+                    Json(json!({"error": "market not found"})),
+                )
+            };
+        }
+        ("GET", p) if p.starts_with("/fees/builder-fees/") => {
+            return (
+                StatusCode::OK,
+                Json(json!({"builder_maker_fee_rate_bps": 20, "builder_taker_fee_rate_bps": 50})),
             );
         }
         ("GET", "/auth/derive-api-key") => {
@@ -268,7 +295,7 @@ async fn data_positions(Query(q): Query<HashMap<String, String>>) -> (StatusCode
     } else {
         (
             StatusCode::OK,
-            Json(json!([position(&user, YES, 2.0, 1.5)])),
+            Json(json!([position(&user, YES, 2.0, 1.5), position(&user, NO, 7.0, 0.4)])),
         )
     }
 }
@@ -509,6 +536,13 @@ async fn live_tools_route_to_clob_gamma_and_data_api() {
     assert_eq!(copy["executed"], false);
     assert_eq!(copy["planned"][0]["size"], "8");
     assert_eq!(copy["planned"][0]["price"], "0.55");
+    // We hold 7 NO the followed wallet does not hold: its target is 0, so
+    // the plan sells them at the best bid (0.50). The old plan walked only
+    // the wallet's tokens and left them.
+    assert_eq!(copy["planned"][1]["token_id"], NO, "{copy}");
+    assert_eq!(copy["planned"][1]["side"], "SELL");
+    assert_eq!(copy["planned"][1]["size"], "7");
+    assert_eq!(copy["planned"][1]["price"], "0.50");
     assert!(fake.posts.lock().expect("lock").is_empty());
 }
 
@@ -724,4 +758,54 @@ async fn pusd_balance_and_allowances_come_from_balance_allowance() {
         .expect_err("no amount");
     assert_eq!(err.kind, ToolErrorKind::InvalidInput);
     assert!(err.message.contains("amount"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn fee_estimate_reads_the_venue_schedule_once_and_adds_the_builder_fee() {
+    let (clob, meta, fake) = serve().await;
+    let mut config = live_config(&clob, &meta, true);
+    config.builder_code = alloy_primitives::B256::repeat_byte(0x11);
+    let (b, ctx) = setup(config).await;
+    // Fee schedule of the market (GET /clob-markets): rate 0.03, exponent 1.
+    // 100 shares at 0.40 as taker: 100 x 0.03 x (0.40 x 0.60) = 0.72; builder
+    // taker 50 bps of the 40 USDC notional = 0.20; total 0.92 = 2.3 % of 40.
+    let args = json!({"token_id": YES, "side": "BUY", "price": "0.40", "size": "100"});
+    let v = call(&b, &ctx, "polymarket_fee_estimate", args.clone()).await;
+    let e = &v["estimate"];
+    assert_eq!(v["market"], COND);
+    assert_eq!(e["platform_fee"], "0.72", "{v}");
+    assert_eq!(e["builder_fee"], "0.2");
+    assert_eq!(e["total_fee"], "0.92");
+    assert_eq!(e["effective_rate"], "0.023");
+    assert_eq!(e["schedule"]["rate"], "0.03");
+    assert_eq!(e["schedule_source"]["kind"], "venue");
+    assert_eq!(
+        e["schedule_source"]["endpoint"],
+        format!("GET /clob-markets/{COND}")
+    );
+    assert_eq!(e["schedule_source"]["cached"], false);
+    // The second estimate (the NO token, as a maker) answers from the cache:
+    // makers pay no platform fee, only the builder's maker 20 bps of
+    // 100 x 0.60 = 60 USDC = 0.12.
+    let v = call(
+        &b,
+        &ctx,
+        "polymarket_fee_estimate",
+        json!({"market": COND, "outcome": "NO", "side": "SELL", "price": "0.60", "size": "100", "role": "maker"}),
+    )
+    .await;
+    assert_eq!(v["token_id"], NO);
+    assert_eq!(v["estimate"]["platform_fee"], "0");
+    assert_eq!(v["estimate"]["builder_fee"], "0.12");
+    assert_eq!(v["estimate"]["schedule_source"]["cached"], true);
+    assert_eq!(fake.fee_reads.load(Ordering::SeqCst), 1);
+    let err = b
+        .call(
+            "polymarket_fee_estimate",
+            json!({"token_id": YES, "side": "BUY", "price": "1.2", "size": "1"}),
+            ctx.clone(),
+        )
+        .await
+        .expect_err("price");
+    assert_eq!(err.field.as_deref(), Some("price"));
 }

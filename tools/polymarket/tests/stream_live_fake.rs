@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::{SinkExt, StreamExt};
@@ -90,6 +90,7 @@ fn ws_book(token: &str) -> Value {
 struct Fake {
     book_gets: Mutex<Vec<String>>,
     books_posts: Mutex<Vec<Vec<String>>>,
+    fee_reads: Mutex<Vec<String>>,
     holders_queries: Mutex<Vec<HashMap<String, String>>>,
     ws_subs: Mutex<Vec<Value>>,
     ws_tx: Mutex<Option<mpsc::UnboundedSender<String>>>,
@@ -112,6 +113,21 @@ async fn clob_books(State(f): State<Arc<Fake>>, Json(body): Json<Vec<Value>>) ->
         .collect();
     f.books_posts.lock().expect("lock").push(ids.clone());
     Json(ids.iter().map(|t| rest_book(t)).collect())
+}
+
+/// `GET /clob-markets/{condition_id}` (CLOB V2 market info, as
+/// py-clob-client-v2 reads it): the binary market charges rate 0.04,
+/// exponent 1 (`fd`); the others carry no `fd` (fee-free).
+async fn clob_market_info(
+    State(f): State<Arc<Fake>>,
+    Path(cid): Path<String>,
+) -> Json<Value> {
+    f.fee_reads.lock().expect("lock").push(cid.clone());
+    let mut v = json!({"t": [], "mts": 0.01, "nr": false});
+    if cid == cond(1) {
+        v["fd"] = json!({"r": 0.04, "e": 1, "to": true});
+    }
+    Json(v)
 }
 
 fn gamma_market(cond: &str, q: &str, slug: &str, yes: &str, no: &str, neg: bool) -> Value {
@@ -254,6 +270,7 @@ async fn serve() -> (Urls, Arc<Fake>) {
     let clob = Router::new()
         .route("/book", get(clob_book))
         .route("/books", post(clob_books))
+        .route("/clob-markets/{cid}", get(clob_market_info))
         .with_state(fake.clone());
     let meta = Router::new()
         .route("/markets", get(gamma_markets))
@@ -559,19 +576,35 @@ async fn live_arbitrage_scans_gamma_events_with_streamed_and_batched_books() {
     assert_eq!(ops[0]["size"], "20");
     assert_eq!(ops[0]["expected_profit"], "1.20");
     assert_eq!(ops[0]["legs"].as_array().map(Vec::len), Some(3));
+    // The binary market's fee schedule was read from GET /clob-markets and
+    // applied: rate 0.04, exponent 1 on asks 0.45 and 0.52 (0.97, gross 0.03):
+    // 0.04 x (0.45 x 0.55 + 0.52 x 0.48) = 0.04 x (0.2475 + 0.2496) = 0.019884,
+    // edge 0.010116; on 30 sets 30 x 0.04 x 0.2475 = 0.297 and
+    // 30 x 0.04 x 0.2496 = 0.29952, profit 0.90 - 0.59652 = 0.30348.
+    // The neg-risk markets carry no fee (no `fd`).
     assert_eq!(ops[1]["kind"], "binary_buy_both");
     assert_eq!(ops[1]["id"], cond(1));
-    assert_eq!(ops[1]["edge_per_set"], "0.03");
+    assert_eq!(ops[1]["edge_per_set"], "0.010116");
     assert_eq!(ops[1]["size"], "30");
-    assert_eq!(ops[1]["expected_profit"], "0.90");
+    assert_eq!(ops[1]["fees_total"], "0.59652");
+    assert_eq!(ops[1]["expected_profit"], "0.30348");
+    assert_eq!(v["fee_schedules_read"], 4);
+    let mut reads = fake.fee_reads.lock().expect("lock").clone();
+    reads.sort();
+    assert_eq!(reads, vec![cond(1), cond(2), cond(3), cond(4)]);
+    // A second scan answers from the fee cache.
+    call(&b, &ctx, "polymarket_find_arbitrage", json!({"limit": 50})).await;
+    assert_eq!(fake.fee_reads.lock().expect("lock").len(), 4);
 
-    // A fee that exceeds the binary edge leaves only the neg-risk one:
-    // 200 bps * (0.45 + 0.48) = 0.0186 < 0.03 stays; 500 bps = 0.0465 removes it.
+    // A fee given in the call overrides every schedule; one that exceeds
+    // the binary edge leaves only the neg-risk one: 800 bps x 0.4971 =
+    // 0.039768 > 0.03, while the neg-risk set pays 0.08 x (0.21 + 0.2211 +
+    // 0.2139) = 0.0516 < 0.06.
     let v = call(
         &b,
         &ctx,
         "polymarket_find_arbitrage",
-        json!({"fee_bps": "500"}),
+        json!({"fee_bps": "800"}),
     )
     .await;
     let kinds: Vec<&str> = v["opportunities"]

@@ -104,7 +104,10 @@ async fn orders_fills_and_settlement_persist_and_reload() {
         .expect("load")
         .expect("some");
     let paper = reloaded.account(PAPER).expect("paper");
-    assert_eq!(paper.cash, dec!(1000) - dec!(6.3));
+    // The taker paid 6.3 and the local CLOB's default fee (rate 0.04, exponent 1):
+    // 10 x 0.04 x (0.63 x 0.37) = 10 x 0.04 x 0.2331 = 0.09324.
+    assert_eq!(paper.cash, dec!(1000) - dec!(6.3) - dec!(0.09324));
+    assert_eq!(reloaded.fees_collected(), dec!(0.09324), "fees reload from pm_fills");
     assert_eq!(paper.reserved, dec!(5));
     assert_eq!(reloaded.open_orders(PAPER, None).len(), 1);
     assert!(reloaded.order_by_client_id(PAPER, "c1").is_some());
@@ -147,7 +150,15 @@ async fn orders_fills_and_settlement_persist_and_reload() {
         .expect("some");
     assert_eq!(
         reloaded.account(PAPER).map(|a| a.cash),
-        Some(dec!(1000) - dec!(6.3) + dec!(10))
+        Some(dec!(1000) - dec!(6.3) - dec!(0.09324) + dec!(10))
+    );
+    // The fee is in the winning position's cost: P&L 10 - 6.3 - 0.09324.
+    assert_eq!(
+        reloaded
+            .account(PAPER)
+            .and_then(|a| a.positions.get(&fed.yes_token))
+            .map(|p| p.realized),
+        Some(dec!(3.60676))
     );
     assert!(
         reloaded

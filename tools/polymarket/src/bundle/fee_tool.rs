@@ -58,6 +58,12 @@ struct Parsed {
 fn parse(input: &FeeEstimateInput) -> Result<Parsed> {
     let price = parse_decimal("price", &input.price)?;
     let shares = parse_decimal("size", &input.size)?;
+    if price <= Decimal::ZERO || price >= Decimal::ONE {
+        return Err(PolymarketError::invalid("price", "must be between 0 and 1"));
+    }
+    if shares <= Decimal::ZERO {
+        return Err(PolymarketError::invalid("size", "must be positive"));
+    }
     let builder = match (&input.builder_taker_bps, &input.builder_maker_bps) {
         (None, None) => None,
         (t, m) => {
