@@ -37,8 +37,10 @@ use crate::venue::{AuditInfo, CancelWhich, LocalClob, PAPER};
 const VENUE: &str = "simulated";
 
 mod collateral_tool;
+mod orders_stream_tool;
 mod fee_tool;
 pub use collateral_tool::{CollateralAction, CollateralInput};
+pub use orders_stream_tool::{StreamOrdersAction, StreamOrdersInput};
 pub use fee_tool::FeeEstimateInput;
 
 /// Configuration: URLs and paper balance from the manifest table, secrets
@@ -238,6 +240,8 @@ pub struct PolymarketBundle {
     books: Option<(BookCache, Arc<ClobClient>)>,
     /// Live only: fee schedules read from the venue, per market.
     fee_cache: crate::fees::FeeCache,
+    /// Live only: the user channel (own orders and fills).
+    user_stream: crate::user_ws::UserStream,
 }
 
 impl std::fmt::Debug for PolymarketBundle {
@@ -302,6 +306,7 @@ impl PolymarketBundle {
             live,
             books,
             fee_cache: crate::fees::FeeCache::new(crate::fees::DEFAULT_FEE_TTL_MS),
+            user_stream: crate::user_ws::UserStream::default(),
         })
     }
 }
@@ -1001,6 +1006,7 @@ impl ToolBundle for PolymarketBundle {
             ToolSpec::new::<WalletInput>("polymarket_wallet", "An account's positions, recent activity and P&L (wallet intelligence)."),
             ToolSpec::new::<LeaderboardInput>("polymarket_leaderboard", "Accounts ranked by P&L (live: the Polymarket leaderboard by period and PNL or VOL)."),
             ToolSpec::new::<StreamInput>("polymarket_stream_books", "Live venue: stream tokens' L2 books over the market WebSocket (subscribe/unsubscribe token ids or whole markets); polymarket_orderbook and polymarket_market then answer from the stream (book_source: stream) while it is in sync and fresh. Returns subscriptions, stream counters and each book's age."),
+            ToolSpec::new::<StreamOrdersInput>("polymarket_stream_orders", "Live venue: stream this API key's own orders and fills over the CLOB's authenticated user WebSocket (start for given markets, default every market with an open live order; stop; status). Order events update the live orders' status and size matched, trade events record fills by trade id (MATCHED -> MINED -> CONFIRMED), each with an audit row; fills of orders this server did not place are recorded and marked so. Returns stream counters, latest order events, live orders and fills.").writes(),
             ToolSpec::new::<HoldersInput>("polymarket_holders", "Top holders of each outcome token of a market (live: the Data API; local CLOB: its accounts), largest first."),
             ToolSpec::new::<FeeEstimateInput>("polymarket_fee_estimate", "Fees on a fill as Polymarket CLOB V2 charges them: platform fee shares x rate x (p(1-p))^exponent (takers only, rounded down to 5 dp; makers pay 0) from the market's fee schedule (local CLOB's, or the venue's GET /clob-markets, cached), plus the builder fee (bps of notional) when a builder code is set; says which schedule and where it came from."),
             ToolSpec::new::<CollateralInput>("polymarket_collateral", "pUSD, the CLOB V2 collateral: balance and exchange allowances the CLOB sees (live: /balance-allowance, refresh=true re-reads the chain; local: the paper account) and missing approvals; calldata (for review, never sent) to approve the V2 exchanges, wrap USDC.e into pUSD, unwrap it, and split, merge or redeem a market through the V2 collateral adapters."),
@@ -1146,6 +1152,10 @@ impl ToolBundle for PolymarketBundle {
             "polymarket_ensemble_signal" => self.ensemble(parse_args(args)?, &ctx).await,
             "polymarket_wallet" => self.wallet(parse_args(args)?, &ctx).await,
             "polymarket_holders" => self.holders(parse_args(args)?, &ctx).await,
+            "polymarket_stream_orders" => {
+                parse_args::<StreamOrdersInput>(args)?;
+                Err(PolymarketError::Refused(orders_stream_tool::LOCAL_REFUSAL.into()))
+            }
             "polymarket_stream_books" => {
                 parse_args::<StreamInput>(args)?;
                 Err(PolymarketError::Refused(
@@ -2351,6 +2361,13 @@ impl PolymarketBundle {
             },
             "polymarket_stream_books" => match parse_args::<StreamInput>(parsed(args)) {
                 Ok(i) => self.live_stream(live, i).await,
+                Err(e) => return Some(Err(e)),
+            },
+            "polymarket_stream_orders" => match parse_args::<StreamOrdersInput>(parsed(args)) {
+                Ok(i) => {
+                    let a = audit(ctx, tool, args);
+                    self.live_stream_orders(live, i, ctx, a).await
+                }
                 Err(e) => return Some(Err(e)),
             },
             "polymarket_holders" => match parse_args::<HoldersInput>(parsed(args)) {
