@@ -70,7 +70,10 @@ async fn orders_are_idempotent_persist_across_restart_and_say_their_venue() {
     assert!(is_error(&bad));
     assert_eq!(structured(&bad)["error"]["field"], json!("side"));
 
-    let arb = call(&client, "polymarket_find_arbitrage", json!({})).await;
+    // The seeded neg-risk event's YES asks sum to 0.99: an arbitrage before
+    // fees, none after the local CLOB's default taker fee (rate 0.04:
+    // 0.04 x 0.6781 = 0.027 per set > 0.01).
+    let arb = call(&client, "polymarket_find_arbitrage", json!({"fee_bps": "0"})).await;
     let opportunities = structured(&arb)["opportunities"]
         .as_array()
         .expect("list")
@@ -81,6 +84,27 @@ async fn orders_are_idempotent_persist_across_restart_and_say_their_venue() {
             .any(|o| o["kind"] == json!("neg_risk_buy_all")),
         "the seeded neg-risk event sums below 1: {opportunities:?}"
     );
+    let arb = call(&client, "polymarket_find_arbitrage", json!({})).await;
+    assert_eq!(structured(&arb)["opportunities"], json!([]), "{}", text(&arb));
+
+    // Fee of a taker fill: 100 shares at 0.50 pay 100 x 0.04 x 0.25 = 1 USDC
+    // (the local CLOB's default schedule); the same fill as maker pays 0.
+    let fee = call(
+        &client,
+        "polymarket_fee_estimate",
+        json!({"token_id": token, "side": "BUY", "price": "0.5", "size": "100"}),
+    )
+    .await;
+    assert!(!is_error(&fee), "{}", text(&fee));
+    assert_eq!(structured(&fee)["estimate"]["platform_fee"], json!("1"));
+    assert_eq!(structured(&fee)["estimate"]["total_fee"], json!("1"));
+    let maker = call(
+        &client,
+        "polymarket_fee_estimate",
+        json!({"token_id": token, "side": "BUY", "price": "0.5", "size": "100", "role": "maker"}),
+    )
+    .await;
+    assert_eq!(structured(&maker)["estimate"]["platform_fee"], json!("0"));
 
     let resources = client.list_all_resources().await.expect("resources/list");
     assert!(resources.iter().any(|r| r.uri == "polymarket://glossary"));
