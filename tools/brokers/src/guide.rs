@@ -26,7 +26,7 @@ pub fn resources() -> Vec<ResourceSpec> {
         ResourceSpec {
             uri: "brokers://canadian-tax".into(),
             name: "Canadian capital gains rules".into(),
-            description: "Average-cost ACB, the superficial-loss rule, CAD conversion, T5008 boxes and Schedule 3, as the tax tools apply them.".into(),
+            description: "Average-cost ACB, the superficial-loss rule (denied losses go to the substituted shares), CAD conversion, trade dates in exchange time and tax years by settlement date, cent rounding half away from zero, T5008 boxes and Schedule 3, as the tax tools apply them.".into(),
             mime_type: "text/markdown".into(),
         },
     ]
@@ -109,7 +109,7 @@ pub fn render(name: &str, args: &BTreeMap<String, String>) -> Result<String, Too
                 "Review the {year} tax year of this account's trades (Canadian capital gains).\n\
                  1. Read the resource brokers://canadian-tax for the rules applied.\n\
                  2. If any trade was in a foreign currency, make sure daily CAD rates for its trade dates are loaded with tax_load_fx_rates.\n\
-                 3. Call tax_acb and check each security's ACB and any superficial loss denied (and added to the ACB of the shares still held).\n\
+                 3. Call tax_acb and check each security's ACB and any superficial loss denied (added to the ACB of the substituted shares listed with it).\n\
                  4. Call tax_report_t5008 for {year} (with a PDF if the user wants a document).\n\
                  Report the net gain or loss, the taxable capital gain, each superficial loss and why, and anything that needs the user's own records (transferred shares, trades at other brokers, affiliated persons)."
             ))
