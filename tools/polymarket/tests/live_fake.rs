@@ -213,6 +213,29 @@ async fn clob(
                 )
             }
         }
+        ("DELETE", "/cancel-market-orders") => {
+            let v: Value = serde_json::from_str(&body).unwrap_or_default();
+            fake.deletes.lock().expect("lock").push((
+                "market".into(),
+                v["market"].as_str().unwrap_or("").to_string(),
+            ));
+            (
+                StatusCode::OK,
+                Json(json!({"canceled": ["0xold1"], "not_canceled": {}})),
+            )
+        }
+        // The account's trades, as GET /data/trades documents them.
+        ("GET", "/data/trades") => (
+            StatusCode::OK,
+            Json(json!({"data": [
+                {"id": "t1", "taker_order_id": "0xfeed1", "market": COND, "asset_id": YES, "side": "BUY",
+                 "size": "10", "fee_rate_bps": "0", "price": "0.55", "status": "CONFIRMED",
+                 "match_time": "1700000000", "outcome": "Yes", "trader_side": "TAKER", "maker_orders": []},
+                {"id": "t2", "taker_order_id": "0xother", "market": COND, "asset_id": NO, "side": "BUY",
+                 "size": "4", "fee_rate_bps": "0", "price": "0.45", "status": "MATCHED",
+                 "match_time": "1700000100", "outcome": "No", "trader_side": "MAKER", "maker_orders": []}
+            ], "next_cursor": "LTE="})),
+        ),
         ("GET", "/data/orders") => (
             StatusCode::OK,
             Json(
@@ -808,4 +831,70 @@ async fn fee_estimate_reads_the_venue_schedule_once_and_adds_the_builder_fee() {
         .await
         .expect_err("price");
     assert_eq!(err.field.as_deref(), Some("price"));
+}
+
+#[tokio::test]
+async fn quotes_ensemble_settle_and_analytics_read_the_live_venue() {
+    let (clob, meta, fake) = serve().await;
+    let (b, ctx) = setup(live_config(&clob, &meta, true)).await;
+
+    // Quotes around the live YES mid (best bid 0.50, best ask 0.55 -> 0.525)
+    // with the live inventory (2 YES - 7 NO shares from the Data API).
+    let q = call(
+        &b,
+        &ctx,
+        "polymarket_quote_market",
+        json!({"market": "fake-pass"}),
+    )
+    .await;
+    assert_eq!(q["mid"], "0.525");
+    assert_eq!(q["inventory"], "-5");
+    assert_eq!(q["market"], COND);
+    assert!(fake.posts.lock().expect("lock").is_empty());
+    // place=true cancels the market's open orders and posts both quotes as
+    // V2 orders (the fake verifies each one's signature).
+    let placed = call(
+        &b,
+        &ctx,
+        "polymarket_quote_market",
+        json!({"market": "fake-pass", "place": true, "base_size": "10"}),
+    )
+    .await;
+    let n = placed["placed"].as_array().map_or(0, Vec::len);
+    assert_eq!(n, 2, "{placed}");
+    assert_eq!(fake.posts.lock().expect("lock").len(), 2);
+    assert!(
+        fake.deletes
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|(k, m)| k == "market" && m == COND)
+    );
+
+    // The ensemble prices against the live asks with the venue's fee
+    // schedule (rate 0.03, exponent 1) and the pUSD balance (1250.5).
+    let e = call(
+        &b,
+        &ctx,
+        "polymarket_ensemble_signal",
+        json!({"market": "fake-pass", "forecasts": [{"probability": "0.7", "source": "model"}]}),
+    )
+    .await;
+    assert_eq!(e["bankroll_pusd"], "1250.5");
+    assert_eq!(e["suggestion"]["outcome"], "YES");
+    assert_eq!(e["suggestion"]["price"], "0.55");
+
+    // Settlement: the market is open, so nothing is redeemable yet.
+    let s = call(&b, &ctx, "polymarket_settle", json!({"market": "fake-pass"})).await;
+    assert_eq!(s["redeem"], Value::Null);
+    assert_eq!(s["positions"][0]["size"], "2");
+
+    // Analytics over the account's CLOB trades: one taker fill of 10 x 0.55,
+    // one maker fill of 4 x 0.45.
+    let a = call(&b, &ctx, "polymarket_analytics", json!({})).await;
+    assert_eq!(a["fills"]["taker"], 1);
+    assert_eq!(a["fills"]["maker"], 1);
+    assert_eq!(a["fills"]["taker_volume"], "5.50");
+    assert_eq!(a["fills"]["maker_volume"], "1.80");
+    assert_eq!(a["unrealized_pnl"], "1.9");
 }
