@@ -73,7 +73,12 @@ async fn orders_are_idempotent_persist_across_restart_and_say_their_venue() {
     // The seeded neg-risk event's YES asks sum to 0.99: an arbitrage before
     // fees, none after the local CLOB's default taker fee (rate 0.04:
     // 0.04 x 0.6781 = 0.027 per set > 0.01).
-    let arb = call(&client, "polymarket_find_arbitrage", json!({"fee_bps": "0"})).await;
+    let arb = call(
+        &client,
+        "polymarket_find_arbitrage",
+        json!({"fee_bps": "0"}),
+    )
+    .await;
     let opportunities = structured(&arb)["opportunities"]
         .as_array()
         .expect("list")
@@ -85,7 +90,12 @@ async fn orders_are_idempotent_persist_across_restart_and_say_their_venue() {
         "the seeded neg-risk event sums below 1: {opportunities:?}"
     );
     let arb = call(&client, "polymarket_find_arbitrage", json!({})).await;
-    assert_eq!(structured(&arb)["opportunities"], json!([]), "{}", text(&arb));
+    assert_eq!(
+        structured(&arb)["opportunities"],
+        json!([]),
+        "{}",
+        text(&arb)
+    );
 
     // Fee of a taker fill: 100 shares at 0.50 pay 100 x 0.04 x 0.25 = 1 USDC
     // (the local CLOB's default schedule); the same fill as maker pays 0.

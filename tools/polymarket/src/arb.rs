@@ -469,7 +469,11 @@ mod tests {
         assert_eq!(found[0].edge_per_set, dec!(0.03));
         assert_eq!(found[0].size, dec!(30));
         assert_eq!(found[0].expected_profit, dec!(0.90));
-        assert!(found[0].action.starts_with("buy YES at 0.45 and NO at 0.52"));
+        assert!(
+            found[0]
+                .action
+                .starts_with("buy YES at 0.45 and NO at 0.52")
+        );
     }
 
     #[test]
@@ -534,7 +538,12 @@ mod tests {
         assert_eq!(found[0].kind, "neg_risk_buy_all_no");
         assert_eq!(found[0].payout_per_set, dec!(2));
         assert_eq!(found[0].edge_per_set, dec!(0.10));
-        assert!(found[0].legs.iter().all(|l| l.outcome == Outcome::No && l.side == Side::Buy));
+        assert!(
+            found[0]
+                .legs
+                .iter()
+                .all(|l| l.outcome == Outcome::No && l.side == Side::Buy)
+        );
         assert!(found[0].action.contains("buy NO of all 3 outcomes"));
         // Rate 0.04, exponent 1: p(1-p) of the NO asks 0.25 + 0.24 + 0.16 = 0.65,
         // x 0.04 = 0.026 per set; edge 0.074. On 10 sets: 0.1 + 0.096 + 0.064 = 0.26
@@ -569,7 +578,10 @@ mod tests {
         assert!(incomplete_reason(&ph).is_some_and(|r| r.contains("Person B")));
         // "Other" counts only in an event known to be plain neg-risk.
         assert!(scan_neg_risk(&event(legs("Other"), None), &p).is_empty());
-        assert_eq!(scan_neg_risk(&event(legs("Other"), Some(false)), &p).len(), 1);
+        assert_eq!(
+            scan_neg_risk(&event(legs("Other"), Some(false)), &p).len(),
+            1
+        );
         let q = event(legs("Will any other club win the league?"), None);
         assert!(incomplete_reason(&q).is_some_and(|r| r.contains("catch-all")));
         assert_eq!(skipped(&[q, aug]).len(), 2);

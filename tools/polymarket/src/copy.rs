@@ -29,10 +29,7 @@ pub fn plan(source: &[Holding], mine: &[Holding], scale: Decimal) -> Vec<(String
             .any(|h| h.token == t && h.resolved)
     };
     let held = |list: &[Holding], t: &str| -> Decimal {
-        list.iter()
-            .filter(|h| h.token == t)
-            .map(|h| h.shares)
-            .sum()
+        list.iter().filter(|h| h.token == t).map(|h| h.shares).sum()
     };
     let mut tokens: Vec<&str> = Vec::new();
     for h in source.iter().chain(mine.iter()) {

@@ -1154,7 +1154,9 @@ mod tests {
         assert_eq!(e.account("b").map(|a| a.cash), Some(dec!(993.904))); // 1000 - 6 - 0.096
         assert_eq!(e.account("a").map(|a| a.cash), Some(dec!(1006))); // maker: 1000 + 6, no fee
         assert_eq!(
-            e.account("b").and_then(|a| a.positions.get("1")).map(|p| p.cost),
+            e.account("b")
+                .and_then(|a| a.positions.get("1"))
+                .map(|p| p.cost),
             Some(dec!(6.096))
         );
         // b now takes a's bid: sells 10 at 0.50, fee 10 x 0.04 x 0.25 = 0.1 out of the proceeds.
@@ -1164,11 +1166,17 @@ mod tests {
             .expect("taker sell");
         assert_eq!(e.account("b").map(|a| a.cash), Some(dec!(998.804))); // 993.904 + 5 - 0.1
         assert_eq!(
-            e.account("b").and_then(|a| a.positions.get("1")).map(|p| p.realized),
+            e.account("b")
+                .and_then(|a| a.positions.get("1"))
+                .map(|p| p.realized),
             Some(dec!(-1.196)) // 5 - 6.096 - 0.1
         );
         assert_eq!(e.fees_collected(), dec!(0.196));
-        assert_eq!(e.total_value(), before, "cash + collateral + fees is conserved");
+        assert_eq!(
+            e.total_value(),
+            before,
+            "cash + collateral + fees is conserved"
+        );
         e.check_invariants().expect("invariants");
         // A buy must afford its worst-case fee: limited at 0.60 it may fill as
         // low as 0.50, where the curve peaks: 6 + 10 x 0.04 x 0.25 = 6.10.

@@ -243,16 +243,32 @@ mod tests {
         // x 0.5 = 0.142857 of 1000 = 142.857142 USDC / 0.51 = 280.11 shares.
         let fs = [f("0.70", Some("3")), f("0.50", None)];
         let fees = FeeSchedule::new(dec!(0.04), 1).expect("fees");
-        let s = suggest(&fs, Some(dec!(0.50)), None, &fees, dec!(1000), dec!(0.5), dec!(1))
-            .expect("s");
+        let s = suggest(
+            &fs,
+            Some(dec!(0.50)),
+            None,
+            &fees,
+            dec!(1000),
+            dec!(0.5),
+            dec!(1),
+        )
+        .expect("s");
         assert_eq!(s.fee_per_share, dec!(0.01));
         assert_eq!(s.edge, dec!(0.14));
         assert_eq!(s.kelly_fraction, dec!(0.285714));
         assert_eq!(s.stake_usdc, dec!(142.857142));
         assert_eq!(s.shares, dec!(280.11));
         // An edge the fee eats is no edge: P 0.51 at ask 0.50 costs 0.51 with the fee.
-        let s = suggest(&[f("0.51", None)], Some(dec!(0.50)), None, &fees, dec!(1000), dec!(1), dec!(1))
-            .expect("s");
+        let s = suggest(
+            &[f("0.51", None)],
+            Some(dec!(0.50)),
+            None,
+            &fees,
+            dec!(1000),
+            dec!(1),
+            dec!(1),
+        )
+        .expect("s");
         assert_eq!(s.outcome, None);
     }
 

@@ -204,8 +204,14 @@ impl BuilderRates {
 
     /// Reads a `GET /fees/builder-fees/{code}` answer.
     pub fn from_json(v: &Value) -> Result<Self> {
-        let t = json_decimal(v.get("builder_taker_fee_rate_bps"), "builder_taker_fee_rate_bps")?;
-        let m = json_decimal(v.get("builder_maker_fee_rate_bps"), "builder_maker_fee_rate_bps")?;
+        let t = json_decimal(
+            v.get("builder_taker_fee_rate_bps"),
+            "builder_taker_fee_rate_bps",
+        )?;
+        let m = json_decimal(
+            v.get("builder_maker_fee_rate_bps"),
+            "builder_maker_fee_rate_bps",
+        )?;
         Self::new(t.unwrap_or_default(), m.unwrap_or_default())
             .map_err(|e| PolymarketError::Upstream(format!("venue builder fee rates: {e}")))
     }
@@ -254,10 +260,7 @@ impl FeeSource {
         match self {
             FeeSource::Venue {
                 endpoint, cached, ..
-            } => format!(
-                "venue {endpoint}{}",
-                if *cached { " (cached)" } else { "" }
-            ),
+            } => format!("venue {endpoint}{}", if *cached { " (cached)" } else { "" }),
             FeeSource::LocalClob => "local CLOB schedule".into(),
             FeeSource::Input => "given in the call".into(),
         }
@@ -474,8 +477,14 @@ mod tests {
         // p = 0.99: 0.99 × 0.01 = 0.0099 → 100 × 0.04 × 0.0099 = 0.03960
         let f = s(dec!(0.04), 1);
         assert_eq!(f.platform_fee(Role::Taker, dec!(100), dec!(0.5)), dec!(1));
-        assert_eq!(f.platform_fee(Role::Taker, dec!(100), dec!(0.1)), dec!(0.36));
-        assert_eq!(f.platform_fee(Role::Taker, dec!(100), dec!(0.99)), dec!(0.0396));
+        assert_eq!(
+            f.platform_fee(Role::Taker, dec!(100), dec!(0.1)),
+            dec!(0.36)
+        );
+        assert_eq!(
+            f.platform_fee(Role::Taker, dec!(100), dec!(0.99)),
+            dec!(0.0396)
+        );
     }
 
     #[test]
@@ -485,18 +494,33 @@ mod tests {
         // p = 0.1:  0.09²   = 0.0081     → 100 × 0.25 × 0.0081     = 0.20250
         // p = 0.99: 0.0099² = 0.00009801 → 100 × 0.25 × 0.00009801 = 0.00245025 → 0.00245
         let f = s(dec!(0.25), 2);
-        assert_eq!(f.platform_fee(Role::Taker, dec!(100), dec!(0.5)), dec!(1.5625));
-        assert_eq!(f.platform_fee(Role::Taker, dec!(100), dec!(0.1)), dec!(0.2025));
-        assert_eq!(f.platform_fee(Role::Taker, dec!(100), dec!(0.99)), dec!(0.00245));
+        assert_eq!(
+            f.platform_fee(Role::Taker, dec!(100), dec!(0.5)),
+            dec!(1.5625)
+        );
+        assert_eq!(
+            f.platform_fee(Role::Taker, dec!(100), dec!(0.1)),
+            dec!(0.2025)
+        );
+        assert_eq!(
+            f.platform_fee(Role::Taker, dec!(100), dec!(0.99)),
+            dec!(0.00245)
+        );
     }
 
     #[test]
     fn rounds_down_to_five_places_and_makers_pay_nothing() {
         // 13 × 0.25 × 0.00009801 = 0.0003185325: down to 0.00031 (half-up would give 0.00032).
         let f = s(dec!(0.25), 2);
-        assert_eq!(f.platform_fee(Role::Taker, dec!(13), dec!(0.99)), dec!(0.00031));
+        assert_eq!(
+            f.platform_fee(Role::Taker, dec!(13), dec!(0.99)),
+            dec!(0.00031)
+        );
         // 1 × 0.25 × 0.00009801 = 0.0000245 → 0.00002; 0.1 share → 0.00000245 → 0.
-        assert_eq!(f.platform_fee(Role::Taker, dec!(1), dec!(0.99)), dec!(0.00002));
+        assert_eq!(
+            f.platform_fee(Role::Taker, dec!(1), dec!(0.99)),
+            dec!(0.00002)
+        );
         assert_eq!(f.platform_fee(Role::Taker, dec!(0.1), dec!(0.99)), dec!(0));
         assert_eq!(f.platform_fee(Role::Maker, dec!(100), dec!(0.5)), dec!(0));
         // Buy bound: a buy limited at 0.7 may fill at 0.5, the curve's top.
@@ -538,7 +562,10 @@ mod tests {
             s(dec!(0.03), 2)
         );
         let none = json!({"t": [], "mts": "0.01"});
-        assert_eq!(FeeSchedule::from_clob_market(&none).expect("none"), FeeSchedule::ZERO);
+        assert_eq!(
+            FeeSchedule::from_clob_market(&none).expect("none"),
+            FeeSchedule::ZERO
+        );
         let float_e = json!({"fd": {"r": "0.0175", "e": 1.0}});
         assert_eq!(
             FeeSchedule::from_clob_market(&float_e).expect("1.0"),

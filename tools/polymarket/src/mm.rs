@@ -245,7 +245,10 @@ mod tests {
         // The mirror image: at mid 0.98 the ask 1.04657 -> 1.05 is above 0.99.
         let q = quote(dec!(0.98), dec!(0), TickSize::T0_01, &AsParams::default()).expect("quote");
         assert!(q.ask.is_none());
-        assert!(q.no_ask_reason.is_some_and(|r| r.contains("above 1 - tick")));
+        assert!(
+            q.no_ask_reason
+                .is_some_and(|r| r.contains("above 1 - tick"))
+        );
         assert_eq!(q.bid.map(|b| b.price), Some(dec!(0.91))); // 0.91343 rounded down
     }
 

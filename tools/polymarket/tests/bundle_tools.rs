@@ -226,7 +226,11 @@ async fn strategies_arbitrage_quotes_ensemble_copy_and_analytics() {
     // (rate 0.04, exponent 1) takes 0.04 x (0.2419 + 0.2139 + 0.1659 +
     // 0.0564) = 0.04 x 0.6781 = 0.027124 per set: no arbitrage after fees.
     let arb = call(&b, &ctx, "polymarket_find_arbitrage", json!({})).await;
-    assert_eq!(arb["opportunities"].as_array().map(Vec::len), Some(0), "{arb}");
+    assert_eq!(
+        arb["opportunities"].as_array().map(Vec::len),
+        Some(0),
+        "{arb}"
+    );
     assert_eq!(arb["skipped_events"].as_array().map(Vec::len), Some(0));
     let free = call(
         &b,

@@ -118,10 +118,7 @@ async fn clob_books(State(f): State<Arc<Fake>>, Json(body): Json<Vec<Value>>) ->
 /// `GET /clob-markets/{condition_id}` (CLOB V2 market info, as
 /// py-clob-client-v2 reads it): the binary market charges rate 0.04,
 /// exponent 1 (`fd`); the others carry no `fd` (fee-free).
-async fn clob_market_info(
-    State(f): State<Arc<Fake>>,
-    Path(cid): Path<String>,
-) -> Json<Value> {
+async fn clob_market_info(State(f): State<Arc<Fake>>, Path(cid): Path<String>) -> Json<Value> {
     f.fee_reads.lock().expect("lock").push(cid.clone());
     let mut v = json!({"t": [], "mts": 0.01, "nr": false});
     if cid == cond(1) {

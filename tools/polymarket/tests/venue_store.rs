@@ -107,7 +107,11 @@ async fn orders_fills_and_settlement_persist_and_reload() {
     // The taker paid 6.3 and the local CLOB's default fee (rate 0.04, exponent 1):
     // 10 x 0.04 x (0.63 x 0.37) = 10 x 0.04 x 0.2331 = 0.09324.
     assert_eq!(paper.cash, dec!(1000) - dec!(6.3) - dec!(0.09324));
-    assert_eq!(reloaded.fees_collected(), dec!(0.09324), "fees reload from pm_fills");
+    assert_eq!(
+        reloaded.fees_collected(),
+        dec!(0.09324),
+        "fees reload from pm_fills"
+    );
     assert_eq!(paper.reserved, dec!(5));
     assert_eq!(reloaded.open_orders(PAPER, None).len(), 1);
     assert!(reloaded.order_by_client_id(PAPER, "c1").is_some());

@@ -75,7 +75,10 @@ fn parse(input: &FeeEstimateInput) -> Result<Parsed> {
                 .as_ref()
                 .map(|v| parse_decimal("builder_maker_bps", v))
                 .transpose()?;
-            Some(BuilderRates::new(t.unwrap_or_default(), m.unwrap_or_default())?)
+            Some(BuilderRates::new(
+                t.unwrap_or_default(),
+                m.unwrap_or_default(),
+            )?)
         }
     };
     Ok(Parsed {
@@ -120,7 +123,9 @@ impl PolymarketBundle {
             .token_id
             .as_deref()
             .or(input.market.as_deref())
-            .ok_or_else(|| PolymarketError::invalid("token_id", "give token_id, or market with outcome"))?;
+            .ok_or_else(|| {
+                PolymarketError::invalid("token_id", "give token_id, or market with outcome")
+            })?;
         let (market, token, schedule) = {
             let guard = self.engine(ctx).await?;
             let engine = guard
@@ -144,7 +149,10 @@ impl PolymarketBundle {
             p.shares,
         )?;
         Ok(ToolOutput::new(
-            text(&format!("venue: {VENUE}\nfee estimate for token {token}"), &est),
+            text(
+                &format!("venue: {VENUE}\nfee estimate for token {token}"),
+                &est,
+            ),
             json!({ "venue": VENUE, "market": market, "token_id": token, "estimate": est }),
         ))
     }
@@ -187,13 +195,7 @@ impl PolymarketBundle {
             }
         };
         let est = fees::estimate(
-            schedule,
-            source,
-            builder,
-            p.role,
-            input.side,
-            p.price,
-            p.shares,
+            schedule, source, builder, p.role, input.side, p.price, p.shares,
         )?;
         Ok(livepath::answer(
             text(&format!("fee estimate for token {token}"), &est),
