@@ -39,6 +39,7 @@ const VENUE: &str = "simulated";
 mod collateral_tool;
 mod orders_stream_tool;
 mod fee_tool;
+mod live_parity;
 pub use collateral_tool::{CollateralAction, CollateralInput};
 pub use orders_stream_tool::{StreamOrdersAction, StreamOrdersInput};
 pub use fee_tool::FeeEstimateInput;
@@ -577,8 +578,10 @@ pub struct RiskInput {
 pub struct SettleInput {
     /// Market (condition id or slug).
     pub market: String,
-    /// The winning outcome (on the local CLOB you act as the oracle).
-    pub winner: Outcome,
+    /// The winning outcome: required on the local CLOB, where you act as
+    /// the oracle; ignored live, where Polymarket's oracle resolves markets.
+    #[serde(default)]
+    pub winner: Option<Outcome>,
 }
 
 /// `polymarket_ensemble_signal`.
@@ -997,10 +1000,10 @@ impl ToolBundle for PolymarketBundle {
             ToolSpec::new::<OpenOrdersInput>("polymarket_open_orders", "Open orders of the paper account, oldest first."),
             ToolSpec::new::<NoArgs>("polymarket_positions", "USDC balance, positions with average cost, mark, unrealized and realized P&L, and equity."),
             ToolSpec::new::<ArbInput>("polymarket_find_arbitrage", "Scan every binary market (YES ask + NO ask < 1 after fees, or bids > 1) and neg-risk event (YES asks summing below 1, or bids above 1); size at the edge and expected profit."),
-            ToolSpec::new::<QuoteInput>("polymarket_quote_market", "Avellaneda-Stoikov quotes for a market from its mid and the paper inventory (skewed, tick-rounded, min size); with place=true replace the paper quotes in that market.").trade().not_idempotent(),
+            ToolSpec::new::<QuoteInput>("polymarket_quote_market", "Avellaneda-Stoikov quotes for a market from its mid (live: the venue's book) and the inventory (paper account, or the live positions), skewed, tick-rounded, min size; no bid (or ask) when the model puts it off the tick grid, with the reason; with place=true cancel the account's orders in that market and post the quotes").trade().not_idempotent(),
             ToolSpec::new::<NoArgs>("polymarket_risk_status", "Risk limits, kill switch, exposures and today's P&L against the daily loss limit."),
             ToolSpec::new::<RiskInput>("polymarket_set_risk_limits", "Change risk limits; kill_switch=true cancels all open orders and refuses new ones.").writes(),
-            ToolSpec::new::<SettleInput>("polymarket_settle", "Resolve a market on the local CLOB: cancel its orders, pay 1 USDC per winning share, book P&L; returns CTF redeemPositions calldata.").trade(),
+            ToolSpec::new::<SettleInput>("polymarket_settle", "Settle a market. Local CLOB: you name the winner; cancels its orders, pays 1 pUSD per winning share, books P&L. Live: reads the account's positions in the market and, once Polymarket's oracle has resolved it, returns the V2 collateral adapter's redeemPositions calldata (for review, not sent)").trade(),
             ToolSpec::new::<NoArgs>("polymarket_analytics", "Fill statistics (maker/taker counts and volume), spread captured by maker fills (mark-out against the current mid, or settlement once resolved), P&L, and the Brier score of recorded forecasts on resolved markets."),
             ToolSpec::new::<EnsembleInput>("polymarket_ensemble_signal", "Combine probability forecasts (weighted) into an edge against the market's asks and a fractional-Kelly order suggestion; records the forecasts for Brier scoring.").writes().not_idempotent(),
             ToolSpec::new::<WalletInput>("polymarket_wallet", "An account's positions, recent activity and P&L (wallet intelligence)."),
@@ -1876,9 +1879,15 @@ impl PolymarketBundle {
                 .ok_or_else(|| PolymarketError::Config("not loaded".into()))?;
             find_market(engine, &input.market)?.0.condition_id.clone()
         };
+        let winner = input.winner.ok_or_else(|| {
+            PolymarketError::invalid(
+                "winner",
+                "YES or NO: on the local CLOB you resolve the market",
+            )
+        })?;
         let (cancelled, payouts) = self
             .clob
-            .resolve(ctx.store.pool(), &market, input.winner, &audit)
+            .resolve(ctx.store.pool(), &market, winner, &audit)
             .await?;
         let neg_risk = {
             let guard = self.engine(ctx).await?;
@@ -1897,10 +1906,10 @@ impl PolymarketBundle {
             format!(
                 "venue: {VENUE}\nresolved {} as {}; paper received {paper} USDC; {} order(s) cancelled",
                 market,
-                input.winner.as_str(),
+                winner.as_str(),
                 cancelled.len()
             ),
-            json!({ "venue": VENUE, "market": market, "winner": input.winner, "paper_payout": paper,
+            json!({ "venue": VENUE, "market": market, "winner": winner, "paper_payout": paper,
                     "payouts": payouts.iter().map(|(a, p)| json!({"account": a, "usdc": p})).collect::<Vec<_>>(),
                     "cancelled_orders": cancelled.len(),
                     "redeem": { "to": redeem.to, "data": redeem.data, "purpose": redeem.purpose,
@@ -2392,6 +2401,22 @@ impl PolymarketBundle {
             },
             "polymarket_copy_wallet" => match parse_args::<CopyInput>(parsed(args)) {
                 Ok(i) => self.live_copy(live, i, ctx, audit(ctx, tool, args)).await,
+                Err(e) => return Some(Err(e)),
+            },
+            "polymarket_quote_market" => match parse_args::<QuoteInput>(parsed(args)) {
+                Ok(i) => self.live_quote(live, i, ctx, audit(ctx, tool, args)).await,
+                Err(e) => return Some(Err(e)),
+            },
+            "polymarket_ensemble_signal" => match parse_args::<EnsembleInput>(parsed(args)) {
+                Ok(i) => self.live_ensemble(live, i, ctx).await,
+                Err(e) => return Some(Err(e)),
+            },
+            "polymarket_settle" => match parse_args::<SettleInput>(parsed(args)) {
+                Ok(i) => self.live_settle(live, i).await,
+                Err(e) => return Some(Err(e)),
+            },
+            "polymarket_analytics" => match parse_args::<NoArgs>(parsed(args)) {
+                Ok(_) => self.live_analytics(live, ctx).await,
                 Err(e) => return Some(Err(e)),
             },
             "polymarket_risk_status" => match parse_args::<NoArgs>(parsed(args)) {
