@@ -153,27 +153,29 @@ fn bench_sign() {
     let start = Instant::now();
     for salt in 0..n {
         let req = OrderRequest {
-            token_id:
+            asset_id:
                 "71321045679252212594626385532706912750332728571942532289631379312455583992563"
                     .into(),
+            by_position: false,
             side: Side::Buy,
             price: Decimal::new(57, 2),
             size: Decimal::from(100),
+            kind: signing::OrderKind::Limit,
             tick: TickSize::T0_01,
             neg_risk: false,
-            fee_rate_bps: 0,
-            nonce: 0,
             expiration: 0,
             salt,
+            timestamp_ms: 1_750_000_000_000,
             signature_type: SignatureType::Eoa,
             funder: None,
-            taker: alloy_primitives::Address::ZERO,
+            builder: alloy_primitives::B256::ZERO,
+            metadata: alloy_primitives::B256::ZERO,
         };
         black_box(signing::sign_order(&wallet, &req, 137).expect("sign"));
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "sign_order: {n} EIP-712 orders in {secs:.3}s = {:.0} signatures/s",
+        "sign_order: {n} EIP-712 CLOB V2 orders in {secs:.3}s = {:.0} signatures/s",
         n as f64 / secs
     );
 }
