@@ -74,7 +74,7 @@ fn market<'a>(markets: &'a Value, slug: &str) -> &'a Value {
 #[tokio::test]
 async fn trading_flow_is_idempotent_risk_checked_and_simulated() {
     let (b, ctx) = setup(PolymarketConfig::default()).await;
-    assert_eq!(b.tools().len(), 23);
+    assert_eq!(b.tools().len(), 24);
     let markets = call(&b, &ctx, "polymarket_markets", json!({})).await;
     assert_eq!(markets["venue"], "simulated");
     assert_eq!(markets["count"], 7);
