@@ -344,7 +344,9 @@ fn decimal(v: &Value, key: &str) -> Result<Decimal> {
     }
     Decimal::from_str(t.trim())
         .map(|d| d.normalize())
-        .map_err(|_| PolymarketError::Upstream(format!("user channel: `{key}` = `{t}` is not a decimal")))
+        .map_err(|_| {
+            PolymarketError::Upstream(format!("user channel: `{key}` = `{t}` is not a decimal"))
+        })
 }
 
 fn required(v: &Value, key: &str) -> Result<String> {
@@ -376,7 +378,11 @@ pub fn parse_event(v: &Value) -> Result<Option<UserEvent>> {
             associate_trades: v
                 .get("associate_trades")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|t| t.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default(),
             owner: Some(text(v, "order_owner"))
                 .filter(|s| !s.is_empty())
@@ -385,7 +391,12 @@ pub fn parse_event(v: &Value) -> Result<Option<UserEvent>> {
         }))),
         "trade" => {
             let mut makers = Vec::new();
-            for m in v.get("maker_orders").and_then(Value::as_array).into_iter().flatten() {
+            for m in v
+                .get("maker_orders")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 makers.push(MakerOrder {
                     order_id: required(m, "order_id")?,
                     asset_id: text(m, "asset_id"),
@@ -614,7 +625,12 @@ impl Recorder {
     /// A recorder writing to `pool`; audit rows copy `audit` (tool, caller,
     /// variant) with the time from `clock`. `api_key` tells this key's
     /// maker orders in a trade.
-    pub fn new(pool: sqlx::AnyPool, clock: Arc<dyn Clock>, audit: AuditInfo, api_key: &str) -> Self {
+    pub fn new(
+        pool: sqlx::AnyPool,
+        clock: Arc<dyn Clock>,
+        audit: AuditInfo,
+        api_key: &str,
+    ) -> Self {
         Self {
             pool,
             clock,
@@ -717,7 +733,10 @@ impl Recorder {
             let old_update = row
                 .try_get::<Option<String>, _>("last_update")?
                 .and_then(|t| t.trim().parse::<i64>().ok());
-            if !ev.status.supersedes(ev.last_update_secs(), &old, old_update) {
+            if !ev
+                .status
+                .supersedes(ev.last_update_secs(), &old, old_update)
+            {
                 tx.rollback().await?;
                 return Ok(Outcome::FillUnchanged);
             }
@@ -1103,7 +1122,11 @@ impl UserStream {
 
     /// Stops the stream; returns its last status, `None` if none ran.
     pub fn stop(&self) -> Option<UserStreamStatus> {
-        let r = self.inner.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        let r = self
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()?;
         r.cancel.cancel();
         let mut status = status_of(&r);
         status.running = false;
@@ -1122,7 +1145,12 @@ impl UserStream {
 
 impl Drop for UserStream {
     fn drop(&mut self) {
-        if let Some(r) = self.inner.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(r) = self
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             r.cancel.cancel();
         }
     }

@@ -169,6 +169,8 @@ struct Fake {
 
 async fn conn(f: Arc<Fake>, tcp: tokio::net::TcpStream) {
     let paths = f.clone();
+    // The handshake callback's error type is tungstenite's (large) HTTP response.
+    #[allow(clippy::result_large_err)]
     let cb = move |req: &Request, resp: Response| {
         paths
             .paths
@@ -189,7 +191,12 @@ async fn conn(f: Arc<Fake>, tcp: tokio::net::TcpStream) {
         .lock()
         .expect("lock")
         .push(serde_json::from_str(first.as_str()).unwrap_or_default());
-    let frames = f.scripts.lock().expect("lock").pop_front().unwrap_or_default();
+    let frames = f
+        .scripts
+        .lock()
+        .expect("lock")
+        .pop_front()
+        .unwrap_or_default();
     for frame in frames {
         if ws.send(Message::Text(frame.into())).await.is_err() {
             return;
@@ -277,11 +284,12 @@ async fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
 }
 
 async fn order_row(store: &Store, cid: &str) -> (String, Option<String>) {
-    let r = sqlx::query("SELECT status, size_matched FROM pm_live_orders WHERE client_order_id = $1")
-        .bind(cid)
-        .fetch_one(store.pool())
-        .await
-        .expect("order row");
+    let r =
+        sqlx::query("SELECT status, size_matched FROM pm_live_orders WHERE client_order_id = $1")
+            .bind(cid)
+            .fetch_one(store.pool())
+            .await
+            .expect("order row");
     (r.get("status"), r.get("size_matched"))
 }
 
@@ -327,8 +335,14 @@ async fn audit_rows(store: &Store) -> Vec<(String, Value)> {
 /// Checks the tables after both connections' frames were applied.
 async fn check_store(store: &Store) {
     // A: PLACEMENT 0, UPDATE 4, UPDATE 10 of 10 -> matched. B: 5 of 20, then cancelled.
-    assert_eq!(order_row(store, "cid-a").await, ("matched".into(), Some("10".into())));
-    assert_eq!(order_row(store, "cid-b").await, ("cancelled".into(), Some("5".into())));
+    assert_eq!(
+        order_row(store, "cid-a").await,
+        ("matched".into(), Some("10".into()))
+    );
+    assert_eq!(
+        order_row(store, "cid-b").await,
+        ("cancelled".into(), Some("5".into()))
+    );
     assert_eq!(
         fill_row(store, T1).await,
         json!({"status": "CONFIRMED", "role": "taker", "order_id": ORDER_A, "client_order_id": "cid-a",
@@ -377,7 +391,10 @@ async fn check_store(store: &Store) {
     assert_eq!(audit[6].1["status"], "CONFIRMED");
     assert_eq!(audit[7].1["status"], "matched");
     assert_eq!(audit[8].1["placed_here"], false);
-    assert_eq!(audit[8].1["note"], "fill of an order this server did not place");
+    assert_eq!(
+        audit[8].1["note"],
+        "fill of an order this server did not place"
+    );
     assert_eq!(audit[9].1["status_before"], "live");
     assert_eq!(audit[9].1["status"], "cancelled");
 }
@@ -437,13 +454,20 @@ async fn scenario(store_url: &str) {
     .await;
     let s = state.stats();
     assert_eq!((s.orders_updated, s.orders_not_placed_here), (3, 1));
-    assert_eq!((s.fills_recorded, s.fills_unchanged), (2, 1), "T1 twice is one fill");
+    assert_eq!(
+        (s.fills_recorded, s.fills_unchanged),
+        (2, 1),
+        "T1 twice is one fill"
+    );
     fake.drop_now.notify_one();
 
     // Connection 2, after the reconnect and resubscription.
     wait_for("second connection's events", || {
         let s = state.stats();
-        s.order_events == 7 && s.trade_events == 7 && s.store_errors == 0 && s.unreadable == 0
+        s.order_events == 7
+            && s.trade_events == 7
+            && s.store_errors == 0
+            && s.unreadable == 0
             && s.orders_updated + s.orders_unchanged + s.orders_not_placed_here == 7
             && s.fills_recorded + s.fills_updated + s.fills_unchanged == 7
     })
@@ -459,11 +483,20 @@ async fn scenario(store_url: &str) {
     assert_eq!(s.subscriptions, s.connects);
     assert!(s.pings >= s.pongs && fake.pongs.load(Ordering::SeqCst) >= 1);
     assert_eq!(
-        (s.orders_updated, s.orders_unchanged, s.orders_not_placed_here),
+        (
+            s.orders_updated,
+            s.orders_unchanged,
+            s.orders_not_placed_here
+        ),
         (5, 1, 1)
     );
     assert_eq!(
-        (s.fills_recorded, s.fills_updated, s.fills_unchanged, s.fills_not_placed_here),
+        (
+            s.fills_recorded,
+            s.fills_updated,
+            s.fills_unchanged,
+            s.fills_not_placed_here
+        ),
         (3, 2, 2, 1)
     );
     assert!(!s.connected);
@@ -517,7 +550,8 @@ async fn user_channel_feeds_live_orders_and_fills_on_postgres() {
         .expect("create schema");
     let sep = if server.contains('?') { '&' } else { '?' };
     let url = format!("{server}{sep}options=-c%20search_path%3D{schema}");
-    let result = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(scenario(&url))).await;
+    let result =
+        futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(scenario(&url))).await;
     let _ = sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
         .execute(&mut conn)
         .await;
@@ -586,7 +620,10 @@ fn parses_the_documented_frames() {
     assert_eq!(parse_frame("PONG"), (vec![], 0));
     assert_eq!(parse_frame("{not json"), (vec![], 1));
     // An order event without an id cannot be applied.
-    assert_eq!(parse_frame(r#"{"event_type": "order", "type": "PLACEMENT"}"#).1, 1);
+    assert_eq!(
+        parse_frame(r#"{"event_type": "order", "type": "PLACEMENT"}"#).1,
+        1
+    );
 }
 
 // ------------------------------------------------------------ through the tool
@@ -637,7 +674,11 @@ async fn stream_orders_tool_starts_reports_and_stops() {
     let ctx = ctx(store.clone());
 
     let bad = bundle
-        .call("polymarket_stream_orders", json!({"markets": [""]}), ctx.clone())
+        .call(
+            "polymarket_stream_orders",
+            json!({"markets": [""]}),
+            ctx.clone(),
+        )
         .await
         .expect_err("empty market");
     assert_eq!(bad.kind, ToolErrorKind::InvalidInput);
@@ -674,16 +715,21 @@ async fn stream_orders_tool_starts_reports_and_stops() {
         .iter()
         .find(|o| o["client_order_id"] == "cid-a")
         .expect("cid-a");
-    assert_eq!((&a["status"], &a["size_matched"]), (&json!("matched"), &json!("10")));
+    assert_eq!(
+        (&a["status"], &a["size_matched"]),
+        (&json!("matched"), &json!("10"))
+    );
     let fills = done["fills"].as_array().expect("fills");
     assert_eq!(fills.len(), 3);
     let t3 = fills.iter().find(|f| f["trade_id"] == T3).expect("T3");
     assert_eq!(t3["placed_here"], false);
-    assert!(done["stream"]["recent_orders"]
-        .as_array()
-        .expect("recent")
-        .iter()
-        .any(|o| o["order_id"] == FOREIGN && o["placed_here"] == false));
+    assert!(
+        done["stream"]["recent_orders"]
+            .as_array()
+            .expect("recent")
+            .iter()
+            .any(|o| o["order_id"] == FOREIGN && o["placed_here"] == false)
+    );
 
     let stopped = call(&bundle, &ctx, json!({"action": "stop"})).await;
     assert_eq!(stopped["action"], "stopped");

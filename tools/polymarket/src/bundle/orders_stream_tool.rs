@@ -64,7 +64,9 @@ impl PolymarketBundle {
             return Ok(c.clone());
         }
         let wallet = self.wallet.as_ref().ok_or_else(|| {
-            PolymarketError::Config("the user channel needs API credentials or a private key".into())
+            PolymarketError::Config(
+                "the user channel needs API credentials or a private key".into(),
+            )
         })?;
         ClobClient::new(&self.config.clob_url, None, None)?
             .create_or_derive_api_key(wallet, self.config.chain_id, 0)
@@ -177,8 +179,12 @@ impl PolymarketBundle {
             StreamOrdersAction::Start => {
                 let markets = self.user_channel_markets(live, &input.markets, ctx).await?;
                 let creds = self.user_channel_creds().await?;
-                let recorder =
-                    Recorder::new(ctx.store.pool().clone(), ctx.clock.clone(), audit, &creds.key);
+                let recorder = Recorder::new(
+                    ctx.store.pool().clone(),
+                    ctx.clock.clone(),
+                    audit,
+                    &creds.key,
+                );
                 let cfg = UserStreamConfig::new(&user_url(&self.config.ws_url), creds, markets);
                 let started = self.user_stream.start(cfg, recorder);
                 let said = match started {
@@ -199,7 +205,11 @@ impl PolymarketBundle {
                  {} order update(s), {} fill(s) recorded ({} of orders this server did not place), \
                  {} fill status change(s), {} reconnect(s)",
                 if s.running { "running" } else { "not running" },
-                if s.stats.connected { "connected" } else { "not connected" },
+                if s.stats.connected {
+                    "connected"
+                } else {
+                    "not connected"
+                },
                 if s.markets.is_empty() {
                     "every market of this API key".to_string()
                 } else {
@@ -237,7 +247,9 @@ impl PolymarketBundle {
                 f["price"].as_str().unwrap_or(""),
                 f["client_order_id"]
                     .as_str()
-                    .map_or("not placed by this server".to_string(), |c| format!("order {c}"))
+                    .map_or("not placed by this server".to_string(), |c| format!(
+                        "order {c}"
+                    ))
             )
         }));
         Ok(livepath::answer(
