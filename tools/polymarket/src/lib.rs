@@ -10,6 +10,7 @@ pub mod analytics;
 pub mod arb;
 pub mod auth;
 pub mod book;
+pub mod chain;
 pub mod collateral;
 pub mod bundle;
 pub mod copy;
