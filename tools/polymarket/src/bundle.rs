@@ -57,6 +57,9 @@ pub struct PolymarketConfig {
     /// Signature type 0/1/2/3 (`signature_type` / `POLYMARKET_SIGNATURE_TYPE`):
     /// EOA, POLY_PROXY, POLY_GNOSIS_SAFE, POLY_1271.
     pub signature_type: u8,
+    /// Polygon JSON-RPC endpoint for sending collateral transactions
+    /// (`rpc_url` / `POLYGON_RPC_URL`; none: calldata only).
+    pub rpc_url: Option<String>,
     /// Builder code stamped on every order (`builder_code` /
     /// `POLYMARKET_BUILDER_CODE`, bytes32; zero by default).
     pub builder_code: alloy_primitives::B256,
@@ -92,6 +95,7 @@ impl Default for PolymarketConfig {
             chain_id: signing::POLYGON,
             signature_type: 0,
             builder_code: alloy_primitives::B256::ZERO,
+            rpc_url: None,
             funder: None,
             private_key: None,
             api_creds: None,
@@ -213,6 +217,7 @@ impl PolymarketConfig {
             cfg.builder_code = signing::parse_bytes32("builder_code", &code)
                 .map_err(|e| PolymarketError::Config(e.to_string()))?;
         }
+        cfg.rpc_url = table_str("rpc_url").or_else(|| env("POLYGON_RPC_URL"));
         cfg.funder = table_str("funder").or_else(|| env("POLYMARKET_FUNDER"));
         cfg.private_key = env("POLYMARKET_PRIVATE_KEY");
         if let (Some(key), Some(secret), Some(passphrase)) = (
@@ -1131,7 +1136,10 @@ impl ToolBundle for PolymarketBundle {
             }
             "polymarket_find_arbitrage" => self.find_arb(parse_args(args)?, &ctx).await,
             "polymarket_fee_estimate" => self.fee_estimate(parse_args(args)?, &ctx).await,
-            "polymarket_collateral" => self.collateral(parse_args(args)?, &ctx).await,
+            "polymarket_collateral" => {
+                let a = audit(&ctx, tool, &args);
+                self.collateral(parse_args(args)?, &ctx, a).await
+            }
             "polymarket_quote_market" => {
                 let a = audit(&ctx, tool, &args);
                 self.quote(parse_args(args)?, &ctx, a).await

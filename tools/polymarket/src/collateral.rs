@@ -13,7 +13,7 @@
 use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{SolCall, sol};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{PolymarketError, Result};
 use crate::signing::{EXCHANGE_V2, EXCHANGE_V3, NEG_RISK_EXCHANGE_V2};
@@ -57,7 +57,7 @@ fn addr(text: &str) -> Address {
 }
 
 /// One transaction for the caller to review (and send only when asked).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Call {
     /// What it does, in words.
     pub purpose: String,

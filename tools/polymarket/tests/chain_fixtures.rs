@@ -5,7 +5,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use alloy_primitives::{Address, keccak256};
+use alloy_primitives::keccak256;
+use nt_mcp_core::bundle::{Caller, CancellationToken, ToolCtx};
+use nt_mcp_core::clock::ManualClock;
+use nt_mcp_core::progress::Progress;
+use nt_mcp_core::store::core_migrations;
+use nt_mcp_core::{Store, ToolBundle, ToolErrorKind};
+use nt_polymarket::{PolymarketBundle, PolymarketConfig};
+use sqlx::Row;
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -68,8 +75,9 @@ async fn rpc(State(node): State<Arc<Node>>, Json(req): Json<Value>) -> Json<Valu
     Json(json!({"jsonrpc": "2.0", "id": req["id"], "result": result}))
 }
 
-#[tokio::test]
-async fn send_uses_consecutive_nonces_and_the_node_fee_market() {
+const PK: &str = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+
+async fn serve_node() -> (String, Arc<Node>) {
     let node = Arc::new(Node::default());
     let app = Router::new()
         .route("/", post(rpc))
@@ -81,9 +89,13 @@ async fn send_uses_consecutive_nonces_and_the_node_fee_market() {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let wallet =
-        Wallet::from_hex("0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
-            .expect("key");
+    (url, node)
+}
+
+#[tokio::test]
+async fn send_uses_consecutive_nonces_and_the_node_fee_market() {
+    let (url, node) = serve_node().await;
+    let wallet = Wallet::from_hex(PK).expect("key");
     let calls = collateral::wrap(wallet.address(), dec!(25)).expect("wrap");
     let sent = ChainClient::new(&url, 137)
         .expect("client")
@@ -111,5 +123,79 @@ async fn send_uses_consecutive_nonces_and_the_node_fee_market() {
         .expect_err("wrong chain");
     assert!(err.to_string().contains("chain 137"), "{err}");
     assert_eq!(node.raws.lock().expect("lock").len(), 2);
-    let _ = Address::ZERO;
+}
+
+async fn ctx_with(bundle: &PolymarketBundle, live_trading: bool) -> ToolCtx {
+    let store = Store::open("sqlite::memory:").await.expect("open");
+    let mut migrations = core_migrations();
+    migrations.extend(bundle.migrations());
+    store.migrate(&migrations).await.expect("migrate");
+    ToolCtx {
+        store,
+        clock: Arc::new(ManualClock::new(1_750_000_000_000)),
+        progress: Progress::recording(),
+        cancel: CancellationToken::new(),
+        caller: Caller::local(),
+        variant: Arc::from("test"),
+        live_trading,
+    }
+}
+
+#[tokio::test]
+async fn the_collateral_tool_sends_only_when_asked_with_live_trading_from_an_eoa() {
+    let (url, node) = serve_node().await;
+    let config = PolymarketConfig {
+        private_key: Some(PK.into()),
+        rpc_url: Some(url),
+        ..PolymarketConfig::default()
+    };
+    let bundle = PolymarketBundle::from_config(config.clone()).expect("bundle");
+    let wrap = json!({"action": "wrap", "amount": "25", "send": true});
+
+    // Live trading off: refused, nothing signed or sent.
+    let off = ctx_with(&bundle, false).await;
+    let err = bundle
+        .call("polymarket_collateral", wrap.clone(), off)
+        .await
+        .expect_err("live trading off");
+    assert_eq!(err.kind, ToolErrorKind::Refused);
+    assert!(node.raws.lock().expect("lock").is_empty());
+
+    // A proxy wallet sends through its contract, not from the key.
+    let proxy = PolymarketBundle::from_config(PolymarketConfig {
+        signature_type: 1,
+        funder: Some("0x7c3Db723F0B1b5cA1Ab9a8D0C54A5f2A0C2E9C11".into()),
+        ..config
+    })
+    .expect("proxy");
+    let ctx = ctx_with(&proxy, true).await;
+    let err = proxy
+        .call("polymarket_collateral", wrap.clone(), ctx)
+        .await
+        .expect_err("proxy");
+    assert!(err.message.contains("EOA"), "{}", err.message);
+
+    // Asked, live trading on, EOA: approve + wrap go out, audited.
+    let ctx = ctx_with(&bundle, true).await;
+    let out = bundle
+        .call("polymarket_collateral", wrap, ctx.clone())
+        .await
+        .expect("send");
+    assert_eq!(out.structured["sent"], true);
+    assert_eq!(out.structured["transactions"].as_array().map(Vec::len), Some(2));
+    assert_eq!(node.raws.lock().expect("lock").len(), 2);
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE outcome = 'onchain_tx_sent'")
+        .fetch_one(ctx.store.pool())
+        .await
+        .expect("count")
+        .try_get("n")
+        .expect("n");
+    assert_eq!(n, 1);
+    // Without send, calldata only.
+    let review = bundle
+        .call("polymarket_collateral", json!({"action": "approvals"}), ctx)
+        .await
+        .expect("review");
+    assert_eq!(review.structured["sent"], false);
+    assert_eq!(node.raws.lock().expect("lock").len(), 2);
 }

@@ -15,13 +15,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{PolymarketBundle, VENUE, find_market};
+use crate::chain::{ChainClient, SentTx};
 use crate::collateral::{self, Call};
 use crate::error::{PolymarketError, Result};
 use crate::live::{self as livepath, Live};
 use crate::rest::AssetType;
 use crate::signing::{EXCHANGE_V2, EXCHANGE_V3, NEG_RISK_EXCHANGE_V2};
 use crate::types::{NumText, parse_decimal};
-use crate::venue::PAPER;
+use crate::venue::{AuditInfo, PAPER, audit_row};
 use nt_mcp_core::bundle::{ToolCtx, ToolOutput};
 
 /// What `polymarket_collateral` does.
@@ -68,6 +69,11 @@ pub struct CollateralInput {
     /// wrap/unwrap only: who receives the tokens (default the funder, else the signer).
     #[serde(default)]
     pub to: Option<String>,
+    /// Sign and send the calls as Polygon transactions (EOA wallets only,
+    /// live trading on, `POLYGON_RPC_URL` set); default false: calldata
+    /// for review.
+    #[serde(default)]
+    pub send: bool,
 }
 
 const SIX: u32 = 6;
@@ -214,18 +220,62 @@ impl PolymarketBundle {
         ))
     }
 
+    /// Sends `calls` from the configured EOA through the Polygon RPC, with
+    /// an audit row before (what will be sent) and after (the hashes).
+    async fn send_calls(
+        &self,
+        calls: &[Call],
+        ctx: &ToolCtx,
+        audit: &AuditInfo,
+    ) -> Result<Vec<SentTx>> {
+        if !ctx.live_trading {
+            return Err(PolymarketError::Refused(
+                "sending transactions needs live trading on (--live-trading / NT_LIVE_TRADING); without send=true the calldata is returned for review".into(),
+            ));
+        }
+        let wallet = self.wallet.as_ref().ok_or_else(|| {
+            PolymarketError::Refused("sending needs POLYMARKET_PRIVATE_KEY".into())
+        })?;
+        if self.config.signature_type != 0 {
+            return Err(PolymarketError::Refused(
+                "only an EOA wallet (signature type 0) sends its own transactions; a proxy, safe or deposit wallet acts through its contract and Polymarket's relayer: use the calldata from that wallet".into(),
+            ));
+        }
+        let url = self.config.rpc_url.as_deref().ok_or_else(|| {
+            PolymarketError::Refused(
+                "sending needs a Polygon JSON-RPC endpoint: set POLYGON_RPC_URL (or rpc_url in the manifest)".into(),
+            )
+        })?;
+        let pool = ctx.store.pool();
+        let mut tx = pool.begin().await?;
+        audit_row(&mut tx, audit, "onchain_tx_pending", &json!({ "calls": calls })).await?;
+        tx.commit().await?;
+        let sent = ChainClient::new(url, self.config.chain_id)?
+            .send(wallet, calls)
+            .await?;
+        let mut tx = pool.begin().await?;
+        audit_row(&mut tx, audit, "onchain_tx_sent", &json!({ "sent": sent })).await?;
+        tx.commit().await?;
+        Ok(sent)
+    }
+
     /// `polymarket_collateral`.
     pub(super) async fn collateral(
         &self,
         input: CollateralInput,
         ctx: &ToolCtx,
+        audit: AuditInfo,
     ) -> Result<ToolOutput> {
         let venue = if self.live.is_some() {
             livepath::LIVE_VENUE
         } else {
             VENUE
         };
-        let review = "calldata for review: sign and send it from the wallet (nothing was sent)";
+        let review = if input.send {
+            "sending"
+        } else {
+            "calldata for review: send=true sends it from an EOA wallet, or sign it in your wallet (nothing was sent)"
+        };
         let (text, body) = match input.action {
             CollateralAction::Status => {
                 if let Some(live) = &self.live {
@@ -286,8 +336,25 @@ impl PolymarketBundle {
             }
         };
         let mut body = body;
+        let mut text = text;
         body["venue"] = json!(venue);
         body["sent"] = json!(false);
+        if input.send {
+            let calls: Vec<Call> = serde_json::from_value(body["calls"].clone()).map_err(|_| {
+                PolymarketError::invalid("send", "this action has no transaction to send")
+            })?;
+            let sent = self.send_calls(&calls, ctx, &audit).await?;
+            text = format!(
+                "sent {} transaction(s): {}",
+                sent.len(),
+                sent.iter()
+                    .map(|t| format!("{} ({})", t.hash, t.purpose))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            body["sent"] = json!(true);
+            body["transactions"] = json!(sent);
+        }
         Ok(ToolOutput::new(format!("venue: {venue}\n{text}"), body))
     }
 }
