@@ -28,23 +28,18 @@
 //! running stream for the `polymarket_stream_orders` tool.
 
 use std::collections::VecDeque;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use nt_mcp_core::clock::Clock;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use serde_json::{Value, json};
-use sqlx::Row;
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::ApiCreds;
 use crate::error::{PolymarketError, Result};
-use crate::live::LIVE_VENUE;
-use crate::venue::{AuditInfo, audit_row};
 
 /// The user channel.
 pub const DEFAULT_USER_WS_URL: &str = "wss://ws-subscriptions-clob.polymarket.com/ws/user";
@@ -82,7 +77,8 @@ pub struct UserStreamConfig {
     pub backoff: Duration,
     /// Longest reconnect delay.
     pub max_backoff: Duration,
-    /// Reconnects allowed before giving up.
+    /// Consecutive reconnects allowed before giving up; a connection that
+    /// delivered an event or a `PONG` starts the count again.
     pub max_reconnects: u32,
 }
 
@@ -124,338 +120,14 @@ pub fn subscription(creds: &ApiCreds, markets: &[String]) -> String {
     .to_string()
 }
 
-// ---------------------------------------------------------------- events
+mod events;
+mod record;
 
-/// What an `order` event reports (its `type`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum OrderEventKind {
-    /// The order was placed.
-    Placement,
-    /// Some of it matched.
-    Update,
-    /// It was cancelled.
-    Cancellation,
-    /// A type this client does not know (kept as sent).
-    Other(String),
-}
-
-impl OrderEventKind {
-    fn parse(s: &str) -> Self {
-        match s.to_ascii_uppercase().as_str() {
-            "PLACEMENT" => Self::Placement,
-            "UPDATE" => Self::Update,
-            "CANCELLATION" => Self::Cancellation,
-            _ => Self::Other(s.to_string()),
-        }
-    }
-
-    /// The venue's spelling.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Placement => "PLACEMENT",
-            Self::Update => "UPDATE",
-            Self::Cancellation => "CANCELLATION",
-            Self::Other(s) => s,
-        }
-    }
-}
-
-/// An `order` event: one of this API key's orders changed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OrderEvent {
-    /// Venue order id.
-    pub id: String,
-    /// PLACEMENT, UPDATE or CANCELLATION.
-    pub kind: OrderEventKind,
-    /// Token id.
-    pub asset_id: String,
-    /// Condition id.
-    pub market: String,
-    /// BUY or SELL.
-    pub side: String,
-    /// Limit price.
-    pub price: Decimal,
-    /// Size when placed.
-    pub original_size: Decimal,
-    /// Shares matched so far.
-    pub size_matched: Decimal,
-    /// Outcome name.
-    pub outcome: String,
-    /// The order's status when the event carries one.
-    pub status: Option<String>,
-    /// Ids of the trades the order took part in.
-    pub associate_trades: Vec<String>,
-    /// API key of the order's owner.
-    pub owner: String,
-    /// Event time as sent.
-    pub timestamp: String,
-}
-
-/// A trade's status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum TradeStatus {
-    /// Matched and sent to the exchange contract.
-    Matched,
-    /// Mined into the chain.
-    Mined,
-    /// Final.
-    Confirmed,
-    /// The transaction failed and is being retried.
-    Retrying,
-    /// Failed for good.
-    Failed,
-    /// A status this client does not know (kept as sent).
-    Other(String),
-}
-
-impl TradeStatus {
-    /// Parses the venue's spelling.
-    pub fn parse(s: &str) -> Self {
-        match s.to_ascii_uppercase().as_str() {
-            "MATCHED" => Self::Matched,
-            "MINED" => Self::Mined,
-            "CONFIRMED" => Self::Confirmed,
-            "RETRYING" => Self::Retrying,
-            "FAILED" => Self::Failed,
-            _ => Self::Other(s.to_ascii_uppercase()),
-        }
-    }
-
-    /// The venue's spelling.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Matched => "MATCHED",
-            Self::Mined => "MINED",
-            Self::Confirmed => "CONFIRMED",
-            Self::Retrying => "RETRYING",
-            Self::Failed => "FAILED",
-            Self::Other(s) => s,
-        }
-    }
-
-    /// CONFIRMED and FAILED never change again.
-    pub fn is_terminal(&self) -> bool {
-        matches!(self, Self::Confirmed | Self::Failed)
-    }
-
-    /// Position on the documented path MATCHED -> (RETRYING ->) MINED ->
-    /// CONFIRMED | FAILED, for frames with equal or no `last_update`.
-    fn rank(&self) -> u8 {
-        match self {
-            Self::Matched => 0,
-            Self::Retrying | Self::Other(_) => 1,
-            Self::Mined => 2,
-            Self::Confirmed | Self::Failed => 3,
-        }
-    }
-
-    /// Whether a frame with `self` at `new_update` replaces the stored
-    /// `old` status at `old_update`: never after a terminal status; else a
-    /// later `last_update` wins, and on a tie (or without one) the status
-    /// further along the path.
-    pub fn supersedes(&self, new_update: Option<i64>, old: &Self, old_update: Option<i64>) -> bool {
-        if self == old || old.is_terminal() {
-            return false;
-        }
-        match (new_update, old_update) {
-            (Some(n), Some(o)) if n != o => n > o,
-            _ => self.rank() > old.rank(),
-        }
-    }
-}
-
-/// One maker order filled by a trade.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MakerOrder {
-    /// Venue order id.
-    pub order_id: String,
-    /// Token id.
-    pub asset_id: String,
-    /// Shares of this maker order matched in the trade.
-    pub matched_amount: Decimal,
-    /// The maker order's price.
-    pub price: Decimal,
-    /// Outcome name.
-    pub outcome: String,
-    /// API key of the maker order's owner.
-    pub owner: String,
-}
-
-/// A `trade` event: a match involving one of this API key's orders.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TradeEvent {
-    /// Trade id.
-    pub id: String,
-    /// Status.
-    pub status: TradeStatus,
-    /// Token id (the taker's).
-    pub asset_id: String,
-    /// Condition id.
-    pub market: String,
-    /// Taker side, BUY or SELL.
-    pub side: String,
-    /// Price.
-    pub price: Decimal,
-    /// Size.
-    pub size: Decimal,
-    /// Outcome name.
-    pub outcome: String,
-    /// The taker order's id.
-    pub taker_order_id: String,
-    /// The maker orders it filled.
-    pub maker_orders: Vec<MakerOrder>,
-    /// API key of the event's owner.
-    pub owner: String,
-    /// API key of the trade's (taker's) owner.
-    pub trade_owner: String,
-    /// Match time as sent.
-    pub matchtime: String,
-    /// Last update of the trade as sent (unix seconds).
-    pub last_update: String,
-}
-
-impl TradeEvent {
-    fn last_update_secs(&self) -> Option<i64> {
-        self.last_update.trim().parse().ok()
-    }
-}
-
-/// A user-channel event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum UserEvent {
-    /// An `order` event.
-    Order(OrderEvent),
-    /// A `trade` event.
-    Trade(TradeEvent),
-}
-
-fn text(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    }
-}
-
-fn decimal(v: &Value, key: &str) -> Result<Decimal> {
-    let t = text(v, key);
-    if t.trim().is_empty() {
-        return Ok(Decimal::ZERO);
-    }
-    Decimal::from_str(t.trim())
-        .map(|d| d.normalize())
-        .map_err(|_| {
-            PolymarketError::Upstream(format!("user channel: `{key}` = `{t}` is not a decimal"))
-        })
-}
-
-fn required(v: &Value, key: &str) -> Result<String> {
-    let t = text(v, key);
-    if t.is_empty() {
-        return Err(PolymarketError::Upstream(format!(
-            "user channel: event without `{key}`"
-        )));
-    }
-    Ok(t)
-}
-
-/// Parses one event object; `Ok(None)` for event types this client does
-/// not use.
-pub fn parse_event(v: &Value) -> Result<Option<UserEvent>> {
-    let kind = text(v, "event_type").to_ascii_lowercase();
-    match kind.as_str() {
-        "order" => Ok(Some(UserEvent::Order(OrderEvent {
-            id: required(v, "id")?,
-            kind: OrderEventKind::parse(&text(v, "type")),
-            asset_id: text(v, "asset_id"),
-            market: text(v, "market"),
-            side: text(v, "side").to_ascii_uppercase(),
-            price: decimal(v, "price")?,
-            original_size: decimal(v, "original_size")?,
-            size_matched: decimal(v, "size_matched")?,
-            outcome: text(v, "outcome"),
-            status: Some(text(v, "status")).filter(|s| !s.is_empty()),
-            associate_trades: v
-                .get("associate_trades")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|t| t.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            owner: Some(text(v, "order_owner"))
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| text(v, "owner")),
-            timestamp: text(v, "timestamp"),
-        }))),
-        "trade" => {
-            let mut makers = Vec::new();
-            for m in v
-                .get("maker_orders")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                makers.push(MakerOrder {
-                    order_id: required(m, "order_id")?,
-                    asset_id: text(m, "asset_id"),
-                    matched_amount: decimal(m, "matched_amount")?,
-                    price: decimal(m, "price")?,
-                    outcome: text(m, "outcome"),
-                    owner: text(m, "owner"),
-                });
-            }
-            Ok(Some(UserEvent::Trade(TradeEvent {
-                id: required(v, "id")?,
-                status: TradeStatus::parse(&required(v, "status")?),
-                asset_id: text(v, "asset_id"),
-                market: text(v, "market"),
-                side: text(v, "side").to_ascii_uppercase(),
-                price: decimal(v, "price")?,
-                size: decimal(v, "size")?,
-                outcome: text(v, "outcome"),
-                taker_order_id: text(v, "taker_order_id"),
-                maker_orders: makers,
-                owner: text(v, "owner"),
-                trade_owner: text(v, "trade_owner"),
-                matchtime: text(v, "matchtime"),
-                last_update: text(v, "last_update"),
-            })))
-        }
-        _ => Ok(None),
-    }
-}
-
-/// Parses one text frame (one event or an array of them). Returns the
-/// events read and how many entries were unreadable; `PONG` and other
-/// non-JSON keepalives give neither.
-pub fn parse_frame(frame: &str) -> (Vec<UserEvent>, u32) {
-    let t = frame.trim();
-    if !t.starts_with('{') && !t.starts_with('[') {
-        return (Vec::new(), 0);
-    }
-    let Ok(v) = serde_json::from_str::<Value>(t) else {
-        return (Vec::new(), 1);
-    };
-    let items = match v {
-        Value::Array(items) => items,
-        other => vec![other],
-    };
-    let mut events = Vec::new();
-    let mut bad = 0;
-    for item in &items {
-        match parse_event(item) {
-            Ok(Some(e)) => events.push(e),
-            Ok(None) => {}
-            Err(err) => {
-                tracing::warn!(error = %err, "user channel: unreadable event");
-                bad += 1;
-            }
-        }
-    }
-    (events, bad)
-}
+pub use events::{
+    MakerOrder, OrderEvent, OrderEventKind, TradeEvent, TradeStatus, UserEvent, parse_event,
+    parse_frame,
+};
+pub use record::{Outcome, Recorder};
 
 // ---------------------------------------------------------------- state
 
@@ -498,6 +170,9 @@ pub struct UserStreamStats {
     pub connected: bool,
     /// Why the stream stopped, when it gave up.
     pub last_error: Option<String>,
+    /// The last text the venue sent that was neither an event nor `PONG`
+    /// (an authentication error, say), at most 200 characters.
+    pub notice: Option<String>,
 }
 
 /// One recent order event, as the tool shows it.
@@ -554,347 +229,13 @@ impl UserStreamState {
     }
 }
 
-// ---------------------------------------------------------------- store
-
-/// What applying one event did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// An order of this server changed (status or size matched).
-    OrderUpdated,
-    /// An order event that changed nothing.
-    OrderUnchanged,
-    /// An order this server did not place (nothing written).
-    OrderNotPlacedHere,
-    /// A new trade was recorded; `placed_here` says whether it fills an
-    /// order of this server.
-    FillRecorded {
-        /// Whether this server placed the order filled.
-        placed_here: bool,
-    },
-    /// A known trade moved to a newer status.
-    FillUpdated,
-    /// A repeated or stale trade event.
-    FillUnchanged,
-}
-
-/// Applies user-channel events to the store, writing an audit row with
-/// each change.
-#[derive(Clone)]
-pub struct Recorder {
-    pool: sqlx::AnyPool,
-    clock: Arc<dyn Clock>,
-    audit: AuditInfo,
-    api_key: String,
-}
-
-impl std::fmt::Debug for Recorder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Recorder")
-            .field("tool", &self.audit.tool)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The status an order event implies, given the one stored.
-fn next_status(stored: &str, ev: &OrderEvent, matched: Decimal) -> String {
-    if matches!(stored, "cancelled" | "matched" | "rejected") {
-        return stored.to_string();
-    }
-    let filled = ev.original_size > Decimal::ZERO && matched >= ev.original_size;
-    match &ev.kind {
-        OrderEventKind::Cancellation => "cancelled".into(),
-        OrderEventKind::Placement | OrderEventKind::Update if filled => "matched".into(),
-        OrderEventKind::Placement | OrderEventKind::Update => "live".into(),
-        OrderEventKind::Other(_) => match ev.status.as_deref().map(str::to_ascii_lowercase) {
-            Some(s) if s == "canceled" || s == "cancelled" => "cancelled".into(),
-            Some(s) if !s.is_empty() => s,
-            _ => stored.to_string(),
-        },
-    }
-}
-
-fn stored_decimal(row: &sqlx::any::AnyRow, col: &str) -> Decimal {
-    row.try_get::<Option<String>, _>(col)
-        .ok()
-        .flatten()
-        .and_then(|t| Decimal::from_str(&t).ok())
-        .unwrap_or_default()
-}
-
-impl Recorder {
-    /// A recorder writing to `pool`; audit rows copy `audit` (tool, caller,
-    /// variant) with the time from `clock`. `api_key` tells this key's
-    /// maker orders in a trade.
-    pub fn new(
-        pool: sqlx::AnyPool,
-        clock: Arc<dyn Clock>,
-        audit: AuditInfo,
-        api_key: &str,
-    ) -> Self {
-        Self {
-            pool,
-            clock,
-            audit,
-            api_key: api_key.to_string(),
-        }
-    }
-
-    fn audit_now(&self) -> AuditInfo {
-        AuditInfo {
-            at_ms: self.clock.now_ms(),
-            ..self.audit.clone()
-        }
-    }
-
-    /// Applies one event (in one transaction with its audit row).
-    pub async fn apply(&self, event: &UserEvent, state: &UserStreamState) -> Result<Outcome> {
-        match event {
-            UserEvent::Order(o) => self.apply_order(o, state).await,
-            UserEvent::Trade(t) => self.apply_trade(t).await,
-        }
-    }
-
-    async fn apply_order(&self, ev: &OrderEvent, state: &UserStreamState) -> Result<Outcome> {
-        let audit = self.audit_now();
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "SELECT client_order_id, status, size_matched FROM pm_live_orders WHERE venue_order_id = $1",
-        )
-        .bind(&ev.id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            tx.rollback().await?;
-            state.remember(OrderSeen {
-                order_id: ev.id.clone(),
-                client_order_id: None,
-                placed_here: false,
-                event: ev.kind.as_str().to_string(),
-                status: next_status("live", ev, ev.size_matched),
-                size_matched: ev.size_matched,
-                original_size: ev.original_size,
-                market: ev.market.clone(),
-            });
-            return Ok(Outcome::OrderNotPlacedHere);
-        };
-        let cid: String = row.try_get("client_order_id")?;
-        let before: String = row.try_get("status")?;
-        let had = row.try_get::<Option<String>, _>("size_matched")?.is_some();
-        let old_matched = stored_decimal(&row, "size_matched");
-        let matched = old_matched.max(ev.size_matched);
-        let status = next_status(&before, ev, matched);
-        state.remember(OrderSeen {
-            order_id: ev.id.clone(),
-            client_order_id: Some(cid.clone()),
-            placed_here: true,
-            event: ev.kind.as_str().to_string(),
-            status: status.clone(),
-            size_matched: matched,
-            original_size: ev.original_size,
-            market: ev.market.clone(),
-        });
-        if status == before && matched == old_matched && had {
-            tx.rollback().await?;
-            return Ok(Outcome::OrderUnchanged);
-        }
-        sqlx::query(
-            "UPDATE pm_live_orders SET status = $1, size_matched = $2, updated_ms = $3 WHERE client_order_id = $4",
-        )
-        .bind(&status)
-        .bind(matched.normalize().to_string())
-        .bind(audit.at_ms)
-        .bind(&cid)
-        .execute(&mut *tx)
-        .await?;
-        audit_row(
-            &mut tx,
-            &audit,
-            "live_order_update",
-            &json!({ "venue": LIVE_VENUE, "source": "user_channel", "client_order_id": cid,
-                     "order_id": ev.id, "event": ev.kind.as_str(), "status_before": before,
-                     "status": status, "size_matched": matched, "original_size": ev.original_size }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Outcome::OrderUpdated)
-    }
-
-    async fn apply_trade(&self, ev: &TradeEvent) -> Result<Outcome> {
-        let audit = self.audit_now();
-        let mut tx = self.pool.begin().await?;
-        let existing = sqlx::query(
-            "SELECT status, last_update, client_order_id FROM pm_live_fills WHERE trade_id = $1",
-        )
-        .bind(&ev.id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = existing {
-            let old = TradeStatus::parse(&row.try_get::<String, _>("status")?);
-            let old_update = row
-                .try_get::<Option<String>, _>("last_update")?
-                .and_then(|t| t.trim().parse::<i64>().ok());
-            if !ev
-                .status
-                .supersedes(ev.last_update_secs(), &old, old_update)
-            {
-                tx.rollback().await?;
-                return Ok(Outcome::FillUnchanged);
-            }
-            sqlx::query(
-                "UPDATE pm_live_fills SET status = $1, last_update = $2, updated_ms = $3 WHERE trade_id = $4",
-            )
-            .bind(ev.status.as_str())
-            .bind(Some(ev.last_update.clone()).filter(|s| !s.is_empty()))
-            .bind(audit.at_ms)
-            .bind(&ev.id)
-            .execute(&mut *tx)
-            .await?;
-            let cid: Option<String> = row.try_get("client_order_id")?;
-            audit_row(
-                &mut tx,
-                &audit,
-                "live_fill_status",
-                &json!({ "venue": LIVE_VENUE, "source": "user_channel", "trade_id": ev.id,
-                         "status_before": old.as_str(), "status": ev.status.as_str(),
-                         "client_order_id": cid, "placed_here": cid.is_some() }),
-            )
-            .await?;
-            tx.commit().await?;
-            return Ok(Outcome::FillUpdated);
-        }
-        let own = self.ownership(&mut tx, ev).await?;
-        let placed_here = own.client_order_id.is_some();
-        let makers = serde_json::to_string(&ev.maker_orders)
-            .map_err(|e| PolymarketError::Config(e.to_string()))?;
-        let inserted = sqlx::query(
-            "INSERT INTO pm_live_fills (trade_id, market, asset_id, side, price, size, outcome, status, \
-             taker_order_id, role, venue_order_id, client_order_id, placed_here, own_size, own_price, \
-             maker_orders, match_time, last_update, first_seen_ms, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) \
-             ON CONFLICT (trade_id) DO NOTHING",
-        )
-        .bind(&ev.id)
-        .bind(&ev.market)
-        .bind(&ev.asset_id)
-        .bind(&ev.side)
-        .bind(ev.price.to_string())
-        .bind(ev.size.to_string())
-        .bind(Some(ev.outcome.clone()).filter(|s| !s.is_empty()))
-        .bind(ev.status.as_str())
-        .bind(&ev.taker_order_id)
-        .bind(own.role)
-        .bind(own.venue_order_id.clone())
-        .bind(own.client_order_id.clone())
-        .bind(i64::from(placed_here))
-        .bind(own.size.normalize().to_string())
-        .bind(own.price.normalize().to_string())
-        .bind(makers)
-        .bind(Some(ev.matchtime.clone()).filter(|s| !s.is_empty()))
-        .bind(Some(ev.last_update.clone()).filter(|s| !s.is_empty()))
-        .bind(audit.at_ms)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await?;
-            return Ok(Outcome::FillUnchanged);
-        }
-        audit_row(
-            &mut tx,
-            &audit,
-            "live_fill",
-            &json!({ "venue": LIVE_VENUE, "source": "user_channel", "trade_id": ev.id,
-                     "status": ev.status.as_str(), "market": ev.market, "asset_id": ev.asset_id,
-                     "role": own.role, "order_id": own.venue_order_id,
-                     "client_order_id": own.client_order_id, "placed_here": placed_here,
-                     "size": own.size, "price": own.price,
-                     "note": if placed_here { "fill of an order this server placed" }
-                             else { "fill of an order this server did not place" } }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Outcome::FillRecorded { placed_here })
-    }
-
-    /// Which side of the trade is this key's: the taker order when this
-    /// server placed it (or the trade's owner is this key and none of the
-    /// maker orders is), else this key's maker orders.
-    async fn ownership(
-        &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        ev: &TradeEvent,
-    ) -> Result<Ownership> {
-        let taker_cid = if ev.taker_order_id.is_empty() {
-            None
-        } else {
-            placed_here(tx, &ev.taker_order_id).await?
-        };
-        let mut mine: Vec<(&MakerOrder, Option<String>)> = Vec::new();
-        for m in &ev.maker_orders {
-            let cid = placed_here(tx, &m.order_id).await?;
-            let key_match = !self.api_key.is_empty() && m.owner == self.api_key;
-            if cid.is_some() || key_match {
-                mine.push((m, cid));
-            }
-        }
-        let key_is_taker = !self.api_key.is_empty() && ev.trade_owner == self.api_key;
-        if taker_cid.is_some() || (key_is_taker && mine.is_empty()) {
-            return Ok(Ownership {
-                role: "taker",
-                venue_order_id: Some(ev.taker_order_id.clone()).filter(|s| !s.is_empty()),
-                client_order_id: taker_cid,
-                size: ev.size,
-                price: ev.price,
-            });
-        }
-        if mine.is_empty() {
-            return Ok(Ownership {
-                role: "unknown",
-                venue_order_id: None,
-                client_order_id: None,
-                size: ev.size,
-                price: ev.price,
-            });
-        }
-        // Ours first among our maker orders: the one this server placed.
-        mine.sort_by_key(|(_, cid)| cid.is_none());
-        let (first, cid) = &mine[0];
-        Ok(Ownership {
-            role: "maker",
-            venue_order_id: Some(first.order_id.clone()),
-            client_order_id: cid.clone(),
-            size: mine.iter().map(|(m, _)| m.matched_amount).sum(),
-            price: first.price,
-        })
-    }
-}
-
-/// The client order id of the order with venue id `id`, when this server
-/// placed it.
-async fn placed_here(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    id: &str,
-) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar::<_, String>(
-        "SELECT client_order_id FROM pm_live_orders WHERE venue_order_id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?)
-}
-
-struct Ownership {
-    role: &'static str,
-    venue_order_id: Option<String>,
-    client_order_id: Option<String>,
-    size: Decimal,
-    price: Decimal,
-}
-
 // ---------------------------------------------------------------- connection
 
 enum Exit {
-    Dropped,
+    /// The connection ended; `healthy` when it delivered an event or a `PONG`.
+    Dropped {
+        healthy: bool,
+    },
     Cancelled,
 }
 
@@ -925,16 +266,18 @@ pub async fn run(
             }
             Err(err) => {
                 tracing::warn!(url = %cfg.url, error = %err, "user channel connect failed");
-                Exit::Dropped
+                Exit::Dropped { healthy: false }
             }
         };
-        if matches!(exit, Exit::Cancelled) {
-            return Ok(());
+        match exit {
+            Exit::Cancelled => return Ok(()),
+            Exit::Dropped { healthy: true } => reconnects = 0,
+            Exit::Dropped { healthy: false } => {}
         }
         reconnects += 1;
         if reconnects > cfg.max_reconnects {
             return Err(PolymarketError::Upstream(format!(
-                "user channel: gave up after {} reconnects",
+                "user channel: gave up after {} reconnects in a row",
                 cfg.max_reconnects
             )));
         }
@@ -959,8 +302,9 @@ where
 {
     let (mut tx, mut rx) = ws.split();
     let sub = subscription(&cfg.creds, &cfg.markets);
+    let mut healthy = false;
     if tx.send(Message::Text(sub.into())).await.is_err() {
-        return Exit::Dropped;
+        return Exit::Dropped { healthy };
     }
     state.bump(|s| {
         s.subscriptions += 1;
@@ -976,21 +320,30 @@ where
             }
             _ = ping.tick() => {
                 if tx.send(Message::Text("PING".into())).await.is_err() {
-                    return Exit::Dropped;
+                    return Exit::Dropped { healthy };
                 }
                 state.bump(|s| s.pings += 1);
             }
             msg = rx.next() => {
                 let frame = match msg {
                     Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => return Exit::Dropped,
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => return Exit::Dropped { healthy },
                     Some(Ok(_)) => continue,
                 };
-                if frame.trim() == "PONG" {
+                let t = frame.trim();
+                if t == "PONG" {
+                    healthy = true;
                     state.bump(|s| s.pongs += 1);
                     continue;
                 }
-                let (events, bad) = parse_frame(frame.as_str());
+                if !t.is_empty() && !t.starts_with('{') && !t.starts_with('[') {
+                    tracing::warn!(text = %t, "user channel: message from the venue");
+                    let notice: String = t.chars().take(200).collect();
+                    state.bump(|s| s.notice = Some(notice));
+                    continue;
+                }
+                let (events, bad) = parse_frame(t);
+                healthy |= !events.is_empty();
                 state.bump(|s| s.unreadable += bad);
                 for event in &events {
                     state.bump(|s| match event {
@@ -1169,21 +522,5 @@ mod tests {
         assert_eq!(user_url("ws://127.0.0.1:9/ws/"), "ws://127.0.0.1:9/ws/user");
         assert_eq!(user_url("ws://127.0.0.1:9"), "ws://127.0.0.1:9/ws/user");
         assert_eq!(user_url("ws://h/ws/user"), "ws://h/ws/user");
-    }
-
-    #[test]
-    fn trade_status_moves_forward_only() {
-        use TradeStatus::*;
-        // Same last_update: the status further along the documented path wins.
-        assert!(Mined.supersedes(Some(5), &Matched, Some(5)));
-        assert!(Confirmed.supersedes(None, &Mined, None));
-        assert!(!Matched.supersedes(None, &Mined, None));
-        // A later last_update wins even against the path (MINED -> RETRYING).
-        assert!(Retrying.supersedes(Some(6), &Mined, Some(5)));
-        // An older frame never replaces a newer one.
-        assert!(!Confirmed.supersedes(Some(4), &Mined, Some(5)));
-        // Nothing moves a terminal status; a repeat is no change.
-        assert!(!Retrying.supersedes(Some(9), &Confirmed, Some(5)));
-        assert!(!Matched.supersedes(Some(9), &Matched, Some(5)));
     }
 }

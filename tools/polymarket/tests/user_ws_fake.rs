@@ -165,6 +165,8 @@ struct Fake {
     /// Drops the waiting connection (no close frame).
     drop_now: Notify,
     pongs: AtomicU32,
+    /// Close each connection right after its frames.
+    close_after_frames: bool,
 }
 
 async fn conn(f: Arc<Fake>, tcp: tokio::net::TcpStream) {
@@ -201,6 +203,10 @@ async fn conn(f: Arc<Fake>, tcp: tokio::net::TcpStream) {
         if ws.send(Message::Text(frame.into())).await.is_err() {
             return;
         }
+    }
+    if f.close_after_frames {
+        let _ = ws.close(None).await;
+        return;
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
@@ -245,6 +251,23 @@ fn creds() -> ApiCreds {
         secret: SECRET.into(),
         passphrase: PASS.into(),
     }
+}
+
+/// A recorder writing as the tool would, at `now_ms`.
+fn recorder(store: &Store, now_ms: i64) -> Recorder {
+    let audit = AuditInfo {
+        variant: "test".into(),
+        tool: "polymarket_stream_orders".into(),
+        caller: "stdio".into(),
+        args_digest: AuditInfo::digest(&json!({})),
+        at_ms: 0,
+    };
+    Recorder::new(
+        store.pool().clone(),
+        Arc::new(ManualClock::new(now_ms)),
+        audit,
+        KEY,
+    )
 }
 
 async fn open_store(url: &str) -> Store {
@@ -427,19 +450,7 @@ async fn scenario(store_url: &str) {
     cfg.ping_every = Duration::from_millis(30);
     cfg.backoff = Duration::from_millis(20);
     cfg.max_reconnects = 3;
-    let audit = AuditInfo {
-        variant: "test".into(),
-        tool: "polymarket_stream_orders".into(),
-        caller: "stdio".into(),
-        args_digest: AuditInfo::digest(&json!({})),
-        at_ms: 0,
-    };
-    let recorder = Recorder::new(
-        store.pool().clone(),
-        Arc::new(ManualClock::new(T0 + 1000)),
-        audit,
-        KEY,
-    );
+    let recorder = recorder(&store, T0 + 1000);
     let state = UserStreamState::default();
     let cancel = CancellationToken::new();
     let task = tokio::spawn(run(cfg, recorder, state.clone(), cancel.clone()));
@@ -759,4 +770,40 @@ async fn stream_orders_is_refused_on_the_local_clob() {
             .iter()
             .any(|t| t.name == "polymarket_stream_orders")
     );
+}
+
+/// A venue that refuses every subscription with a text message and closes:
+/// the client gives up after `max_reconnects` reconnects in a row (2 here:
+/// 3 connections) and reports the venue's words.
+#[tokio::test]
+async fn gives_up_after_failed_reconnects_and_reports_the_venue_message() {
+    let refusal = "invalid auth credentials".to_string();
+    let fake = Arc::new(Fake {
+        scripts: Mutex::new(VecDeque::from(vec![vec![refusal.clone()]; 5])),
+        close_after_frames: true,
+        ..Fake::default()
+    });
+    let url = nt_polymarket::user_ws::user_url(&serve(fake.clone()).await);
+    let store = open_store("sqlite::memory:").await;
+    let mut cfg = UserStreamConfig::new(&url, creds(), vec![]);
+    cfg.backoff = Duration::from_millis(5);
+    cfg.max_reconnects = 2;
+    let recorder = recorder(&store, T0);
+    let state = UserStreamState::default();
+    let err = tokio::time::timeout(
+        Duration::from_secs(10),
+        run(cfg, recorder, state.clone(), CancellationToken::new()),
+    )
+    .await
+    .expect("gives up in time")
+    .expect_err("gives up");
+    assert!(
+        err.to_string()
+            .contains("gave up after 2 reconnects in a row"),
+        "{err}"
+    );
+    let s = state.stats();
+    assert_eq!((s.connects, s.subscriptions, s.reconnects), (3, 3, 2));
+    assert_eq!(s.notice.as_deref(), Some(refusal.as_str()));
+    assert_eq!(fake.subs.lock().expect("lock")[0]["markets"], json!([]));
 }

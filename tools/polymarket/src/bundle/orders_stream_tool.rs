@@ -228,6 +228,9 @@ impl PolymarketBundle {
         if let Some(err) = status.as_ref().and_then(|s| s.stats.last_error.as_ref()) {
             lines.push(format!("stopped on: {err}"));
         }
+        if let Some(n) = status.as_ref().and_then(|s| s.stats.notice.as_ref()) {
+            lines.push(format!("the venue said: {n}"));
+        }
         lines.extend(orders.iter().map(|o| {
             format!(
                 "- order {} {}: {} matched of {}",
