@@ -135,7 +135,7 @@ pub fn migrations() -> Vec<Migration> {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ScoringInput {
-    /// Preset: nfl_standard, nfl_half_ppr, nfl_ppr, nba_points, nba_9cat, mlb_points, soccer_points.
+    /// Preset: nfl_standard, nfl_half_ppr, nfl_ppr (ESPN standard), nfl_draftkings, nfl_fanduel, nba_points, nba_draftkings, nba_fanduel, nba_9cat, mlb_points, soccer_points.
     Preset(String),
     /// A custom rule set (see resource fantasy://scoring-presets for examples).
     Custom(RuleSet),

@@ -1,6 +1,9 @@
 //! Collectives: a syndicate-owned team. Members pool capital (their stake),
 //! vote on lineups, trades and payouts with a quorum rule, and split
-//! winnings by stake. The pure rules ([`decide`], [`split_by_stake`]) are
+//! winnings by stake. Money is kept in whole cents: amounts finer than a
+//! cent are refused ([`whole_cents`]) and a payout is split by largest
+//! remainder ([`split_by_stake`]), so the members' shares always add up to
+//! what leaves the pool. The pure rules ([`decide`], [`split_by_stake`]) are
 //! the interface a syndicate bundle can share.
 
 use nt_mcp_core::Store;
@@ -77,43 +80,119 @@ pub fn decide(
     Decision::Open
 }
 
-/// Splits `amount` by stake, to the cent; the cents left by rounding down go
-/// one each to the largest stakes (then by member name), so the parts add up
-/// to `amount` exactly.
-pub fn split_by_stake(amount: Decimal, stakes: &[(String, Decimal)]) -> Vec<(String, Decimal)> {
-    let total: Decimal = stakes.iter().map(|s| s.1).sum();
-    if total <= Decimal::ZERO || stakes.is_empty() {
-        return stakes
-            .iter()
-            .map(|(m, _)| (m.clone(), Decimal::ZERO))
-            .collect();
+/// Decimal places the collective ledger keeps: amounts are whole cents.
+pub const LEDGER_SCALE: u32 = 2;
+
+/// Refuses (naming `field`) an amount finer than the ledger keeps: every
+/// money movement of a collective is whole cents, so a payout always splits
+/// into whole-cent shares that add up to what leaves the pool. Trailing
+/// zeros are fine (`10.500`).
+pub fn whole_cents(field: &str, amount: Decimal) -> Result<()> {
+    if amount.normalize().scale() > LEDGER_SCALE {
+        return Err(FantasyError::invalid(
+            field,
+            format!(
+                "{amount} is finer than a cent; collective money is kept in whole cents (at most {LEDGER_SCALE} decimal places)"
+            ),
+        ));
     }
-    let mut parts: Vec<(String, Decimal)> = stakes
-        .iter()
-        .map(|(m, s)| {
-            (
-                m.clone(),
-                (amount * s / total)
-                    .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero),
-            )
+    Ok(())
+}
+
+/// `value` as a whole number of `10^-scale` units (negative `scale`:
+/// `10^|scale|` units), rounded half up; None when it does not fit.
+fn units_at(value: Decimal, scale: i64) -> Option<i128> {
+    let m = value.mantissa();
+    let shift = scale - i64::from(value.scale());
+    if shift >= 0 {
+        m.checked_mul(10i128.checked_pow(u32::try_from(shift).ok()?)?)
+    } else {
+        let div = u32::try_from(-shift)
+            .ok()
+            .and_then(|e| 10i128.checked_pow(e));
+        Some(match div {
+            Some(div) => (m + div / 2).div_euclid(div),
+            None => 0,
         })
-        .collect();
-    let mut left = amount - parts.iter().map(|p| p.1).sum::<Decimal>();
-    let mut order: Vec<usize> = (0..stakes.len()).collect();
+    }
+}
+
+/// Splits `amount` by stake with the largest-remainder method, so that the
+/// parts add up to `amount` exactly.
+///
+/// The unit is the cent, or the amount's own precision when it is finer
+/// (the ledger refuses such amounts, see [`whole_cents`]; the split stays
+/// exact for any amount). Each member first gets their pro-rata share
+/// rounded down to the unit; the units left (fewer than the number of
+/// members) go one each to the largest remainders, ties to the larger
+/// stake, then to the member name. Shares are computed in integers, so
+/// every part is within one unit of the exact share. A member whose stake
+/// is zero (or negative) gets nothing; with no stake at all every part is
+/// zero and the caller must not pay (a payout motion refuses it).
+pub fn split_by_stake(amount: Decimal, stakes: &[(String, Decimal)]) -> Vec<(String, Decimal)> {
+    let scale = amount.normalize().scale().max(LEDGER_SCALE);
+    let zero = Decimal::new(0, scale);
+    let none =
+        || -> Vec<(String, Decimal)> { stakes.iter().map(|(m, _)| (m.clone(), zero)).collect() };
+    // Decimal's largest mantissa (2^96 - 1): parts beyond it cannot be written.
+    const MAX_UNITS: i128 = (1i128 << 96) - 1;
+    let Some(units) = units_at(amount, i64::from(scale)).filter(|u| *u > 0 && *u <= MAX_UNITS)
+    else {
+        return none();
+    };
+    let positive = |s: &Decimal| *s > Decimal::ZERO;
+    // Stakes as integers on one scale; a coarser scale when the products
+    // would not fit (only for absurd magnitudes: it changes weights by far
+    // less than a unit of the amount).
+    let mut weight_scale = stakes
+        .iter()
+        .filter(|(_, s)| positive(s))
+        .map(|(_, s)| i64::from(s.normalize().scale()))
+        .max()
+        .unwrap_or(0);
+    let (weights, total) = loop {
+        let weights: Option<Vec<i128>> = stakes
+            .iter()
+            .map(|(_, s)| {
+                if positive(s) {
+                    units_at(*s, weight_scale)
+                } else {
+                    Some(0)
+                }
+            })
+            .collect();
+        let fits = weights.as_ref().and_then(|w| {
+            let total = w.iter().try_fold(0i128, |acc, x| acc.checked_add(*x))?;
+            units.checked_mul(total)?;
+            Some(total)
+        });
+        match (weights, fits) {
+            (Some(w), Some(total)) => break (w, total),
+            _ if weight_scale < -40 => return none(),
+            _ => weight_scale -= 1,
+        }
+    };
+    if total <= 0 {
+        return none();
+    }
+    let mut floors: Vec<i128> = weights.iter().map(|w| units * w / total).collect();
+    let rems: Vec<i128> = weights.iter().map(|w| units * w % total).collect();
+    let left = units - floors.iter().sum::<i128>();
+    let mut order: Vec<usize> = (0..stakes.len()).filter(|&i| weights[i] > 0).collect();
     order.sort_by(|&a, &b| {
-        stakes[b]
-            .1
-            .cmp(&stakes[a].1)
+        rems[b]
+            .cmp(&rems[a])
+            .then(stakes[b].1.cmp(&stakes[a].1))
             .then(stakes[a].0.cmp(&stakes[b].0))
     });
-    let cent = Decimal::new(1, 2);
-    let mut i = 0;
-    while left >= cent {
-        parts[order[i % order.len()]].1 += cent;
-        left -= cent;
-        i += 1;
+    for &i in order.iter().take(usize::try_from(left).unwrap_or(0)) {
+        floors[i] += 1;
     }
-    parts
+    stakes
+        .iter()
+        .zip(floors)
+        .map(|((m, _), f)| (m.clone(), Decimal::from_i128_with_scale(f, scale)))
+        .collect()
 }
 
 /// A collective as stored, with balances derived from its ledger.
@@ -517,9 +596,11 @@ pub async fn create(
     if stake <= Decimal::ZERO {
         return Err(FantasyError::invalid("stake", "must be positive"));
     }
+    whole_cents("stake", stake)?;
     if member_fee < Decimal::ZERO {
         return Err(FantasyError::invalid("member_fee", "must not be negative"));
     }
+    whole_cents("member_fee", member_fee)?;
     if stake <= member_fee {
         return Err(FantasyError::invalid(
             "stake",
@@ -613,6 +694,7 @@ pub async fn contribute(
     if amount <= Decimal::ZERO {
         return Err(FantasyError::invalid("stake", "must be positive"));
     }
+    whole_cents("stake", amount)?;
     let c = collective(store, id).await?;
     let is_member = c.members.iter().any(|m| m.member == member);
     let mut tx = store.pool().begin().await?;
@@ -647,6 +729,7 @@ pub async fn deposit(
     if amount <= Decimal::ZERO {
         return Err(FantasyError::invalid("amount", "must be positive"));
     }
+    whole_cents("amount", amount)?;
     collective(store, id).await?;
     let mut tx = store.pool().begin().await?;
     lock_money(&mut tx, id).await?;
@@ -679,6 +762,7 @@ pub async fn credit_winnings(
     if amount <= Decimal::ZERO {
         return Err(FantasyError::invalid("amount", "must be positive"));
     }
+    whole_cents("amount", amount)?;
     collective(store, id).await?;
     let mut tx = store.pool().begin().await?;
     lock_money(&mut tx, id).await?;
@@ -717,6 +801,7 @@ pub async fn withdraw(
     if amount <= Decimal::ZERO {
         return Err(FantasyError::invalid("amount", "must be positive"));
     }
+    whole_cents("amount", amount)?;
     let c = collective(store, id).await?;
     let lg = league::league(store, &c.league_id).await?;
     let mut tx = store.pool().begin().await?;
@@ -815,9 +900,9 @@ pub enum Motion {
         receive: Vec<String>,
     },
     /// Pay winnings out of the pool to the members' credit, split by stake
-    /// to the cent.
+    /// to the cent (largest remainder: the shares add up to the amount).
     Payout {
-        /// Amount to split (at most what the pool holds).
+        /// Amount to split, in whole cents (at most what the pool holds).
         amount: Decimal,
     },
 }
@@ -863,10 +948,17 @@ pub async fn propose(
 ) -> Result<Proposal> {
     let c = collective(store, id).await?;
     require_member(&c, member)?;
-    if let Motion::Payout { amount } = &motion
-        && *amount <= Decimal::ZERO
-    {
-        return Err(FantasyError::invalid("motion.amount", "must be positive"));
+    if let Motion::Payout { amount } = &motion {
+        if *amount <= Decimal::ZERO {
+            return Err(FantasyError::invalid("motion.amount", "must be positive"));
+        }
+        whole_cents("motion.amount", *amount)?;
+        if c.members.iter().all(|m| m.stake <= Decimal::ZERO) {
+            return Err(FantasyError::invalid(
+                "motion.amount",
+                "no member holds stake, so a payout would have no one to go to",
+            ));
+        }
     }
     if let Motion::Payout { amount } = &motion
         && *amount > c.pool
@@ -1064,7 +1156,10 @@ async fn execute(
 }
 
 /// Pays `amount` out of the pool onto members' credit, split by stake to
-/// the cent, inside the deciding transaction (already holding the lock).
+/// the cent ([`split_by_stake`]: the parts add up to exactly what leaves
+/// the pool), inside the deciding transaction (already holding the lock).
+/// Refused (field `motion.amount`, failing the motion) when the pool is
+/// short, the amount is finer than a cent, or no member holds stake.
 async fn pay_out(
     tx: &mut Transaction<'_, Any>,
     actor: &Actor,
@@ -1082,12 +1177,22 @@ async fn pay_out(
             format!("{amount} is more than the pool holds ({})", b.pool),
         ));
     }
+    // A motion stored before amounts had to be whole cents fails here.
+    whole_cents("motion.amount", *amount)?;
     let stakes: Vec<(String, Decimal)> = c
         .members
         .iter()
         .map(|m| (m.member.clone(), b.member(&m.member).stake))
         .collect();
     let parts = split_by_stake(*amount, &stakes);
+    // What leaves the pool is exactly what the members receive.
+    let shared: Decimal = parts.iter().map(|p| p.1).sum();
+    if shared != *amount {
+        return Err(FantasyError::invalid(
+            "motion.amount",
+            format!("{amount} cannot be shared by stake (no member holds stake)"),
+        ));
+    }
     post(tx, actor, &c.id, None, "payout", -*amount, proposal_id, now).await?;
     for (member, part) in &parts {
         if !part.is_zero() {
@@ -1165,6 +1270,74 @@ mod tests {
             parts,
             vec![("a".to_string(), dec!(750)), ("b".to_string(), dec!(250))]
         );
+    }
+
+    /// Stakes 500 / 300 / 200, payout 333.33: exact shares 166.665 /
+    /// 99.999 / 66.666 round down to 166.66 / 99.99 / 66.66 (333.31); the
+    /// two cents left go to the largest remainders (.009 ben, .006 cat), not
+    /// to the largest stakes: 166.66 + 100.00 + 66.67 = 333.33.
+    #[test]
+    fn split_333_33_by_500_300_200_gives_the_cents_by_largest_remainder() {
+        let stakes = vec![
+            ("ann".to_string(), dec!(500)),
+            ("ben".to_string(), dec!(300)),
+            ("cat".to_string(), dec!(200)),
+        ];
+        let parts = split_by_stake(dec!(333.33), &stakes);
+        let amounts: Vec<String> = parts.iter().map(|p| p.1.to_string()).collect();
+        assert_eq!(amounts, ["166.66", "100.00", "66.67"]);
+    }
+
+    /// 100.005 split 1:1 paid 50.00 + 50.00 while 100.005 left the pool:
+    /// half a cent vanished. The split works at the amount's precision
+    /// (never coarser than the cent), so the parts add up exactly; the
+    /// ledger itself refuses amounts finer than a cent (`whole_cents`).
+    #[test]
+    fn split_of_100_005_between_two_equal_stakes_adds_up_exactly() {
+        let stakes = vec![("a".to_string(), dec!(1)), ("b".to_string(), dec!(1))];
+        let parts = split_by_stake(dec!(100.005), &stakes);
+        assert_eq!(parts.iter().map(|p| p.1).sum::<Decimal>(), dec!(100.005));
+        assert_eq!(parts[0].1, dec!(50.003));
+        assert_eq!(parts[1].1, dec!(50.002));
+    }
+
+    proptest::proptest! {
+        /// For random stakes (zero included, up to 4 decimals) and random
+        /// amounts (up to 4 decimals): the parts add up to the amount
+        /// exactly, none is negative, each is within one unit of the
+        /// amount's precision of its exact pro-rata share, and a member
+        /// without stake gets nothing.
+        #[test]
+        fn split_conserves_every_amount(
+            raw in proptest::collection::vec((0i64..=10_000_000, 0u32..=4), 1..8),
+            units in 0i64..=10_000_000_000,
+            scale in 0u32..=4,
+        ) {
+            let stakes: Vec<(String, Decimal)> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, (m, s))| (format!("m{i}"), Decimal::new(*m, *s)))
+                .collect();
+            let amount = Decimal::new(units, scale);
+            let total: Decimal = stakes.iter().map(|s| s.1).sum();
+            let parts = split_by_stake(amount, &stakes);
+            proptest::prop_assert_eq!(parts.len(), stakes.len());
+            let paid: Decimal = parts.iter().map(|p| p.1).sum();
+            if total.is_zero() {
+                proptest::prop_assert!(paid.is_zero());
+            } else {
+                proptest::prop_assert_eq!(paid, amount);
+                let unit = Decimal::new(1, amount.normalize().scale().max(2));
+                for ((name, part), (_, stake)) in parts.iter().zip(&stakes) {
+                    proptest::prop_assert!(*part >= Decimal::ZERO, "{name}: {part}");
+                    let exact = amount * *stake / total;
+                    proptest::prop_assert!((*part - exact).abs() <= unit, "{name}: {part} vs {exact}");
+                    if stake.is_zero() {
+                        proptest::prop_assert!(part.is_zero(), "{name} has no stake");
+                    }
+                }
+            }
+        }
     }
 
     /// Rows with the same timestamp come back in any order; the printed

@@ -340,6 +340,7 @@ pub async fn latest_season(store: &Store, sport: Sport) -> Result<Option<i64>> {
 }
 
 /// Trains position models for a sport and rule set on a season, stores them
+/// (filed under [`RuleSet::cache_key`], so other rules never reuse them)
 /// under a new version and returns (version, models).
 pub async fn train_models(
     store: &Store,
@@ -359,12 +360,13 @@ pub async fn train_models(
         .collect();
     let lines = season_stats(store, sport, season, None).await?;
     let models = train(sport, rules, &positions, &salaries, &lines);
+    let key = rules.cache_key();
     let mut tx = store.pool().begin().await?;
     let version: i64 = sqlx::query(
         "SELECT COALESCE(MAX(version), 0) FROM fantasy_models WHERE sport = $1 AND scoring = $2",
     )
     .bind(sport.as_str())
-    .bind(rules.name.as_str())
+    .bind(key.as_str())
     .fetch_one(&mut *tx)
     .await?
     .try_get::<i64, _>(0)?
@@ -373,7 +375,7 @@ pub async fn train_models(
         sqlx::query("INSERT INTO fantasy_models (version, sport, scoring, position, model, trained_ms) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(version)
             .bind(sport.as_str())
-            .bind(rules.name.as_str())
+            .bind(key.as_str())
             .bind(m.position.as_str())
             .bind(to_json(m))
             .bind(now_ms)
@@ -392,12 +394,13 @@ pub async fn models(
     season: i64,
     now_ms: i64,
 ) -> Result<(i64, BTreeMap<String, PositionModel>)> {
+    let key = rules.cache_key();
     let rows = sqlx::query(
         "SELECT version, position, model FROM fantasy_models WHERE sport = $1 AND scoring = $2 \
          AND version = (SELECT MAX(version) FROM fantasy_models WHERE sport = $1 AND scoring = $2)",
     )
     .bind(sport.as_str())
-    .bind(rules.name.as_str())
+    .bind(key.as_str())
     .fetch_all(store.pool())
     .await?;
     let mut out = BTreeMap::new();
@@ -462,6 +465,7 @@ pub async fn project_players(
         let salary = p.salary.and_then(|s| s.to_f64());
         out.push(project(model, &p.id, week, &hist, salary, p.status));
     }
+    let key = rules.cache_key();
     let mut tx = store.pool().begin().await?;
     for pr in &out {
         sqlx::query(
@@ -471,7 +475,7 @@ pub async fn project_players(
              low = excluded.low, high = excluded.high, drivers = excluded.drivers, created_ms = excluded.created_ms",
         )
         .bind(version)
-        .bind(rules.name.as_str())
+        .bind(key.as_str())
         .bind(pr.player_id.as_str())
         .bind(season)
         .bind(week)
@@ -561,8 +565,9 @@ pub(crate) mod tests {
         // Models stored before the no-history prior existed are retrained
         // on first use; the new version has priors.
         let old = r#"{"position":"WR","coefficients":[0.0,0.0,1.0,0.0],"residual_sd":5.0,"samples":10,"r_squared":0.1}"#;
-        sqlx::query("INSERT INTO fantasy_models (version, sport, scoring, position, model, trained_ms) VALUES ($1, 'nfl', 'nfl_ppr', 'WR', $2, 6)")
+        sqlx::query("INSERT INTO fantasy_models (version, sport, scoring, position, model, trained_ms) VALUES ($1, 'nfl', $2, 'WR', $3, 6)")
             .bind(v2 + 1)
+            .bind(rules.cache_key())
             .bind(old)
             .execute(store.pool())
             .await

@@ -207,6 +207,8 @@ pub async fn create_league(
             ),
         ));
     }
+    // The entry fee is paid from collective pools, kept in whole cents.
+    crate::collective::whole_cents("entry_fee", new.entry_fee)?;
     if new.kind == LeagueKind::Daily && new.salary_cap.is_none() {
         return Err(FantasyError::invalid(
             "salary_cap",

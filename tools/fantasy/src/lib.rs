@@ -41,6 +41,7 @@ pub mod error;
 pub mod league;
 pub mod model;
 pub mod optimizer;
+pub mod presets;
 pub mod projection;
 pub mod provider;
 pub mod rng;

@@ -64,6 +64,8 @@ impl Sport {
                 "rec",
                 "rec_yds",
                 "rec_td",
+                "ret_td",
+                "fum_rec_td",
                 "fumbles_lost",
                 "two_pt",
                 "fg_made",
@@ -74,6 +76,8 @@ impl Sport {
                 "dst_fum_rec",
                 "dst_td",
                 "dst_safety",
+                "dst_blk_kick",
+                "dst_two_pt_ret",
                 "dst_pts_allowed",
             ],
             Sport::Nba => &[

@@ -1,5 +1,12 @@
-//! Scoring rule sets as data (JSON or TOML), presets for the common formats,
-//! and the algorithms: a player's game, a lineup's week, a matchup, standings.
+//! Scoring rule sets as data (JSON or TOML), presets for the common formats
+//! (defined in [`crate::presets`]), and the algorithms: a player's game, a
+//! lineup's week, a matchup, standings.
+//!
+//! A game scores `points` per unit of each stat, plus threshold `bonuses`,
+//! plus `tiers` (points by the range a stat falls in, such as a defence's
+//! points allowed), plus `combos` (a bonus when several stats reach a
+//! threshold together, such as a double-double). Each is evaluated on one
+//! stat line, which is one game.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -33,6 +40,104 @@ pub struct RuleSet {
     /// When present, matchups are decided by categories won, not points.
     #[serde(default)]
     pub categories: Vec<Category>,
+    /// Points by the range a stat's game value falls in (a defence's points
+    /// allowed: 0 → 10, 1–6 → 7, ...). Absent in rule sets stored before
+    /// tiers existed, which load unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<Tier>,
+    /// Bonuses for several stats reaching a threshold in the same game
+    /// (double-double, triple-double). Each is awarded at most once a game
+    /// and they add up: a triple-double also earns a double-double bonus
+    /// when both are listed (DraftKings' rule). For "the triple-double
+    /// replaces the double-double", give the triple-double the difference.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub combos: Vec<Combo>,
+}
+
+/// A stat scored by ranges: the band its game value falls in gives the
+/// points (a value in no band gives none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    /// Stat key (`dst_pts_allowed`).
+    pub stat: String,
+    /// Positions it scores (`["DST"]`); a line of a player at one of them
+    /// that lacks the stat counts it as 0 (stat lines omit zeros, so a
+    /// shutout may be stored without `dst_pts_allowed`). Empty: every
+    /// position, and only lines that carry the stat.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub positions: Vec<String>,
+    /// Ranges, lowest first, not overlapping.
+    pub bands: Vec<Band>,
+}
+
+/// One range of a [`Tier`]: `min..=max` (`max` absent: no upper end).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    /// Lowest value in the range.
+    pub min: Decimal,
+    /// Highest value in the range (inclusive); none for "35+".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<Decimal>,
+    /// Points for a game in the range.
+    pub points: Decimal,
+}
+
+impl Band {
+    fn holds(&self, value: Decimal) -> bool {
+        value >= self.min && self.max.is_none_or(|max| value <= max)
+    }
+}
+
+impl Tier {
+    /// Points of this tier for a game of a player at `position`, if it
+    /// applies to them.
+    pub fn points_for(&self, stats: &StatLine, position: &str) -> Decimal {
+        let value = if self.positions.is_empty() {
+            match stats.get(&self.stat) {
+                Some(v) => *v,
+                None => return Decimal::ZERO,
+            }
+        } else if self.positions.iter().any(|p| p == position) {
+            stats.get(&self.stat).copied().unwrap_or(Decimal::ZERO)
+        } else {
+            return Decimal::ZERO;
+        };
+        self.bands
+            .iter()
+            .find(|b| b.holds(value))
+            .map(|b| b.points)
+            .unwrap_or(Decimal::ZERO)
+    }
+}
+
+/// A bonus when at least `count` of `stats` reach `at_least` in one game.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Combo {
+    /// Label (`double_double`).
+    pub name: String,
+    /// Stats that count (`pts`, `reb`, `ast`, `stl`, `blk`).
+    pub stats: Vec<String>,
+    /// Threshold each counted stat must reach (>=).
+    pub at_least: Decimal,
+    /// How many of `stats` must reach it.
+    pub count: u32,
+    /// Points awarded (once a game).
+    pub points: Decimal,
+}
+
+impl Combo {
+    /// Whether the game earns the bonus.
+    pub fn earned(&self, stats: &StatLine) -> bool {
+        let reached = self
+            .stats
+            .iter()
+            .filter(|s| stats.get(*s).is_some_and(|v| *v >= self.at_least))
+            .count();
+        reached >= self.count as usize
+    }
 }
 
 /// A one-off bonus when a stat reaches a threshold in a game.
@@ -67,179 +172,12 @@ fn yes() -> bool {
     true
 }
 
-fn d(s: &str) -> Decimal {
-    // Presets are literals checked by tests; a typo there is a bug, not input.
-    s.parse().unwrap_or(Decimal::ZERO)
-}
-
-fn pts(pairs: &[(&str, &str)]) -> BTreeMap<String, Decimal> {
-    pairs.iter().map(|(k, v)| (k.to_string(), d(v))).collect()
-}
-
-/// Names of the built-in presets.
-pub const PRESETS: &[&str] = &[
-    "nfl_standard",
-    "nfl_half_ppr",
-    "nfl_ppr",
-    "nba_points",
-    "nba_9cat",
-    "mlb_points",
-    "soccer_points",
-];
+pub use crate::presets::PRESETS;
 
 impl RuleSet {
     /// A built-in preset by name (see [`PRESETS`]).
     pub fn preset(name: &str) -> Option<RuleSet> {
-        let nfl = |rec: &str, name: &str| RuleSet {
-            name: name.into(),
-            sport: Sport::Nfl,
-            points: pts(&[
-                ("pass_yds", "0.04"),
-                ("pass_td", "4"),
-                ("pass_int", "-2"),
-                ("rush_yds", "0.1"),
-                ("rush_td", "6"),
-                ("rec", rec),
-                ("rec_yds", "0.1"),
-                ("rec_td", "6"),
-                ("fumbles_lost", "-2"),
-                ("two_pt", "2"),
-                ("fg_made", "3"),
-                ("fg_missed", "-1"),
-                ("xp_made", "1"),
-                ("dst_sack", "1"),
-                ("dst_int", "2"),
-                ("dst_fum_rec", "2"),
-                ("dst_td", "6"),
-                ("dst_safety", "2"),
-                ("dst_pts_allowed", "-0.2"),
-            ]),
-            position_points: BTreeMap::new(),
-            bonuses: Vec::new(),
-            categories: Vec::new(),
-        };
-        let cat = |name: &str, stat: &str, per: Option<&str>, higher: bool| Category {
-            name: name.into(),
-            stat: stat.into(),
-            per: per.map(str::to_string),
-            higher_is_better: higher,
-        };
-        Some(match name {
-            "nfl_standard" => nfl("0", name),
-            "nfl_half_ppr" => nfl("0.5", name),
-            "nfl_ppr" => nfl("1", name),
-            "nba_points" => RuleSet {
-                name: name.into(),
-                sport: Sport::Nba,
-                points: pts(&[
-                    ("pts", "1"),
-                    ("reb", "1.2"),
-                    ("ast", "1.5"),
-                    ("stl", "3"),
-                    ("blk", "3"),
-                    ("tov", "-1"),
-                ]),
-                position_points: BTreeMap::new(),
-                bonuses: Vec::new(),
-                categories: Vec::new(),
-            },
-            "nba_9cat" => RuleSet {
-                name: name.into(),
-                sport: Sport::Nba,
-                points: BTreeMap::new(),
-                position_points: BTreeMap::new(),
-                bonuses: Vec::new(),
-                categories: vec![
-                    cat("FG%", "fgm", Some("fga"), true),
-                    cat("FT%", "ftm", Some("fta"), true),
-                    cat("3PM", "tpm", None, true),
-                    cat("PTS", "pts", None, true),
-                    cat("REB", "reb", None, true),
-                    cat("AST", "ast", None, true),
-                    cat("STL", "stl", None, true),
-                    cat("BLK", "blk", None, true),
-                    cat("TO", "tov", None, false),
-                ],
-            },
-            "mlb_points" => RuleSet {
-                name: name.into(),
-                sport: Sport::Mlb,
-                points: pts(&[
-                    ("single", "1"),
-                    ("double", "2"),
-                    ("triple", "3"),
-                    ("hr", "4"),
-                    ("r", "1"),
-                    ("rbi", "1"),
-                    ("bb", "1"),
-                    ("sb", "2"),
-                    ("cs", "-1"),
-                    ("so", "-0.5"),
-                    ("outs", "1"),
-                    ("p_so", "1"),
-                    ("p_h", "-1"),
-                    ("p_er", "-2"),
-                    ("p_bb", "-1"),
-                    ("w", "5"),
-                    ("l", "-3"),
-                    ("sv", "5"),
-                ]),
-                position_points: BTreeMap::new(),
-                bonuses: Vec::new(),
-                categories: Vec::new(),
-            },
-            "soccer_points" => {
-                let mut position_points = BTreeMap::new();
-                position_points.insert(
-                    "GK".to_string(),
-                    pts(&[
-                        ("goals", "6"),
-                        ("clean_sheet", "4"),
-                        ("goals_conceded", "-0.5"),
-                    ]),
-                );
-                position_points.insert(
-                    "DEF".to_string(),
-                    pts(&[
-                        ("goals", "6"),
-                        ("clean_sheet", "4"),
-                        ("goals_conceded", "-0.5"),
-                    ]),
-                );
-                position_points.insert("MID".to_string(), pts(&[("clean_sheet", "1")]));
-                position_points.insert("FWD".to_string(), pts(&[("goals", "4")]));
-                RuleSet {
-                    name: name.into(),
-                    sport: Sport::Soccer,
-                    points: pts(&[
-                        ("goals", "5"),
-                        ("assists", "3"),
-                        ("shots_on_target", "0.5"),
-                        ("saves", "0.5"),
-                        ("yellow", "-1"),
-                        ("red", "-3"),
-                        ("own_goal", "-2"),
-                        ("pen_missed", "-2"),
-                        ("pen_saved", "5"),
-                    ]),
-                    position_points,
-                    bonuses: vec![
-                        Bonus {
-                            stat: "minutes".into(),
-                            at_least: d("1"),
-                            points: d("1"),
-                        },
-                        Bonus {
-                            stat: "minutes".into(),
-                            at_least: d("60"),
-                            points: d("1"),
-                        },
-                    ],
-                    categories: Vec::new(),
-                }
-            }
-            _ => return None,
-        })
+        crate::presets::preset(name)
     }
 
     /// The default preset for a sport.
@@ -258,7 +196,20 @@ impl RuleSet {
             position_points: BTreeMap::new(),
             bonuses: Vec::new(),
             categories: Vec::new(),
+            tiers: Vec::new(),
+            combos: Vec::new(),
         })
+    }
+
+    /// The key projection models and stored projections are filed under:
+    /// the name and a digest of the rules, so a preset whose rules change
+    /// (or a stored league's older copy of it) never reuses models trained
+    /// under other rules.
+    pub fn cache_key(&self) -> String {
+        use sha2::Digest;
+        let text = serde_json::to_string(self).unwrap_or_default();
+        let digest = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+        format!("{}#{}", self.name, &digest[..12])
     }
 
     /// Parses a rule set from JSON and validates it.
@@ -299,16 +250,18 @@ impl RuleSet {
         if self.name.trim().is_empty() || self.name.len() > 64 {
             return Err(FantasyError::invalid("name", "1 to 64 characters"));
         }
-        if self.points.is_empty() && self.categories.is_empty() {
+        let scores_points =
+            !self.points.is_empty() || !self.tiers.is_empty() || !self.combos.is_empty();
+        if !scores_points && self.categories.is_empty() {
             return Err(FantasyError::invalid(
                 "points",
-                "a rule set needs `points` or `categories`",
+                "a rule set needs `points` (or `tiers`, `combos`) or `categories`",
             ));
         }
-        if !self.points.is_empty() && !self.categories.is_empty() {
+        if scores_points && !self.categories.is_empty() {
             return Err(FantasyError::invalid(
                 "categories",
-                "a rule set scores by `points` or by `categories`, not both",
+                "a rule set scores by `points` (with `tiers`, `combos`) or by `categories`, not both",
             ));
         }
         for (stat, value) in &self.points {
@@ -361,6 +314,8 @@ impl RuleSet {
                 ));
             }
         }
+        self.validate_tiers()?;
+        self.validate_combos()?;
         let mut names = std::collections::BTreeSet::new();
         for (i, cat) in self.categories.iter().enumerate() {
             if !names.insert(cat.name.as_str()) {
@@ -382,6 +337,134 @@ impl RuleSet {
                         "a ratio's denominator must differ from its numerator",
                     ));
                 }
+            }
+        }
+        Ok(())
+    }
+
+    fn unknown_stat(&self, field: String, stat: &str) -> FantasyError {
+        FantasyError::invalid(
+            field,
+            format!(
+                "unknown {} stat `{stat}`; known stats: {}",
+                self.sport,
+                self.sport.stats().join(", ")
+            ),
+        )
+    }
+
+    fn validate_tiers(&self) -> Result<()> {
+        let limit = Decimal::from(1000);
+        if self.tiers.len() > 32 {
+            return Err(FantasyError::invalid("tiers", "at most 32 tiers"));
+        }
+        for (i, tier) in self.tiers.iter().enumerate() {
+            if !self.sport.stats().contains(&tier.stat.as_str()) {
+                return Err(self.unknown_stat(format!("tiers[{i}].stat"), &tier.stat));
+            }
+            for (j, pos) in tier.positions.iter().enumerate() {
+                if !self.sport.has_position(pos) {
+                    return Err(FantasyError::invalid(
+                        format!("tiers[{i}].positions[{j}]"),
+                        format!(
+                            "unknown {} position `{pos}`; known: {}",
+                            self.sport,
+                            self.sport.positions().join(", ")
+                        ),
+                    ));
+                }
+            }
+            if tier.bands.is_empty() || tier.bands.len() > 32 {
+                return Err(FantasyError::invalid(
+                    format!("tiers[{i}].bands"),
+                    "1 to 32 bands",
+                ));
+            }
+            let mut previous: Option<&Band> = None;
+            for (j, band) in tier.bands.iter().enumerate() {
+                let at = |f: &str| format!("tiers[{i}].bands[{j}].{f}");
+                if let Some(max) = band.max
+                    && max < band.min
+                {
+                    return Err(FantasyError::invalid(at("max"), "must be at least `min`"));
+                }
+                if band.points.abs() > limit {
+                    return Err(FantasyError::invalid(
+                        at("points"),
+                        "points must be within -1000..=1000",
+                    ));
+                }
+                if let Some(prev) = previous {
+                    match prev.max {
+                        None => {
+                            return Err(FantasyError::invalid(
+                                at("min"),
+                                format!(
+                                    "band {} has no `max` and already covers everything from {}; only the last band may be open-ended",
+                                    j - 1,
+                                    prev.min
+                                ),
+                            ));
+                        }
+                        Some(prev_max) if band.min <= prev_max => {
+                            return Err(FantasyError::invalid(
+                                at("min"),
+                                format!(
+                                    "bands are listed lowest first without overlapping; {} is within the band before ({}..={prev_max})",
+                                    band.min, prev.min
+                                ),
+                            ));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                previous = Some(band);
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_combos(&self) -> Result<()> {
+        let limit = Decimal::from(1000);
+        if self.combos.len() > 16 {
+            return Err(FantasyError::invalid("combos", "at most 16 combos"));
+        }
+        for (i, combo) in self.combos.iter().enumerate() {
+            let at = |f: &str| format!("combos[{i}].{f}");
+            if combo.name.trim().is_empty() || combo.name.len() > 64 {
+                return Err(FantasyError::invalid(at("name"), "1 to 64 characters"));
+            }
+            if combo.stats.is_empty() {
+                return Err(FantasyError::invalid(at("stats"), "at least one stat"));
+            }
+            for (j, stat) in combo.stats.iter().enumerate() {
+                if !self.sport.stats().contains(&stat.as_str()) {
+                    return Err(self.unknown_stat(format!("combos[{i}].stats[{j}]"), stat));
+                }
+                if combo.stats[..j].contains(stat) {
+                    return Err(FantasyError::invalid(
+                        format!("combos[{i}].stats[{j}]"),
+                        format!("`{stat}` is listed twice"),
+                    ));
+                }
+            }
+            if combo.count == 0 || combo.count as usize > combo.stats.len() {
+                return Err(FantasyError::invalid(
+                    at("count"),
+                    format!("1 to {} (the number of `stats`)", combo.stats.len()),
+                ));
+            }
+            if combo.at_least <= Decimal::ZERO {
+                return Err(FantasyError::invalid(
+                    at("at_least"),
+                    "threshold must be positive",
+                ));
+            }
+            if combo.points.abs() > limit {
+                return Err(FantasyError::invalid(
+                    at("points"),
+                    "bonus must be within -1000..=1000",
+                ));
             }
         }
         Ok(())
@@ -420,7 +503,18 @@ impl RuleSet {
             .filter(|b| stats.get(&b.stat).is_some_and(|v| *v >= b.at_least))
             .map(|b| b.points)
             .sum();
-        base + bonus
+        let tiers: Decimal = self
+            .tiers
+            .iter()
+            .map(|t| t.points_for(stats, position))
+            .sum();
+        let combos: Decimal = self
+            .combos
+            .iter()
+            .filter(|c| c.earned(stats))
+            .map(|c| c.points)
+            .sum();
+        base + bonus + tiers + combos
     }
 
     /// Compares two teams' week totals category by category.
@@ -738,7 +832,8 @@ mod tests {
             RuleSet::preset("nfl_ppr").unwrap().score_game(&qb, "QB"),
             dec!(21.78)
         );
-        // DST: 3 sacks (3) + 1 INT (2) + 1 fum rec (2) + 17 pts allowed (-3.4) = 3.6
+        // DST: 3 sacks (3) + 1 INT (2) + 1 fum rec (2) + 17 pts allowed
+        // (ESPN's 14-17 band: +1) = 8; it was -3.4 (linear -0.2 a point) = 3.6.
         let dst = line(&[
             ("dst_sack", dec!(3)),
             ("dst_int", dec!(1)),
@@ -749,7 +844,7 @@ mod tests {
             RuleSet::preset("nfl_standard")
                 .unwrap()
                 .score_game(&dst, "DST"),
-            dec!(3.6)
+            dec!(8)
         );
     }
 
