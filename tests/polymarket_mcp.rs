@@ -201,3 +201,83 @@ async fn a_read_only_token_cannot_place_orders_over_http() {
     assert!(!is_error(&placed), "{}", text(&placed));
     trader.cancel().await.expect("close");
 }
+
+/// CLOB V2 through the real binary over stdio: a signed order equal to
+/// py-clob-client-v2's (fixture case 4: POLY_1271 with a builder code,
+/// signed by the owner key for the deposit wallet), the pUSD collateral
+/// tool on the local CLOB, and V1 arguments refused by name.
+#[tokio::test]
+async fn clob_v2_orders_and_pusd_collateral_over_stdio() {
+    let fx: Value = serde_json::from_str(include_str!(
+        "../tools/polymarket/fixtures/signing_fixtures.json"
+    ))
+    .expect("fixtures");
+    let case = &fx["orders"][4];
+    assert_eq!(case["signature_type"], 3);
+    let db = temp_db();
+    let client = stdio_client_with_env(
+        &["serve", "--variant", "polymarket", "--db", &db.url],
+        &[
+            (
+                "POLYMARKET_PRIVATE_KEY",
+                case["key"].as_str().expect("key").to_string(),
+            ),
+            ("POLYMARKET_SIGNATURE_TYPE", "3".to_string()),
+            (
+                "POLYMARKET_FUNDER",
+                case["funder"].as_str().expect("funder").to_string(),
+            ),
+        ],
+    )
+    .await;
+    let built = call(
+        &client,
+        "polymarket_build_order",
+        json!({
+            "token_id": case["asset"], "side": case["side"], "price": case["price"], "size": case["size"],
+            "tick_size": case["tick_size"], "neg_risk": case["neg_risk"], "salt": case["salt"],
+            "timestamp_ms": case["timestamp_ms"], "metadata": case["metadata"],
+            "builder_code": case["builder"], "expiration": case["expiration"]
+        }),
+    )
+    .await;
+    assert!(!is_error(&built), "{}", text(&built));
+    let s = structured(&built);
+    assert_eq!(s["order"]["signature"], case["signature"]);
+    assert_eq!(s["order"]["signer"], case["funder"]);
+    assert_eq!(s["domain_version"], "2");
+    assert!(text(&built).contains("CLOB V2"), "{}", text(&built));
+
+    let v1 = call(
+        &client,
+        "polymarket_build_order",
+        json!({"token_id": "1", "side": "BUY", "price": "0.5", "size": "10", "fee_rate_bps": 0}),
+    )
+    .await;
+    assert!(is_error(&v1));
+    assert!(text(&v1).contains("fee_rate_bps"), "{}", text(&v1));
+
+    let status = call(&client, "polymarket_collateral", json!({})).await;
+    assert!(!is_error(&status), "{}", text(&status));
+    assert_eq!(structured(&status)["collateral"], "pUSD");
+    assert!(text(&status).contains("venue: simulated"));
+    let approvals = call(
+        &client,
+        "polymarket_collateral",
+        json!({"action": "approvals"}),
+    )
+    .await;
+    assert_eq!(
+        structured(&approvals)["calls"].as_array().map(Vec::len),
+        Some(12)
+    );
+    assert_eq!(structured(&approvals)["sent"], false);
+    let bad = call(
+        &client,
+        "polymarket_collateral",
+        json!({"action": "unwrap", "amount": "-3"}),
+    )
+    .await;
+    assert!(is_error(&bad));
+    assert!(text(&bad).contains("amount"), "{}", text(&bad));
+}

@@ -37,12 +37,12 @@ use crate::venue::{AuditInfo, CancelWhich, LocalClob, PAPER};
 const VENUE: &str = "simulated";
 
 mod collateral_tool;
-mod orders_stream_tool;
 mod fee_tool;
 mod live_parity;
+mod orders_stream_tool;
 pub use collateral_tool::{CollateralAction, CollateralInput};
-pub use orders_stream_tool::{StreamOrdersAction, StreamOrdersInput};
 pub use fee_tool::FeeEstimateInput;
+pub use orders_stream_tool::{StreamOrdersAction, StreamOrdersInput};
 
 /// Configuration: URLs and paper balance from the manifest table, secrets
 /// from the environment.
@@ -157,11 +157,9 @@ impl PolymarketConfig {
             .map(|i| i.to_string())
             .or_else(|| env("POLYMARKET_SIGNATURE_TYPE"))
         {
-            cfg.signature_type = t
-                .parse()
-                .map_err(|_| {
-                    PolymarketError::Config("signature_type must be 0, 1, 2 or 3".into())
-                })?;
+            cfg.signature_type = t.parse().map_err(|_| {
+                PolymarketError::Config("signature_type must be 0, 1, 2 or 3".into())
+            })?;
             SignatureType::from_u8(cfg.signature_type)
                 .map_err(|e| PolymarketError::Config(e.to_string()))?;
         }
@@ -211,8 +209,9 @@ impl PolymarketConfig {
                     PolymarketError::Config("local_fee_exponent must be a whole number".into())
                 })?;
         }
-        cfg.local_fees = crate::fees::FeeSchedule::new(cfg.local_fees.rate, cfg.local_fees.exponent)
-            .map_err(|e| PolymarketError::Config(e.to_string()))?;
+        cfg.local_fees =
+            crate::fees::FeeSchedule::new(cfg.local_fees.rate, cfg.local_fees.exponent)
+                .map_err(|e| PolymarketError::Config(e.to_string()))?;
         if let Some(code) = table_str("builder_code").or_else(|| env("POLYMARKET_BUILDER_CODE")) {
             cfg.builder_code = signing::parse_bytes32("builder_code", &code)
                 .map_err(|e| PolymarketError::Config(e.to_string()))?;
@@ -281,19 +280,21 @@ impl PolymarketBundle {
             })
             .transpose()?;
         let live = match &wallet {
-            Some(w) if config.api_creds.is_some() || config.derive_api_key => Some(Live::new(
-                w.clone(),
-                config.api_creds.clone(),
-                &LiveUrls {
-                    clob: config.clob_url.clone(),
-                    gamma: config.gamma_url.clone(),
-                    data: config.data_url.clone(),
-                },
-                config.chain_id,
-                SignatureType::from_u8(config.signature_type)?,
-                funder,
-            )?
-            .with_builder_code(config.builder_code)),
+            Some(w) if config.api_creds.is_some() || config.derive_api_key => Some(
+                Live::new(
+                    w.clone(),
+                    config.api_creds.clone(),
+                    &LiveUrls {
+                        clob: config.clob_url.clone(),
+                        gamma: config.gamma_url.clone(),
+                        data: config.data_url.clone(),
+                    },
+                    config.chain_id,
+                    SignatureType::from_u8(config.signature_type)?,
+                    funder,
+                )?
+                .with_builder_code(config.builder_code),
+            ),
             _ => None,
         };
         let books = match &live {
@@ -963,13 +964,15 @@ const GLOSSARY: &str = "# Polymarket glossary\n\n\
 - **Market**: one binary YES/NO question inside an event, identified by its condition id.\n\
 - **Condition id**: the CTF condition (`0x` + 64 hex) a market settles through.\n\
 - **Token id**: the ERC-1155 id of one outcome token (YES or NO), a decimal uint256. Orders and books are per token.\n\
-- **Price**: USDC per share, a probability between the tick and 1 - tick. A winning share redeems for 1 USDC.\n\
-- **Tick size**: the price increment (0.1, 0.01, 0.001 or 0.0001); it shrinks near 0 and 1.\n\
+- **Price**: pUSD per share, a probability between the tick and 1 - tick. A winning share redeems for 1 pUSD.\n\
+- **pUSD**: Polymarket USD, the CLOB V2 collateral (an ERC-20 backed 1:1 by USDC, 6 decimals); wrap USDC.e into it through the CollateralOnramp.\n\
+- **CLOB V2**: the protocol since 2026-04-28: orders carry a millisecond timestamp, metadata and a builder code (no nonce, fee rate or taker); fees are set by the operator at match time, taker-only.\n\
+- **Tick size**: the price increment (0.1, 0.01, 0.005, 0.0025, 0.001 or 0.0001); it shrinks near 0 and 1.\n\
 - **Complement matching**: buying NO at p is selling YES at 1 - p; a YES buyer and a NO buyer whose prices sum to 1 mint a new share pair.\n\
 - **Neg-risk**: an event whose outcomes are mutually exclusive (exactly one YES); traded through the Neg-Risk exchange, where YES asks summing below 1 is an arbitrage.\n\
-- **Complete set**: one YES and one NO share of a market, always worth 1 USDC.\n\
+- **Complete set**: one YES and one NO share of a market, always worth 1 pUSD.\n\
 - **Client order id**: your idempotency key; the same id twice places one order.\n\
-- **Venue**: `simulated` is the embedded local CLOB (paper USDC, house liquidity); `live` is Polymarket itself.\n";
+- **Venue**: `simulated` is the embedded local CLOB (paper pUSD, house liquidity); `live` is Polymarket itself.\n";
 
 const TOOL_GUIDE: &str = "# Polymarket tool guide\n\n\
 1. `polymarket_markets` lists markets (condition ids, token ids, tick sizes, best prices); `polymarket_market` shows one with both books.\n\
@@ -979,10 +982,11 @@ const TOOL_GUIDE: &str = "# Polymarket tool guide\n\n\
 5. `polymarket_positions`, `polymarket_analytics`, `polymarket_wallet`, `polymarket_leaderboard` to review; `polymarket_copy_wallet` mirrors another account.\n\
 6. `polymarket_quote_market` computes (and with `place: true` posts) Avellaneda-Stoikov quotes.\n\
 7. `polymarket_risk_status` / `polymarket_set_risk_limits` (limits and the kill switch); every refusal names the limit.\n\
-8. `polymarket_settle` resolves a market on the local CLOB and returns the CTF redeem calldata.\n\
-9. `polymarket_build_order` signs an EIP-712 order for the real exchange (needs POLYMARKET_PRIVATE_KEY) without sending it.\n\
+8. `polymarket_settle` resolves a market on the local CLOB; live, it reports the account's positions and, once resolved, the V2 adapter's redeem calldata.\n\
+9. `polymarket_build_order` signs a CLOB V2 order (EIP-712, V2 or Neg-Risk V2 exchange; Exchange V3 for a `position_id`; limit or market) without sending it (needs POLYMARKET_PRIVATE_KEY).\n\
 10. Live venue: `polymarket_stream_books` streams tokens' books over the market WebSocket; `polymarket_orderbook` / `polymarket_market` then say `book_source: stream` (with `age_ms`) or `rest` (with why).\n\
-11. `polymarket_holders` lists a market's top holders per outcome.\n\n\
+11. `polymarket_holders` lists a market's top holders per outcome; live, `polymarket_stream_orders` follows your own orders and fills over the user WebSocket and keeps their status current.\n\
+12. `polymarket_fee_estimate` prices a fill's fees (taker platform fee from the market's schedule, builder fee); `polymarket_collateral` shows pUSD balance and allowances and gives (or, with `send: true` from an EOA, sends) approval, wrap/unwrap and split/merge/redeem transactions.\n\n\
 Prices and sizes are decimals, as numbers or strings (`0.57`, `\"100\"`; strings keep every digit as typed). Without credentials every tool runs on the embedded local CLOB and says `venue: simulated`.\n";
 
 // ---------------------------------------------------------------- bundle
@@ -999,11 +1003,11 @@ impl ToolBundle for PolymarketBundle {
             ToolSpec::new::<MarketInput>("polymarket_market", "One market by condition id, slug or token id, with the top of both outcome books."),
             ToolSpec::new::<OrderbookInput>("polymarket_orderbook", "L2 order book of a token (or market + outcome): bids and asks best first, mid and spread."),
             ToolSpec::new::<HistoryInput>("polymarket_price_history", "Trade prints of a token, newest first, in that token's price terms."),
-            ToolSpec::new::<OrderInput>("polymarket_build_order", "Build and EIP-712-sign a Polymarket order (CTF or Neg-Risk exchange, amounts rounded as the official client does) without sending it. Needs POLYMARKET_PRIVATE_KEY."),
+            ToolSpec::new::<OrderInput>("polymarket_build_order", "Build and EIP-712-sign a Polymarket CLOB V2 order (V2 CTF or Neg-Risk exchange, Exchange V3 for a position id; limit or market; amounts rounded as py-clob-client-v2 does; builder code and metadata) without sending it. Needs POLYMARKET_PRIVATE_KEY."),
             ToolSpec::new::<OrderInput>("polymarket_place_order", "Place a limit order (GTC, FOK or FAK) after the risk checks, on a token id or a market with its outcome (YES/NO). Pass client_order_id: the same id twice places one order.").trade(),
             ToolSpec::new::<CancelInput>("polymarket_cancel_order", "Cancel orders by id, all in a market, or all.").trade(),
             ToolSpec::new::<OpenOrdersInput>("polymarket_open_orders", "Open orders of the paper account, oldest first."),
-            ToolSpec::new::<NoArgs>("polymarket_positions", "USDC balance, positions with average cost, mark, unrealized and realized P&L, and equity."),
+            ToolSpec::new::<NoArgs>("polymarket_positions", "pUSD balance, positions with average cost, mark, unrealized and realized P&L, and equity."),
             ToolSpec::new::<ArbInput>("polymarket_find_arbitrage", "Scan every binary market (YES ask + NO ask < 1 after fees, or bids > 1) and neg-risk event (YES asks summing below 1, or bids above 1); size at the edge and expected profit."),
             ToolSpec::new::<QuoteInput>("polymarket_quote_market", "Avellaneda-Stoikov quotes for a market from its mid (live: the venue's book) and the inventory (paper account, or the live positions), skewed, tick-rounded, min size; no bid (or ask) when the model puts it off the tick grid, with the reason; with place=true cancel the account's orders in that market and post the quotes").trade().not_idempotent(),
             ToolSpec::new::<NoArgs>("polymarket_risk_status", "Risk limits, kill switch, exposures and today's P&L against the daily loss limit."),
@@ -1165,7 +1169,9 @@ impl ToolBundle for PolymarketBundle {
             "polymarket_holders" => self.holders(parse_args(args)?, &ctx).await,
             "polymarket_stream_orders" => {
                 parse_args::<StreamOrdersInput>(args)?;
-                Err(PolymarketError::Refused(orders_stream_tool::LOCAL_REFUSAL.into()))
+                Err(PolymarketError::Refused(
+                    orders_stream_tool::LOCAL_REFUSAL.into(),
+                ))
             }
             "polymarket_stream_books" => {
                 parse_args::<StreamInput>(args)?;
@@ -1398,21 +1404,21 @@ impl PolymarketBundle {
         let size = parse_decimal("size", &input.size)?;
         // Tick size and neg-risk when not given: Gamma on the live venue, the
         // local CLOB's market otherwise, else 0.01 / not neg-risk.
-        let known: Option<(crate::types::TickSize, bool, &str)> =
-            if (input.tick_size.is_some() && input.neg_risk.is_some())
-                || (by_position && input.tick_size.is_some())
-            {
-                None
-            } else if let Some(live) = &self.live {
-                let m = live.market_of_token(&input.token_id).await?;
-                Some((m.tick()?, m.neg_risk, "gamma"))
-            } else {
-                let guard = self.engine(ctx).await?;
-                guard
-                    .as_ref()
-                    .and_then(|e| e.token(&input.token_id))
-                    .map(|(m, _)| (m.tick, m.neg_risk, "local CLOB"))
-            };
+        let known: Option<(crate::types::TickSize, bool, &str)> = if (input.tick_size.is_some()
+            && input.neg_risk.is_some())
+            || (by_position && input.tick_size.is_some())
+        {
+            None
+        } else if let Some(live) = &self.live {
+            let m = live.market_of_token(&input.token_id).await?;
+            Some((m.tick()?, m.neg_risk, "gamma"))
+        } else {
+            let guard = self.engine(ctx).await?;
+            guard
+                .as_ref()
+                .and_then(|e| e.token(&input.token_id))
+                .map(|(m, _)| (m.tick, m.neg_risk, "local CLOB"))
+        };
         let tick = match &input.tick_size {
             Some(t) => crate::types::TickSize::parse(t)?,
             None => known.map_or(crate::types::TickSize::T0_01, |k| k.0),
@@ -1461,7 +1467,11 @@ impl PolymarketBundle {
         Ok(ToolOutput::new(
             format!(
                 "signed a CLOB V2 {} {} {} @ {} for {exchange} (EIP-712 domain version {}; not sent)",
-                if req.kind == signing::OrderKind::Market { "market" } else { "limit" },
+                if req.kind == signing::OrderKind::Market {
+                    "market"
+                } else {
+                    "limit"
+                },
                 input.side,
                 input.size,
                 input.price,
@@ -1946,8 +1956,8 @@ impl PolymarketBundle {
                     * Decimal::from_str(&r.try_get::<String, _>("taker_price")?)
                         .unwrap_or_default();
                 taker_vol += notional;
-                let fee = Decimal::from_str(&r.try_get::<String, _>("taker_fee")?)
-                    .unwrap_or_default();
+                let fee =
+                    Decimal::from_str(&r.try_get::<String, _>("taker_fee")?).unwrap_or_default();
                 taker_fees.push((notional, fee));
             }
             if r.try_get::<String, _>("maker_account")? == PAPER {
@@ -3050,8 +3060,7 @@ impl PolymarketBundle {
                 .or_insert_with(|| NegRiskEvent {
                     event: e.slug.clone(),
                     outcomes: Vec::new(),
-                    // Gamma's negRiskAugmented is not read yet: unknown.
-                    augmented: None,
+                    augmented: e.neg_risk_augmented,
                 })
                 .outcomes
                 .push(quote(m, y, n));

@@ -217,7 +217,10 @@ impl ChainClient {
                     json!([format!("0x{}", hex::encode(&raw))]),
                 )
                 .await?;
-            if answer.as_str().is_some_and(|h| !h.eq_ignore_ascii_case(&hash.to_string())) {
+            if answer
+                .as_str()
+                .is_some_and(|h| !h.eq_ignore_ascii_case(&hash.to_string()))
+            {
                 return Err(PolymarketError::Upstream(format!(
                     "the RPC answered hash {answer} for transaction {hash}"
                 )));

@@ -187,9 +187,9 @@ pub fn unwrap(to: Address, amount: Decimal) -> Result<Vec<Call>> {
 
 /// Parses a condition id (`0x` + 64 hex).
 pub fn condition_id(text: &str) -> Result<B256> {
-    text.trim().parse().map_err(|_| {
-        PolymarketError::invalid("market", "condition id must be 0x + 64 hex digits")
-    })
+    text.trim()
+        .parse()
+        .map_err(|_| PolymarketError::invalid("market", "condition id must be 0x + 64 hex digits"))
 }
 
 fn adapter(neg_risk: bool) -> &'static str {
@@ -262,9 +262,24 @@ mod tests {
     fn selectors_are_the_standard_ones() {
         // keccak256 of each signature's first 4 bytes, as any ABI tool gives them.
         let id = format!("0x{}", "ab".repeat(32));
-        assert!(redeem(&id, false).expect("r").data.starts_with("0x01b7037c"));
-        assert!(split(&id, true, dec!(1)).expect("s").data.starts_with("0x72ce4275"));
-        assert!(merge(&id, false, dec!(1)).expect("m").data.starts_with("0x9e7212ad"));
+        assert!(
+            redeem(&id, false)
+                .expect("r")
+                .data
+                .starts_with("0x01b7037c")
+        );
+        assert!(
+            split(&id, true, dec!(1))
+                .expect("s")
+                .data
+                .starts_with("0x72ce4275")
+        );
+        assert!(
+            merge(&id, false, dec!(1))
+                .expect("m")
+                .data
+                .starts_with("0x9e7212ad")
+        );
         let a = approvals();
         assert!(a[0].data.starts_with("0x095ea7b3"), "{}", a[0].data);
         assert!(a[1].data.starts_with("0xa22cb465"), "{}", a[1].data);
@@ -276,7 +291,10 @@ mod tests {
         let id = format!("0x{}", "cd".repeat(32));
         let r = redeem(&id, true).expect("r");
         assert_eq!(r.to, addr(NEG_RISK_COLLATERAL_ADAPTER).to_checksum(None));
-        assert!(r.data.contains(&PUSD.trim_start_matches("0x").to_lowercase()));
+        assert!(
+            r.data
+                .contains(&PUSD.trim_start_matches("0x").to_lowercase())
+        );
         assert!(redeem("0x12", false).is_err());
     }
 

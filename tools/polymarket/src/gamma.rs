@@ -114,6 +114,10 @@ pub struct GammaEvent {
     pub title: String,
     /// Neg-risk event (mutually exclusive outcomes).
     pub neg_risk: bool,
+    /// Gamma's `negRiskAugmented`: the event may gain outcomes (placeholder
+    /// markets), so its listed outcomes are not provably exhaustive;
+    /// `None` when Gamma did not say.
+    pub neg_risk_augmented: Option<bool>,
     /// End date (ISO 8601).
     pub end_date: Option<String>,
     /// Its markets.
@@ -331,6 +335,7 @@ impl GammaClient {
                     slug: e.get("slug").and_then(Value::as_str).unwrap_or("").into(),
                     title: e.get("title").and_then(Value::as_str).unwrap_or("").into(),
                     neg_risk: e.get("negRisk").and_then(Value::as_bool).unwrap_or(false),
+                    neg_risk_augmented: e.get("negRiskAugmented").and_then(Value::as_bool),
                     end_date: e.get("endDate").and_then(Value::as_str).map(str::to_string),
                     markets,
                 })

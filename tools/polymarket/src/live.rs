@@ -15,13 +15,13 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use nt_mcp_core::bundle::{ToolCtx, ToolOutput};
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sqlx::Row;
 
 use crate::auth::ApiCreds;
 use crate::book::BookSet;
-use crate::data_api::{DataClient, DataPosition};
+use crate::data_api::DataClient;
 use crate::error::{PolymarketError, Result};
 use crate::gamma::{GammaClient, GammaMarket, MarketQuery};
 use crate::http::is_rejection;
@@ -665,24 +665,6 @@ pub async fn book(live: &Live, token_id: &str, depth: usize) -> Result<Value> {
         "timestamp": msg.timestamp, "hash": msg.hash,
         "last_trade_price": last.get("price"), "last_trade_side": last.get("side"),
     }))
-}
-
-/// A copy-trading plan: orders that move `mine` toward `scale` × `source`.
-pub fn copy_plan(
-    source: &[DataPosition],
-    mine: &[DataPosition],
-    scale: Decimal,
-) -> Vec<(String, Decimal)> {
-    let held: HashMap<&str, Decimal> = mine.iter().map(|p| (p.asset.as_str(), p.size)).collect();
-    source
-        .iter()
-        .filter(|p| !p.redeemable && p.size > Decimal::ZERO)
-        .filter_map(|p| {
-            let target = (p.size * scale).round_dp_with_strategy(2, RoundingStrategy::ToZero);
-            let diff = target - held.get(p.asset.as_str()).copied().unwrap_or_default();
-            (!diff.is_zero()).then(|| (p.asset.clone(), diff))
-        })
-        .collect()
 }
 
 /// Parses a price or size field.

@@ -634,7 +634,10 @@ mod tests {
         // 10 / 0.33 = 30.303030..., ceil at 8 dp = 30.30303031, floor at 4 = 30.3030.
         let (m, t) =
             market_order_amounts(Side::Buy, dec!(10), dec!(0.3333), TickSize::T0_01).expect("a");
-        assert_eq!((m, t), (U256::from(10_000_000u64), U256::from(30_303_000u64)));
+        assert_eq!(
+            (m, t),
+            (U256::from(10_000_000u64), U256::from(30_303_000u64))
+        );
     }
 
     #[test]

@@ -458,15 +458,29 @@ async fn build_order_signs_only_with_a_key_and_resources_render() {
         ..PolymarketConfig::default()
     };
     let (b, ctx) = setup(cfg).await;
+    // Fixture case 0 (py-clob-client-v2), built through the tool: the same
+    // CLOB V2 order and signature, for the V2 Neg-Risk exchange.
+    let fx: Value =
+        serde_json::from_str(include_str!("../fixtures/signing_fixtures.json")).expect("fixtures");
+    let case = &fx["orders"][0];
     let signed = call(&b, &ctx, "polymarket_build_order", json!({
-        "token_id": "71321045679252212594626385532706912750332728571942532289631379312455583992563",
-        "side": "BUY", "price": "0.57", "size": "100", "salt": 123456789
+        "token_id": case["asset"], "side": case["side"], "price": case["price"], "size": case["size"],
+        "tick_size": case["tick_size"], "neg_risk": case["neg_risk"], "salt": case["salt"],
+        "timestamp_ms": case["timestamp_ms"], "metadata": case["metadata"], "builder_code": case["builder"]
     })).await;
-    // Same as the py-clob-client fixture for these fields.
-    assert_eq!(
-        signed["order"]["signature"],
-        "0x10a4ddfbc87cec64b6b050c1dc368b939482869ebfaca3cb5cb9ced72c9d4d361d4bf02b9f423b879b6e7db8f83a671527e2f14d7e51615c73411aff261d962f1c"
-    );
+    assert_eq!(signed["order"]["signature"], case["signature"]);
+    assert_eq!(signed["exchange"], case["exchange"]);
+    assert_eq!(signed["protocol"], "CLOB V2");
+    // V1 arguments are refused by name, not silently ignored.
+    let err = b
+        .call(
+            "polymarket_build_order",
+            json!({"token_id": "1", "side": "BUY", "price": "0.5", "size": "10", "nonce": 3}),
+            ctx.clone(),
+        )
+        .await
+        .expect_err("v1 nonce");
+    assert!(err.message.contains("nonce"), "{}", err.message);
     let glossary = b
         .read_resource("polymarket://glossary", ctx.clone())
         .await

@@ -6,21 +6,21 @@
 use std::sync::{Arc, Mutex};
 
 use alloy_primitives::keccak256;
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
 use nt_mcp_core::bundle::{Caller, CancellationToken, ToolCtx};
 use nt_mcp_core::clock::ManualClock;
 use nt_mcp_core::progress::Progress;
 use nt_mcp_core::store::core_migrations;
 use nt_mcp_core::{Store, ToolBundle, ToolErrorKind};
-use nt_polymarket::{PolymarketBundle, PolymarketConfig};
-use sqlx::Row;
-use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
 use nt_polymarket::chain::{ChainClient, Tx1559};
 use nt_polymarket::collateral;
 use nt_polymarket::signing::Wallet;
+use nt_polymarket::{PolymarketBundle, PolymarketConfig};
 use rust_decimal_macros::dec;
 use serde_json::{Value, json};
+use sqlx::Row;
 
 fn fixtures() -> Value {
     serde_json::from_str(include_str!("../fixtures/tx_fixtures.json")).expect("json")
@@ -79,9 +79,7 @@ const PK: &str = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f36
 
 async fn serve_node() -> (String, Arc<Node>) {
     let node = Arc::new(Node::default());
-    let app = Router::new()
-        .route("/", post(rpc))
-        .with_state(node.clone());
+    let app = Router::new().route("/", post(rpc)).with_state(node.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -182,14 +180,18 @@ async fn the_collateral_tool_sends_only_when_asked_with_live_trading_from_an_eoa
         .await
         .expect("send");
     assert_eq!(out.structured["sent"], true);
-    assert_eq!(out.structured["transactions"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        out.structured["transactions"].as_array().map(Vec::len),
+        Some(2)
+    );
     assert_eq!(node.raws.lock().expect("lock").len(), 2);
-    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE outcome = 'onchain_tx_sent'")
-        .fetch_one(ctx.store.pool())
-        .await
-        .expect("count")
-        .try_get("n")
-        .expect("n");
+    let n: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE outcome = 'onchain_tx_sent'")
+            .fetch_one(ctx.store.pool())
+            .await
+            .expect("count")
+            .try_get("n")
+            .expect("n");
     assert_eq!(n, 1);
     // Without send, calldata only.
     let review = bundle

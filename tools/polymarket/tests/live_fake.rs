@@ -99,8 +99,10 @@ async fn clob(
             fake.fee_reads.fetch_add(1, Ordering::SeqCst);
             return (
                 StatusCode::OK,
-                Json(json!({"t": [{"t": YES, "o": "Yes"}, {"t": NO, "o": "No"}], "mts": 0.001,
-                            "nr": true, "fd": {"r": 0.03, "e": 1, "to": true}})),
+                Json(
+                    json!({"t": [{"t": YES, "o": "Yes"}, {"t": NO, "o": "No"}], "mts": 0.001,
+                            "nr": true, "fd": {"r": 0.03, "e": 1, "to": true}}),
+                ),
             );
         }
         ("GET", p) if p.starts_with("/markets-by-token/") => {
@@ -201,7 +203,8 @@ async fn clob(
                         NEG_RISK_EXCHANGE_V2: "0"
                     }})),
                 )
-            } else if q.contains("asset_type=CONDITIONAL") && q.contains(&format!("token_id={YES}")) {
+            } else if q.contains("asset_type=CONDITIONAL") && q.contains(&format!("token_id={YES}"))
+            {
                 (
                     StatusCode::OK,
                     Json(json!({"balance": "2000000", "allowances": {EXCHANGE_V2: "0"}})),
@@ -259,7 +262,13 @@ fn check_v2_order(v: &Value) -> Result<(), String> {
             return Err(format!("order_version_mismatch: V1 field {v1}"));
         }
     }
-    for v2 in ["timestamp", "metadata", "builder", "expiration", "signatureType"] {
+    for v2 in [
+        "timestamp",
+        "metadata",
+        "builder",
+        "expiration",
+        "signatureType",
+    ] {
         if order.get(v2).is_none() {
             return Err(format!("order_version_mismatch: missing {v2}"));
         }
@@ -269,7 +278,8 @@ fn check_v2_order(v: &Value) -> Result<(), String> {
     }
     let signed: SignedOrder =
         serde_json::from_value(order.clone()).map_err(|e| format!("invalid order: {e}"))?;
-    verify_order(&signed, 137, Exchange::NegRiskV2).map_err(|e| format!("invalid signature: {e}"))?;
+    verify_order(&signed, 137, Exchange::NegRiskV2)
+        .map_err(|e| format!("invalid signature: {e}"))?;
     Ok(())
 }
 
@@ -318,7 +328,10 @@ async fn data_positions(Query(q): Query<HashMap<String, String>>) -> (StatusCode
     } else {
         (
             StatusCode::OK,
-            Json(json!([position(&user, YES, 2.0, 1.5), position(&user, NO, 7.0, 0.4)])),
+            Json(json!([
+                position(&user, YES, 2.0, 1.5),
+                position(&user, NO, 7.0, 0.4)
+            ])),
         )
     }
 }
@@ -738,17 +751,14 @@ async fn live_orders_are_clob_v2_signed_never_v1() {
 async fn pusd_balance_and_allowances_come_from_balance_allowance() {
     let (clob, meta, _fake) = serve().await;
     let (b, ctx) = setup(live_config(&clob, &meta, true)).await;
-    let status = call(
-        &b,
-        &ctx,
-        "polymarket_collateral",
-        json!({"token_id": YES}),
-    )
-    .await;
+    let status = call(&b, &ctx, "polymarket_collateral", json!({"token_id": YES})).await;
     assert_eq!(status["collateral"], "pUSD");
     // 1250500000 units of a 6-decimal token.
     assert_eq!(status["pusd"]["balance"], "1250.5");
-    assert_eq!(status["missing_approvals"], json!(["Neg-Risk CTF Exchange V2"]));
+    assert_eq!(
+        status["missing_approvals"],
+        json!(["Neg-Risk CTF Exchange V2"])
+    );
     assert_eq!(status["token"]["balance"], "2");
     let text = b
         .call("polymarket_collateral", json!({}), ctx.clone())
@@ -756,7 +766,10 @@ async fn pusd_balance_and_allowances_come_from_balance_allowance() {
         .expect("status")
         .text;
     assert!(text.contains("pUSD balance 1250.5"), "{text}");
-    assert!(text.contains("not approved for: Neg-Risk CTF Exchange V2"), "{text}");
+    assert!(
+        text.contains("not approved for: Neg-Risk CTF Exchange V2"),
+        "{text}"
+    );
 
     let redeem = call(
         &b,
@@ -885,7 +898,13 @@ async fn quotes_ensemble_settle_and_analytics_read_the_live_venue() {
     assert_eq!(e["suggestion"]["price"], "0.55");
 
     // Settlement: the market is open, so nothing is redeemable yet.
-    let s = call(&b, &ctx, "polymarket_settle", json!({"market": "fake-pass"})).await;
+    let s = call(
+        &b,
+        &ctx,
+        "polymarket_settle",
+        json!({"market": "fake-pass"}),
+    )
+    .await;
     assert_eq!(s["redeem"], Value::Null);
     assert_eq!(s["positions"][0]["size"], "2");
 

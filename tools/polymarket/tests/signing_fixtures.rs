@@ -76,7 +76,12 @@ fn float_artifact(case: &Value) -> bool {
 #[test]
 fn orders_match_py_clob_client_v2_byte_for_byte() {
     let all = fixtures();
-    assert!(all["generator"].as_str().expect("g").contains("py-clob-client-v2 1.2.1"));
+    assert!(
+        all["generator"]
+            .as_str()
+            .expect("g")
+            .contains("py-clob-client-v2 1.2.1")
+    );
     let orders = all["orders"].as_array().expect("orders");
     assert!(orders.len() >= 40);
     let (mut byte_equal, mut artifacts) = (0, 0);
@@ -109,7 +114,11 @@ fn orders_match_py_clob_client_v2_byte_for_byte() {
             s(case, "signing_hash"),
             "EIP-712 digest of {case}"
         );
-        assert_eq!(signed.signature, s(case, "signature"), "signature of {case}");
+        assert_eq!(
+            signed.signature,
+            s(case, "signature"),
+            "signature of {case}"
+        );
         // The POST /order body, as text, is identical too.
         let body = nt_polymarket::rest::post_order_body(
             &signed,
@@ -123,7 +132,11 @@ fn orders_match_py_clob_client_v2_byte_for_byte() {
         if req.signature_type != SignatureType::Poly1271 {
             assert_eq!(who, wallet.address());
         } else {
-            assert_eq!(who, wallet.address(), "the owner key signed the 1271 digest");
+            assert_eq!(
+                who,
+                wallet.address(),
+                "the owner key signed the 1271 digest"
+            );
         }
         byte_equal += 1;
     }
@@ -135,15 +148,25 @@ fn every_signature_type_tick_and_route_is_covered() {
     let all = fixtures();
     let orders = all["orders"].as_array().expect("orders");
     for t in 0..4 {
-        assert!(orders.iter().any(|c| u(c, "signature_type") == t), "type {t}");
+        assert!(
+            orders.iter().any(|c| u(c, "signature_type") == t),
+            "type {t}"
+        );
     }
     for tick in ["0.1", "0.01", "0.005", "0.0025", "0.001", "0.0001"] {
-        assert!(orders.iter().any(|c| s(c, "tick_size") == tick), "tick {tick}");
+        assert!(
+            orders.iter().any(|c| s(c, "tick_size") == tick),
+            "tick {tick}"
+        );
     }
     assert!(orders.iter().any(|c| c["v3"] == true));
     assert!(orders.iter().any(|c| c["neg_risk"] == true));
     assert!(orders.iter().any(|c| s(c, "kind") == "market"));
-    assert!(orders.iter().any(|c| !s(c, "builder").ends_with(&"0".repeat(64))));
+    assert!(
+        orders
+            .iter()
+            .any(|c| !s(c, "builder").ends_with(&"0".repeat(64)))
+    );
 }
 
 #[test]

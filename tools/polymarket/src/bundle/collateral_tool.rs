@@ -105,7 +105,10 @@ fn balance_view(raw: &Value) -> Value {
     let mut allowances = BTreeMap::new();
     if let Some(map) = raw["allowances"].as_object() {
         for (addr, v) in map {
-            let units = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+            let units = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
             allowances.insert(
                 addr.clone(),
                 json!({ "spender": spender_name(addr),
@@ -114,7 +117,10 @@ fn balance_view(raw: &Value) -> Value {
             );
         }
     } else if let Some(a) = raw["allowance"].as_str() {
-        allowances.insert("exchange".into(), json!({ "allowance": pusd(a), "approved": a.trim() != "0" }));
+        allowances.insert(
+            "exchange".into(),
+            json!({ "allowance": pusd(a), "approved": a.trim() != "0" }),
+        );
     }
     json!({ "balance": balance, "allowances": allowances })
 }
@@ -248,7 +254,13 @@ impl PolymarketBundle {
         })?;
         let pool = ctx.store.pool();
         let mut tx = pool.begin().await?;
-        audit_row(&mut tx, audit, "onchain_tx_pending", &json!({ "calls": calls })).await?;
+        audit_row(
+            &mut tx,
+            audit,
+            "onchain_tx_pending",
+            &json!({ "calls": calls }),
+        )
+        .await?;
         tx.commit().await?;
         let sent = ChainClient::new(url, self.config.chain_id)?
             .send(wallet, calls)
@@ -317,7 +329,11 @@ impl PolymarketBundle {
                 (
                     format!(
                         "{}; then polymarket_collateral status with refresh=true syncs the CLOB; {review}",
-                        calls.iter().map(|c| c.purpose.as_str()).collect::<Vec<_>>().join(", then ")
+                        calls
+                            .iter()
+                            .map(|c| c.purpose.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", then ")
                     ),
                     json!({ "to": to.to_checksum(None), "amount": amt, "calls": calls_json(&calls) }),
                 )

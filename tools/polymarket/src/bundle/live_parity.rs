@@ -122,7 +122,8 @@ impl super::PolymarketBundle {
         if input.place {
             if !ctx.live_trading {
                 return Err(PolymarketError::Refused(
-                    "posting quotes on the live venue needs live trading on (--live-trading)".into(),
+                    "posting quotes on the live venue needs live trading on (--live-trading)"
+                        .into(),
                 ));
             }
             cancelled =
@@ -372,7 +373,8 @@ impl super::PolymarketBundle {
         let mut resolved: BTreeMap<String, bool> = BTreeMap::new();
         for p in &positions {
             if p.redeemable && (p.cur_price == Decimal::ONE || p.cur_price.is_zero()) {
-                let yes_won = (p.outcome.eq_ignore_ascii_case("yes")) == (p.cur_price == Decimal::ONE);
+                let yes_won =
+                    (p.outcome.eq_ignore_ascii_case("yes")) == (p.cur_price == Decimal::ONE);
                 resolved.insert(p.condition_id.to_ascii_lowercase(), yes_won);
             }
         }
