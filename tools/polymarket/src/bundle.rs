@@ -1700,20 +1700,7 @@ impl PolymarketBundle {
         ctx: &ToolCtx,
         audit: AuditInfo,
     ) -> Result<ToolOutput> {
-        let d = AsParams::default();
-        let params = AsParams {
-            gamma: input.gamma.unwrap_or(d.gamma),
-            sigma: input.sigma.unwrap_or(d.sigma),
-            horizon: input.horizon.unwrap_or(d.horizon),
-            k: input.k.unwrap_or(d.k),
-            base_size: dec_arg("base_size", input.base_size.as_ref(), d.base_size)?,
-            min_size: d.min_size,
-            max_inventory: dec_arg(
-                "max_inventory",
-                input.max_inventory.as_ref(),
-                d.max_inventory,
-            )?,
-        };
+        let params = live_parity::quote_params(&input)?;
         let (spec, quotes, eq) = {
             let guard = self.engine(ctx).await?;
             let engine = guard

@@ -200,7 +200,10 @@ fn adapter(neg_risk: bool) -> &'static str {
     }
 }
 
-const BINARY: [u64; 2] = [1, 2];
+/// The binary market's outcome partition: index sets 1 (YES) and 2 (NO).
+fn binary_partition() -> Vec<U256> {
+    vec![U256::from(1), U256::from(2)]
+}
 
 /// Redeem a resolved market's winning tokens for pUSD through the V2
 /// collateral adapter of its kind.
@@ -209,7 +212,7 @@ pub fn redeem(condition: &str, neg_risk: bool) -> Result<Call> {
         collateralToken: addr(PUSD),
         parentCollectionId: B256::ZERO,
         conditionId: condition_id(condition)?,
-        indexSets: BINARY.iter().map(|&i| U256::from(i)).collect(),
+        indexSets: binary_partition(),
     }
     .abi_encode();
     Ok(call(
@@ -225,7 +228,7 @@ pub fn split(condition: &str, neg_risk: bool, amount: Decimal) -> Result<Call> {
         collateralToken: addr(PUSD),
         parentCollectionId: B256::ZERO,
         conditionId: condition_id(condition)?,
-        partition: BINARY.iter().map(|&i| U256::from(i)).collect(),
+        partition: binary_partition(),
         amount: units("amount", amount)?,
     }
     .abi_encode();
@@ -242,7 +245,7 @@ pub fn merge(condition: &str, neg_risk: bool, amount: Decimal) -> Result<Call> {
         collateralToken: addr(PUSD),
         parentCollectionId: B256::ZERO,
         conditionId: condition_id(condition)?,
-        partition: BINARY.iter().map(|&i| U256::from(i)).collect(),
+        partition: binary_partition(),
         amount: units("amount", amount)?,
     }
     .abi_encode();
