@@ -225,7 +225,7 @@ pub fn scan_binary(q: &BinaryQuote, params: &ArbParams) -> Vec<Opportunity> {
             (leg(q, Outcome::No, Side::Buy, na, params), na.size),
         ];
         let action = format!(
-            "buy YES at {} and NO at {} (taker); each YES+NO pair redeems for 1 USDC",
+            "buy YES at {} and NO at {} (taker); each YES+NO pair redeems for 1 pUSD",
             ya.price, na.price
         );
         out.extend(build(
@@ -243,7 +243,7 @@ pub fn scan_binary(q: &BinaryQuote, params: &ArbParams) -> Vec<Opportunity> {
             (leg(q, Outcome::No, Side::Sell, nb, params), nb.size),
         ];
         let action = format!(
-            "split 1 USDC into YES+NO per set, then sell YES at {} and NO at {} (taker)",
+            "split 1 pUSD into YES+NO per set, then sell YES at {} and NO at {} (taker)",
             yb.price, nb.price
         );
         out.extend(build(
@@ -352,7 +352,7 @@ pub fn scan_neg_risk(e: &NegRiskEvent, params: &ArbParams) -> Vec<Opportunity> {
         .collect();
     if let Some(legs) = asks {
         let action = format!(
-            "buy YES of all {n} outcomes at the asks (taker); exactly one resolves YES and pays 1 USDC"
+            "buy YES of all {n} outcomes at the asks (taker); exactly one resolves YES and pays 1 pUSD"
         );
         out.extend(build(
             "neg_risk_buy_all",
@@ -375,7 +375,7 @@ pub fn scan_neg_risk(e: &NegRiskEvent, params: &ArbParams) -> Vec<Opportunity> {
     if let Some(legs) = no_asks {
         let pays = Decimal::from(n - 1);
         let action = format!(
-            "YES bids sum above 1: buy NO of all {n} outcomes at the asks (taker);              {} resolve NO and pay {pays} USDC per set",
+            "YES bids sum above 1: buy NO of all {n} outcomes at the asks (taker);              {} resolve NO and pay {pays} pUSD per set",
             n - 1
         );
         out.extend(build(

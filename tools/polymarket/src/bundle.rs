@@ -764,7 +764,7 @@ fn plain(v: &Value) -> String {
 /// The text of an account view: cash and totals, then one line a position.
 fn account_text(view: &Value) -> String {
     let mut out = format!(
-        "USDC {} (available {}) equity {} unrealized {} realized {}",
+        "pUSD {} (available {}) equity {} unrealized {} realized {}",
         plain(&view["usdc"]),
         plain(&view["usdc_available"]),
         plain(&view["equity"]),
@@ -1083,7 +1083,7 @@ impl ToolBundle for PolymarketBundle {
             description: "Research a Polymarket market, form a probability, and size a position with Kelly under the risk limits.".into(),
             arguments: vec![
                 PromptArg { name: "market".into(), description: "Condition id, slug or token id.".into(), required: true },
-                PromptArg { name: "bankroll".into(), description: "USDC you are willing to risk (optional).".into(), required: false },
+                PromptArg { name: "bankroll".into(), description: "pUSD you are willing to risk (optional).".into(), required: false },
             ],
         }]
     }
@@ -1100,7 +1100,7 @@ impl ToolBundle for PolymarketBundle {
         let bankroll = args
             .get("bankroll")
             .map(String::as_str)
-            .unwrap_or("the paper account's available USDC");
+            .unwrap_or("the paper account's available pUSD");
         Ok(format!(
             "Research the Polymarket market `{market}` and decide whether to trade it.\n\
              1. Call polymarket_market with market=\"{market}\" to read the question, tokens, tick size and books.\n\
@@ -1676,7 +1676,7 @@ impl PolymarketBundle {
             .iter()
             .map(|o| {
                 format!(
-                    "- {} {}: edge {} per set after fees x {} = {} USDC; {}",
+                    "- {} {}: edge {} per set after fees x {} = {} pUSD; {}",
                     o.kind, o.id, o.edge_per_set, o.size, o.expected_profit, o.action
                 )
             })
@@ -1909,7 +1909,7 @@ impl PolymarketBundle {
             .unwrap_or_default();
         Ok(ToolOutput::new(
             format!(
-                "venue: {VENUE}\nresolved {} as {}; paper received {paper} USDC; {} order(s) cancelled",
+                "venue: {VENUE}\nresolved {} as {}; paper received {paper} pUSD; {} order(s) cancelled",
                 market,
                 winner.as_str(),
                 cancelled.len()
@@ -2012,7 +2012,7 @@ impl PolymarketBundle {
         let fees = crate::analytics::fees_paid(&taker_fees);
         Ok(ToolOutput::new(
             format!(
-                "venue: {VENUE}\nfills: {taker_n} taker ({taker_vol} USDC), {maker_n} maker ({maker_vol} USDC); fees paid {} USDC on taker fills, 0 as maker; spread captured {} USDC on {} maker shares; realized {} unrealized {}; Brier score {} over {} resolved forecasts",
+                "venue: {VENUE}\nfills: {taker_n} taker ({taker_vol} pUSD), {maker_n} maker ({maker_vol} pUSD); fees paid {} pUSD on taker fills, 0 as maker; spread captured {} pUSD on {} maker shares; realized {} unrealized {}; Brier score {} over {} resolved forecasts",
                 fees.total,
                 captured.total.round_dp(6),
                 captured.shares,
@@ -2108,7 +2108,7 @@ impl PolymarketBundle {
                 s.edge,
                 match (&s.outcome, s.price) {
                     (Some(o), Some(p)) => format!(
-                        "BUY {} {} @ {} ({} USDC)",
+                        "BUY {} {} @ {} ({} pUSD)",
                         s.shares,
                         o.as_str(),
                         p,
@@ -2644,7 +2644,7 @@ impl PolymarketBundle {
         let realized: Decimal = positions.iter().map(|p| p.realized_pnl).sum();
         Ok(livepath::answer(
             format!(
-                "{address}: {} positions worth {value} USDC, unrealized {unrealized}, realized {realized}; {} recent activities",
+                "{address}: {} positions worth {value} pUSD, unrealized {unrealized}, realized {realized}; {} recent activities",
                 positions.len(),
                 activity.len()
             ),
@@ -3078,7 +3078,7 @@ impl PolymarketBundle {
             .iter()
             .map(|o| {
                 format!(
-                    "- {} {}: edge {} per set after fees x {} = {} USDC; {}",
+                    "- {} {}: edge {} per set after fees x {} = {} pUSD; {}",
                     o.kind, o.id, o.edge_per_set, o.size, o.expected_profit, o.action
                 )
             })

@@ -608,7 +608,7 @@ impl Engine {
                 let need = new.price * new.size + fees.max_buy_fee(new.size, new.price);
                 if account.available_cash() < need {
                     return Err(PolymarketError::Refused(format!(
-                        "insufficient USDC: order needs {need} (with the most it could pay \
+                        "insufficient pUSD: order needs {need} (with the most it could pay \
                          in taker fees), available {}",
                         account.available_cash()
                     )));
@@ -1234,7 +1234,7 @@ mod tests {
         let err = e
             .place(order("b", "1", Side::Buy, dec!(0.5), dec!(5000)), 1)
             .expect_err("cash");
-        assert!(err.to_string().contains("insufficient USDC"));
+        assert!(err.to_string().contains("insufficient pUSD"));
     }
 
     #[test]

@@ -96,27 +96,27 @@ impl RiskState {
         let loss = self.daily_loss(o.equity);
         if loss >= l.daily_loss_limit {
             return Err(PolymarketError::Refused(format!(
-                "daily_loss_limit {} reached: down {loss} USDC since the start of the UTC day",
+                "daily_loss_limit {} reached: down {loss} pUSD since the start of the UTC day",
                 l.daily_loss_limit
             )));
         }
         if o.notional > l.max_order_notional {
             return Err(PolymarketError::Refused(format!(
-                "max_order_notional {}: this order is {} USDC",
+                "max_order_notional {}: this order is {} pUSD",
                 l.max_order_notional, o.notional
             )));
         }
         let market_after = o.market_exposure + o.notional;
         if market_after > l.max_market_exposure {
             return Err(PolymarketError::Refused(format!(
-                "max_market_exposure {} in market {}: exposure would be {market_after} USDC (now {})",
+                "max_market_exposure {} in market {}: exposure would be {market_after} pUSD (now {})",
                 l.max_market_exposure, o.market, o.market_exposure
             )));
         }
         let total_after = o.total_exposure + o.notional;
         if total_after > l.max_total_exposure {
             return Err(PolymarketError::Refused(format!(
-                "max_total_exposure {}: exposure would be {total_after} USDC (now {})",
+                "max_total_exposure {}: exposure would be {total_after} pUSD (now {})",
                 l.max_total_exposure, o.total_exposure
             )));
         }

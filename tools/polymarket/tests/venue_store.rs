@@ -204,7 +204,7 @@ async fn refused_orders_change_nothing() {
         )
         .await
         .expect_err("no funds");
-    assert!(err.to_string().contains("insufficient USDC"), "{err}");
+    assert!(err.to_string().contains("insufficient pUSD"), "{err}");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM pm_fills").await, 0);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM audit_log").await, 0);
 }

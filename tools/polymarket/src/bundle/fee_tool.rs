@@ -91,7 +91,7 @@ fn parse(input: &FeeEstimateInput) -> Result<Parsed> {
 
 fn text(head: &str, e: &FeeEstimate) -> String {
     format!(
-        "{head}\n{} {} {} shares at {}: notional {} USDC\nplatform fee {} (rate {}, exponent {}, {}), builder fee {}, total {} USDC, effective rate {}\nschedule from {}",
+        "{head}\n{} {} {} shares at {}: notional {} pUSD\nplatform fee {} (rate {}, exponent {}, {}), builder fee {}, total {} pUSD, effective rate {}\nschedule from {}",
         e.role.as_str(),
         e.side.as_str(),
         e.shares,
