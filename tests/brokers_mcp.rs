@@ -92,3 +92,177 @@ async fn the_integrated_variant_hosts_every_bundle() {
     }
     client.cancel().await.expect("close");
 }
+
+/// Issue 9, items 1 and 7, through the real binary on the paper broker:
+/// 10 SHOP.TO bought, then a plain `sell` of 15. The old checks let it
+/// through (only `sell_short` was a short sale) and the paper venue
+/// refused it by its own `position` rule; now the compliance refusal names
+/// `short_sale`, and with `reduce_to_position` the sell goes out as 10.
+/// `compliance_rules` states the CIRO rules covered and not covered.
+#[tokio::test]
+async fn a_plain_sell_beyond_the_position_is_a_short_sale_and_the_ciro_rules_are_listed() {
+    let db = temp_db();
+    let client = stdio_client(&["serve", "--variant", "enhanced", "--db", &db.url]).await;
+    call(
+        &client,
+        "broker_paper_set_price",
+        json!({"symbol": "SHOP.TO", "price": "100"}),
+    )
+    .await;
+    let buy = call(
+        &client,
+        "broker_place_order",
+        json!({"client_order_id": "ss-1", "symbol": "SHOP.TO", "side": "buy", "qty": "10"}),
+    )
+    .await;
+    assert!(!is_error(&buy), "{}", text(&buy));
+    let sell = json!({"client_order_id": "ss-2", "symbol": "SHOP.TO", "side": "sell", "qty": "15"});
+    let refused = call(&client, "broker_place_order", sell.clone()).await;
+    assert!(is_error(&refused));
+    assert!(
+        text(&refused).contains("refused by rule `short_sale`")
+            && text(&refused).contains("would sell 5 short"),
+        "{}",
+        text(&refused)
+    );
+    let mut reduce = sell;
+    reduce["client_order_id"] = json!("ss-3");
+    reduce["reduce_to_position"] = json!(true);
+    let sold = call(&client, "broker_place_order", reduce).await;
+    assert!(!is_error(&sold), "{}", text(&sold));
+    assert_eq!(structured(&sold)["order"]["qty"], json!("10"));
+    assert_eq!(structured(&sold)["order"]["status"], json!("filled"));
+    assert!(
+        text(&sold).contains("reduced from 15 to 10"),
+        "{}",
+        text(&sold)
+    );
+    let positions = call(&client, "broker_positions", json!({})).await;
+    assert_eq!(
+        structured(&positions)["positions"].as_array().map(Vec::len),
+        Some(0),
+        "flat, not short"
+    );
+
+    let rules = call(&client, "compliance_rules", json!({})).await;
+    let t = text(&rules);
+    assert!(
+        t.contains("max order value 1000000 CAD")
+            && t.contains("CIRO rules implemented: UMIR 6.2")
+            && t.contains("not covered: ")
+            && t.contains("UMIR 5.3 (Client priority)"),
+        "{t}"
+    );
+    let ciro = structured(&rules)["ciro"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        ciro.iter()
+            .any(|r| r["rule"] == json!("UMIR 5.3") && r["coverage"] == json!("not_covered")),
+        "{ciro:?}"
+    );
+    assert!(
+        ciro.iter()
+            .any(|r| r["rule"] == json!("UMIR 6.2") && r["coverage"] == json!("implemented"))
+    );
+    // The refusal and the marking of the reduced sell are in the audit trail.
+    let export = call(&client, "audit_export", json!({"format": "csv"})).await;
+    let csv = structured(&export)["csv"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        csv.contains("check_failed")
+            && csv.contains("would sell 5 short")
+            && csv.contains("UMIR 6.2 designation: long sale")
+            && csv.contains("reduced from 15 to 10"),
+        "{csv}"
+    );
+    let verify = call(&client, "audit_verify", json!({})).await;
+    assert_eq!(structured(&verify)["report"]["intact"], json!(true));
+    client.cancel().await.expect("close");
+}
+
+/// Issue 9, item 6, through the real binary: the paper account's base
+/// currency is CAD and the order-value limit is read in CAD. With daily
+/// rates of 1.37 CAD per USD and 0.0092 CAD per JPY loaded for today:
+/// - 5,000 AAPL at 200 USD = 1,000,000 USD = 1,370,000 CAD, over the
+///   default 1,000,000 CAD limit (the old check compared 1,000,000 USD
+///   with it and let it through);
+/// - with a 20,000 CAD limit, 10,000 USD_JPY at 150 = 1,500,000 JPY =
+///   13,800 CAD passes (the old check compared 1,500,000 JPY with it and
+///   refused it).
+#[tokio::test]
+async fn the_order_value_limit_is_in_the_account_currency() {
+    let db = temp_db();
+    let client = stdio_client(&["serve", "--variant", "enhanced", "--db", &db.url]).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let today = nt_mcp_core::dates::format_date(nt_mcp_core::dates::day_of_ms(now));
+    let loaded = call(
+        &client,
+        "tax_load_fx_rates",
+        json!({"rates": [{"date": today, "currency": "USD", "rate": "1.37"},
+                          {"date": today, "currency": "JPY", "rate": "0.0092"}]}),
+    )
+    .await;
+    assert!(!is_error(&loaded), "{}", text(&loaded));
+    for (symbol, price) in [("AAPL", "200"), ("USD_JPY", "150")] {
+        call(
+            &client,
+            "broker_paper_set_price",
+            json!({"symbol": symbol, "price": price}),
+        )
+        .await;
+    }
+    let aapl = call(
+        &client,
+        "compliance_check_order",
+        json!({"client_order_id": "v-1", "symbol": "AAPL", "side": "buy", "qty": "5000",
+               "order_type": "limit", "limit_price": "200"}),
+    )
+    .await;
+    assert_eq!(
+        structured(&aapl)["allowed"],
+        json!(false),
+        "{}",
+        text(&aapl)
+    );
+    assert!(
+        text(&aapl).contains("max_order_value: order value 1000000.00 USD = 1370000.00 CAD")
+            && text(&aapl).contains("against a limit of 1000000 CAD"),
+        "{}",
+        text(&aapl)
+    );
+    call(
+        &client,
+        "compliance_rules",
+        json!({"set": {"max_order_value": "20000"}}),
+    )
+    .await;
+    let fx = call(
+        &client,
+        "compliance_check_order",
+        json!({"client_order_id": "v-2", "symbol": "USD_JPY", "side": "buy", "qty": "10000",
+               "order_type": "limit", "limit_price": "150"}),
+    )
+    .await;
+    assert_eq!(structured(&fx)["allowed"], json!(true), "{}", text(&fx));
+    let max = structured(&fx)["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["rule"] == json!("max_order_value"))
+        .cloned()
+        .expect("max");
+    assert!(
+        max["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("1500000.00 JPY = 13800.00 CAD")),
+        "{max}"
+    );
+    client.cancel().await.expect("close");
+}

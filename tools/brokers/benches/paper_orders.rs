@@ -44,6 +44,7 @@ fn main() {
                 trail_amount: None,
                 trail_percent: None,
                 time_in_force: TimeInForce::Day,
+                reduce_to_position: false,
             };
             desk::place(&store, &paper, &req, i as i64).await.expect("place");
         }

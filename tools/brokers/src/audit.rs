@@ -2,11 +2,21 @@
 //! is a row whose hash covers its content and the previous row's hash,
 //! appended in the same transaction as the state change. Editing or
 //! deleting a row breaks the chain, and [`verify`] says where.
+//!
+//! Appending reads the chain's head and inserts the next link, so two
+//! transactions must never do it at once. On SQLite the store's single
+//! connection already serialises them; on PostgreSQL [`lock_chain`] takes a
+//! transaction-scoped advisory lock (one per schema) that every appender
+//! holds until it commits or rolls back. Writers that read state they are
+//! about to change (the paper broker's cash and positions) open their
+//! transaction with [`begin`], which takes the same lock first, so they are
+//! serialised as a whole: no lost update, and no deadlock between a row
+//! lock and the chain lock.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, AnyPool, Row};
+use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 
 use crate::error::Result;
 
@@ -88,8 +98,41 @@ pub fn row_hash(
     hex::encode(h.finalize())
 }
 
-/// Appends one event on `conn` (a transaction's connection) and returns its hash.
+/// The first key of the chain's advisory lock on PostgreSQL (the second is
+/// the hash of the current schema, so deployments in other schemas of the
+/// same database do not wait on each other). Any fixed number would do:
+/// this one is "ntau" in ASCII.
+pub const CHAIN_LOCK_KEY: i32 = 0x6e74_6175;
+
+/// Serialises appends to the chain for the rest of the transaction on
+/// `conn`: on PostgreSQL, `pg_advisory_xact_lock`, released at commit or
+/// rollback (taking it again in the same transaction is a no-op wait); on
+/// SQLite nothing, as its single connection allows one transaction at a
+/// time.
+pub async fn lock_chain(conn: &mut AnyConnection) -> Result<()> {
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query(&format!(
+            "SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY}, hashtext(coalesce(current_schema(), '')))"
+        ))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Begins a transaction that holds the chain's lock from its first
+/// statement: for writers that read state before appending to the chain.
+pub async fn begin(pool: &AnyPool) -> Result<Transaction<'static, Any>> {
+    let mut tx = pool.begin().await?;
+    lock_chain(&mut tx).await?;
+    Ok(tx)
+}
+
+/// Appends one event on `conn` (a transaction's connection) and returns its
+/// hash. Takes the chain's lock first (see [`lock_chain`]), so concurrent
+/// appenders wait for each other instead of both linking to the same head.
 pub async fn append(conn: &mut AnyConnection, ev: &AuditEvent<'_>) -> Result<String> {
+    lock_chain(conn).await?;
     let last = sqlx::query("SELECT seq, hash FROM broker_audit ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await?;

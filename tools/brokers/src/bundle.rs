@@ -357,9 +357,16 @@ struct OrderArgs {
     /// Trailing distance in percent (trailing_stop).
     #[serde(default)]
     trail_percent: Option<Decimal>,
-    /// day (default), gtc, ioc or fok.
+    /// day (default), gtc, ioc or fok. A paper DAY order ends at its
+    /// market's close: 16:00 New York for US and Canadian equities (13:00
+    /// on early-close days), 17:00 New York for currency pairs.
     #[serde(default)]
     time_in_force: TimeInForce,
+    /// For a sell larger than the position available (held long at the
+    /// broker, less working sell orders) when short sales are not allowed:
+    /// sell only what is available instead of being refused (default false).
+    #[serde(default)]
+    reduce_to_position: bool,
     /// Broker name (default `paper`).
     #[serde(default)]
     broker: Option<String>,
@@ -378,6 +385,7 @@ impl OrderArgs {
             trail_amount: self.trail_amount,
             trail_percent: self.trail_percent,
             time_in_force: self.time_in_force,
+            reduce_to_position: self.reduce_to_position,
         }
     }
 }
@@ -545,7 +553,9 @@ impl BrokersBundle {
                 }
             };
             trades.push(TaxTrade {
-                date: crate::dates::format_date(crate::dates::day_of_ms(f.at_ms)),
+                // The fill's instant: the tax engine takes it to the
+                // exchange's local trade day (not the UTC day).
+                date: crate::dates::format_iso_ms(f.at_ms),
                 symbol: f.symbol,
                 side,
                 qty: f.qty,
@@ -553,6 +563,9 @@ impl BrokersBundle {
                 commission: f.commission,
                 currency: f.currency,
                 fx_rate: None,
+                asset_class: None,
+                market: None,
+                settlement_date: None,
             });
         }
         Ok((trades, skipped))
@@ -808,14 +821,21 @@ impl BrokersBundle {
                 let placed = desk::place(&ctx.store, &b, &a.request(), now).await?;
                 let o = &placed.order;
                 let text = format!(
-                    "{}order {}",
+                    "{}order {}{}",
                     if placed.new { "" } else { "already placed: " },
-                    order_line(o)
+                    order_line(o),
+                    placed
+                        .reduced_from
+                        .map(|asked| format!(
+                            "; reduced from {asked} to {} to stay within the position",
+                            o.qty
+                        ))
+                        .unwrap_or_default()
                 );
                 Ok(out(
                     b.as_ref(),
                     text,
-                    json!({"order": o, "new": placed.new, "checks": placed.checks}),
+                    json!({"order": o, "new": placed.new, "checks": placed.checks, "reduced_from": placed.reduced_from}),
                 ))
             }
             "broker_replace_order" => {
@@ -910,21 +930,40 @@ impl BrokersBundle {
             "compliance_check_order" => {
                 let a: OrderArgs = parse_args(args)?;
                 let b = self.pick(ctx, a.broker.as_deref()).await?;
-                let checks = desk::check(&ctx.store, b.as_ref(), &a.request()).await?;
+                let review = desk::check(&ctx.store, b.as_ref(), &a.request(), now).await?;
+                let checks = &review.checks;
                 let failed: Vec<&str> = checks
                     .iter()
                     .filter(|c| !c.passed)
                     .map(|c| c.rule.as_str())
                     .collect();
-                let text = if failed.is_empty() {
+                let mut text = if failed.is_empty() {
                     "all checks pass".to_string()
                 } else {
-                    format!("would be refused by: {}", failed.join(", "))
+                    let details: Vec<String> = checks
+                        .iter()
+                        .filter(|c| !c.passed)
+                        .map(|c| format!("{}: {}", c.rule, c.detail))
+                        .collect();
+                    format!(
+                        "would be refused by: {}\n- {}",
+                        failed.join(", "),
+                        details.join("\n- ")
+                    )
                 };
+                if let Some(asked) = review.reduced_from {
+                    text.push_str(&format!(
+                        "; the sell would be reduced from {asked} to {} to stay within the position",
+                        review.order.qty
+                    ));
+                }
+                if let Some(m) = checks.iter().find(|c| c.rule == "order_marking") {
+                    text.push_str(&format!("\nmarking: {}", m.detail));
+                }
                 Ok(out(
                     b.as_ref(),
                     text,
-                    json!({"allowed": failed.is_empty(), "checks": checks}),
+                    json!({"allowed": failed.is_empty(), "checks": checks, "order": review.order, "reduced_from": review.reduced_from}),
                 ))
             }
             "compliance_rules" => {
@@ -942,15 +981,28 @@ impl BrokersBundle {
                     compliance::save_rules(ctx.store.pool(), b.venue(), rules, now).await?;
                 }
                 let rules = compliance::load_rules(ctx.store.pool(), b.venue()).await?;
+                // The limit's currency: the account's base currency, when
+                // the venue answers.
+                let currency = b.account().await.ok().map(|a| a.currency);
+                let ciro = &compliance::CIRO_COVERAGE;
+                let list = |c: compliance::Coverage| -> Vec<String> {
+                    ciro.iter()
+                        .filter(|r| r.coverage == c)
+                        .map(|r| format!("{} ({})", r.rule, r.title))
+                        .collect()
+                };
                 Ok(out(
                     b.as_ref(),
                     format!(
-                        "{} rules for account {}: {}",
+                        "{} rules for account {}: {}\nCIRO rules implemented: {}\npartly (the rest is the dealer's): {}\nnot covered: {}",
                         if a.set.is_some() { "stored" } else { "current" },
                         b.venue(),
-                        rules.summary()
+                        rules.summary_in(currency.as_deref()),
+                        list(compliance::Coverage::Implemented).join("; "),
+                        list(compliance::Coverage::Partial).join("; "),
+                        list(compliance::Coverage::NotCovered).join("; "),
                     ),
-                    json!({"account": b.venue(), "rules": rules}),
+                    json!({"account": b.venue(), "rules": rules, "max_order_value_currency": currency, "ciro": ciro}),
                 ))
             }
             "audit_verify" => {
@@ -1102,20 +1154,20 @@ impl ToolBundle for BrokersBundle {
             ToolSpec::new::<BrokerArg>("broker_positions", "Open positions (negative quantity when short) with average price and unrealized P&L."),
             ToolSpec::new::<QuoteArgs>("broker_quote", "Current bid, ask and last for a symbol, in the instrument's currency."),
             ToolSpec::new::<CandleArgs>("broker_candles", "Recent OHLC bars for a symbol, oldest first."),
-            ToolSpec::new::<OrderArgs>("broker_place_order", "Places an order (market, limit, stop, stop_limit, trailing_stop; day/gtc/ioc/fok; buy, sell, sell_short, buy_to_cover) after the account's compliance checks. The same client_order_id twice places one order.").trade(),
+            ToolSpec::new::<OrderArgs>("broker_place_order", "Places an order (market, limit, stop, stop_limit, trailing_stop; day/gtc/ioc/fok; buy, sell, sell_short, buy_to_cover) after the account's compliance checks. A sell of more than the position held is a short sale: refused unless the account allows shorts, or reduced to the position with reduce_to_position. The same client_order_id twice places one order.").trade(),
             ToolSpec::new::<ReplaceArgs>("broker_replace_order", "Changes the quantity, limit or stop price of a working order.").trade().not_idempotent(),
             ToolSpec::new::<CancelArgs>("broker_cancel_order", "Cancels a working order by venue id or client order id.").trade(),
             ToolSpec::new::<OrdersArgs>("broker_orders", "Orders at a broker, newest first; open_only for working orders."),
             ToolSpec::new::<WatchArgs>("broker_watch", "Listens to a broker's live stream of order updates (kind `orders`) or quotes (kind `quotes`, with `symbols`) for at most `seconds` (1-60) or `max_events` (1-1000), reporting progress per event, and answers with the events. Brokers without a stream say so.").deadline(std::time::Duration::from_secs(70)),
             ToolSpec::new::<BrokerArg>("broker_executions", "Executions (fills) at a broker, newest first."),
             ToolSpec::new::<SetPriceArgs>("broker_paper_set_price", "Pins the paper market's price of a symbol (or releases it to the simulation); resting paper orders react at once.").writes(),
-            ToolSpec::new::<OrderArgs>("compliance_check_order", "Runs the pre-trade checks (max order value, price band, short sale, restricted symbols, wash trade) on an order without placing it."),
-            ToolSpec::new::<RulesArgs>("compliance_rules", "Reads, or with `set` stores, the compliance rules of a broker account.").writes(),
+            ToolSpec::new::<OrderArgs>("compliance_check_order", "Runs the pre-trade checks (max order value in the account's currency, price band, short sale including sells beyond the position, restricted symbols, wash trade) on an order without placing it, with its UMIR 6.2 marking and best-execution record."),
+            ToolSpec::new::<RulesArgs>("compliance_rules", "Reads, or with `set` stores, the compliance rules of a broker account, and lists which CIRO rules (UMIR / IDPC) the checks implement and which they do not cover.").writes(),
             ToolSpec::new::<NoArgs>("audit_verify", "Recomputes the hash chain of the order audit trail and reports the first edited or missing row."),
             ToolSpec::new::<ExportArgs>("audit_export", "Exports audit rows (order events, fills, check results with their hashes) as JSON or CSV."),
             ToolSpec::new::<RatesArgs>("tax_load_fx_rates", "Stores daily CAD exchange rates (CAD per unit of currency) used to convert foreign trades.").writes(),
             ToolSpec::new::<AcbArgs>("tax_acb", "Adjusted cost base by average cost per security with the superficial-loss rule, in CAD, from given trades or the paper fills."),
-            ToolSpec::new::<T5008Args>("tax_report_t5008", "T5008-style CSV of a year's dispositions, the Schedule 3 summary, and optionally a PDF."),
+            ToolSpec::new::<T5008Args>("tax_report_t5008", "T5008-style CSV of a tax year's dispositions (by settlement date, with trade and settlement dates), the Schedule 3 summary (totals are sums of the rows, cents rounded half away from zero), and optionally a PDF."),
         ]
     }
 

@@ -1,14 +1,18 @@
 //! The order desk: every order goes through the same steps whichever
 //! broker takes it. A known client order id answers the order already
-//! placed; the account's compliance rules run against the venue's quote
-//! and the account's resting orders; a refusal is audited and names its
-//! rule; an allowed order goes to the broker. For real venues the desk
-//! reserves the client id before calling the venue (so a retried call never
-//! places twice) and records the venue's answer with its audit rows in one
-//! transaction.
+//! placed; the account's compliance rules run against the venue's quote,
+//! the account's resting orders, its position in the symbol (so a plain
+//! sell of more than is held is a short sale at every broker) and its base
+//! currency (the order value limit); a refusal is audited and names its
+//! rule; an allowed order (reduced to the position when the caller asked)
+//! goes to the broker. For real venues the desk reserves the client id
+//! before calling the venue (so a retried call never places twice) and
+//! records the venue's answer with its audit rows in one transaction,
+//! which holds the audit chain's lock ([`audit::begin`]).
 
 use std::sync::Arc;
 
+use rust_decimal::Decimal;
 use serde_json::json;
 use sqlx::Row;
 
@@ -16,9 +20,9 @@ use nt_mcp_core::Store;
 
 use crate::audit::{self, AuditEvent};
 use crate::broker::Broker;
-use crate::compliance::{self, CheckResult};
+use crate::compliance::{self, CheckResult, Context, Rate, Review};
 use crate::error::{BrokersError, Result};
-use crate::types::{Order, OrderRequest};
+use crate::types::{Order, OrderRequest, Side};
 
 /// What placing an order did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -29,19 +33,153 @@ pub struct Placed {
     pub new: bool,
     /// The checks it passed (empty for a repeat).
     pub checks: Vec<CheckResult>,
+    /// The quantity asked for, when a sell was reduced to the position.
+    pub reduced_from: Option<Decimal>,
 }
 
-/// Runs the compliance checks for `req` at `broker` without placing it.
+impl Placed {
+    fn repeat(order: Order) -> Self {
+        Self {
+            order,
+            new: false,
+            checks: Vec::new(),
+            reduced_from: None,
+        }
+    }
+}
+
+/// How long a stored daily rate may be used to value an order in the
+/// account's currency.
+const RATE_MAX_AGE_DAYS: i64 = 31;
+
+/// The rate from `from` to `to` (units of `to` per unit of `from`): the
+/// stored daily CAD rates of both currencies (`tax_load_fx_rates`, at most
+/// 31 days old), else the venue's quote of `FROM_TO` or `TO_FROM` when the
+/// venue trades currency pairs (the order is for a pair, or the venue is
+/// the paper broker, whose simulated pairs come last for that reason).
+async fn rate(
+    store: &Store,
+    broker: &dyn Broker,
+    req: &OrderRequest,
+    from: &str,
+    to: &str,
+    now_ms: i64,
+) -> Result<Option<Rate>> {
+    if let Some(r) = stored_rate(store, from, to, now_ms).await? {
+        return Ok(Some(r));
+    }
+    if req.symbol.contains('_') || broker.venue() == crate::paper::PAPER {
+        for (pair, invert) in [
+            (format!("{from}_{to}"), false),
+            (format!("{to}_{from}"), true),
+        ] {
+            // A venue that does not list the pair answers an error: try the next.
+            if let Ok(q) = broker.quote(&pair).await
+                && q.last > Decimal::ZERO
+            {
+                let value = if invert {
+                    Decimal::ONE / q.last
+                } else {
+                    q.last
+                };
+                return Ok(Some(Rate {
+                    value: value.round_dp(10),
+                    source: format!("{} quote of {pair} at {}", broker.venue(), q.last),
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// `to` per `from` from the stored daily CAD rates (CAD per unit), the
+/// latest of the last [`RATE_MAX_AGE_DAYS`] days for each.
+async fn stored_rate(store: &Store, from: &str, to: &str, now_ms: i64) -> Result<Option<Rate>> {
+    let today = crate::dates::day_of_ms(now_ms);
+    let newest = crate::dates::format_date(today);
+    let oldest = crate::dates::format_date(today - RATE_MAX_AGE_DAYS);
+    let mut found = Vec::with_capacity(2);
+    for currency in [from, to] {
+        if currency == "CAD" {
+            found.push((Decimal::ONE, None));
+            continue;
+        }
+        let row = sqlx::query(
+            "SELECT day, rate FROM broker_fx_rates WHERE currency = $1 AND day <= $2 AND day >= $3 ORDER BY day DESC LIMIT 1",
+        )
+        .bind(currency)
+        .bind(&newest)
+        .bind(&oldest)
+        .fetch_optional(store.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let day: String = row.try_get(0)?;
+        let rate = crate::types::dec(&row.try_get::<String, _>(1)?)?;
+        if rate <= Decimal::ZERO {
+            return Ok(None);
+        }
+        found.push((rate, Some(day)));
+    }
+    let days: Vec<String> = found.iter().filter_map(|(_, d)| d.clone()).collect();
+    Ok(Some(Rate {
+        value: (found[0].0 / found[1].0).round_dp(10),
+        source: format!("stored daily CAD rates of {}", days.join(" and ")),
+    }))
+}
+
+/// Runs the compliance checks for `req` at `broker` without placing it:
+/// the account's rules against the venue's quote, the account's working
+/// orders, its position in the symbol (for sells) and its base currency
+/// (when the order value is limited). A sell asked to be reduced to the
+/// position comes back reduced.
 pub async fn check(
     store: &Store,
     broker: &dyn Broker,
     req: &OrderRequest,
-) -> Result<Vec<CheckResult>> {
+    now_ms: i64,
+) -> Result<Review> {
     req.validate()?;
     let rules = compliance::load_rules(store.pool(), broker.venue()).await?;
     let quote = broker.quote(&req.symbol).await?;
     let resting = broker.orders(true).await?;
-    Ok(compliance::check_order(&rules, req, &quote, &resting))
+    let held: Decimal = if matches!(req.side, Side::Sell | Side::SellShort) {
+        broker
+            .positions()
+            .await?
+            .iter()
+            .filter(|p| compliance::same_symbol(&p.symbol, &req.symbol))
+            .map(|p| p.qty)
+            .sum()
+    } else {
+        Decimal::ZERO
+    };
+    let account_currency = match rules.max_order_value {
+        Some(_) => Some(broker.account().await?.currency.to_ascii_uppercase()),
+        None => None,
+    };
+    let quote_currency = quote.currency.to_ascii_uppercase();
+    let pair_on_account = req
+        .symbol
+        .trim()
+        .to_ascii_uppercase()
+        .split_once('_')
+        .is_some_and(|(base, q)| Some(base) == account_currency.as_deref() && q == quote_currency);
+    let fx = match &account_currency {
+        Some(acct) if *acct != quote_currency && !pair_on_account => {
+            rate(store, broker, req, &quote_currency, acct, now_ms).await?
+        }
+        _ => None,
+    };
+    let ctx = Context {
+        quote: &quote,
+        resting: &resting,
+        held,
+        account_currency: account_currency.as_deref(),
+        rate: fx.as_ref(),
+    };
+    Ok(compliance::review(&rules, req, &ctx))
 }
 
 /// Places `req` at `broker` through idempotency, compliance and audit.
@@ -55,22 +193,18 @@ pub async fn place(
     let cid = req.client_order_id.trim();
     if broker.records_own_audit() {
         if let Some(order) = broker.find_by_client_id(cid).await? {
-            return Ok(Placed {
-                order,
-                new: false,
-                checks: Vec::new(),
-            });
+            return Ok(Placed::repeat(order));
         }
     } else if let Some(order) = venue_known(store, broker.venue(), cid).await? {
-        return Ok(Placed {
-            order,
-            new: false,
-            checks: Vec::new(),
-        });
+        return Ok(Placed::repeat(order));
     }
-    let checks = check(store, broker.as_ref(), req).await?;
+    let Review {
+        order: req_owned,
+        reduced_from,
+        checks,
+    } = check(store, broker.as_ref(), req, now_ms).await?;
     if let Some(refusal) = compliance::refusal(&checks) {
-        let mut tx = store.pool().begin().await?;
+        let mut tx = audit::begin(store.pool()).await?;
         let payload = json!({"request": req, "checks": checks});
         audit::append(
             &mut tx,
@@ -88,13 +222,17 @@ pub async fn place(
         tx.commit().await?;
         return Err(refusal);
     }
+    // The order as checked (a sell reduced to the position when asked).
+    let req = &req_owned;
+    let placed = |order: Order, checks: Vec<CheckResult>| Placed {
+        order,
+        new: true,
+        checks,
+        reduced_from,
+    };
     if broker.records_own_audit() {
         let order = broker.place_order(req, &checks).await?;
-        return Ok(Placed {
-            order,
-            new: true,
-            checks,
-        });
+        return Ok(placed(order, checks));
     }
     // Reserve the client id first: a concurrent or retried call finds it.
     let reserved = sqlx::query(
@@ -107,11 +245,7 @@ pub async fn place(
     .await;
     if reserved.is_err() {
         return match venue_known(store, broker.venue(), cid).await? {
-            Some(order) => Ok(Placed {
-                order,
-                new: false,
-                checks: Vec::new(),
-            }),
+            Some(order) => Ok(Placed::repeat(order)),
             None => Err(BrokersError::refused(
                 "order_in_flight",
                 format!(
@@ -121,7 +255,7 @@ pub async fn place(
         };
     }
     let result = broker.place_order(req, &checks).await;
-    let mut tx = store.pool().begin().await?;
+    let mut tx = audit::begin(store.pool()).await?;
     match &result {
         Ok(order) => {
             let body =
@@ -141,7 +275,7 @@ pub async fn place(
                 ("checks_passed", json!({"checks": checks})),
                 (
                     "order_accepted",
-                    json!({"request": req, "venue_order": order}),
+                    json!({"request": req, "reduced_from": reduced_from, "venue_order": order}),
                 ),
             ] {
                 audit::append(
@@ -185,11 +319,7 @@ pub async fn place(
         }
     }
     tx.commit().await?;
-    result.map(|order| Placed {
-        order,
-        new: true,
-        checks,
-    })
+    result.map(|order| placed(order, checks))
 }
 
 /// Records a cancel at a real venue in the audit trail.
@@ -235,7 +365,7 @@ async fn record(
     if broker.records_own_audit() {
         return Ok(());
     }
-    let mut tx = store.pool().begin().await?;
+    let mut tx = audit::begin(store.pool()).await?;
     audit::append(
         &mut tx,
         &AuditEvent {

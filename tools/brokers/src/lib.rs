@@ -11,6 +11,7 @@ pub mod alpaca;
 pub mod audit;
 pub mod broker;
 pub mod bundle;
+pub mod calendar;
 pub mod compliance;
 /// Calendar arithmetic, shared with the other bundles through the runtime.
 pub use nt_mcp_core::dates;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod guide;
 pub mod http;
 pub mod ibkr;
+pub mod money;
 pub mod oanda;
 pub mod paper;
 pub mod pdf;

@@ -21,8 +21,8 @@ use tokio::sync::OnceCell;
 
 use crate::audit::{self, AuditEvent};
 use crate::broker::{Broker, EventStream, Granularity, OrderChange, OrderUpdate};
+use crate::calendar::Session;
 use crate::compliance::CheckResult;
-use crate::dates::DAY_MS;
 use crate::error::{BrokersError, Result};
 use crate::sim::{SimMarket, price_dp};
 use crate::types::{
@@ -184,7 +184,7 @@ impl PaperBroker {
     async fn ensure_account(&self) -> Result<()> {
         self.ready
             .get_or_try_init(|| async {
-                let mut tx = self.store.pool().begin().await?;
+                let mut tx = audit::begin(self.store.pool()).await?;
                 let exists = sqlx::query("SELECT 1 FROM broker_paper_accounts WHERE account_id = $1")
                     .bind(&self.cfg.account_id)
                     .fetch_optional(&mut *tx)
@@ -447,9 +447,9 @@ impl PaperBroker {
         let book = self
             .load_book(conn, &order.account_id, &order.symbol, &order.currency)
             .await?;
-        let commission = (qty * self.cfg.commission_per_share)
-            .max(self.cfg.min_commission)
-            .round_dp(2);
+        let commission = crate::money::round_cents(
+            (qty * self.cfg.commission_per_share).max(self.cfg.min_commission),
+        );
         let value = qty * price;
         let buy = order.side.is_buy();
         let mut problem = Self::position_rule(order.side, qty, book.qty, &order.symbol);
@@ -639,9 +639,22 @@ impl PaperBroker {
     /// orders past their end.
     pub async fn sweep(&self) -> Result<usize> {
         self.ensure_account().await?;
+        // Most reads find nothing working: answer those without the lock.
+        let working = sqlx::query(
+            "SELECT 1 FROM broker_paper_orders WHERE account_id = $1 AND status IN ('open', 'partially_filled') LIMIT 1",
+        )
+        .bind(&self.cfg.account_id)
+        .fetch_optional(self.store.pool())
+        .await?;
+        if working.is_none() {
+            return Ok(0);
+        }
+        // The chain's lock first: another caller's sweep or order must not
+        // fill the same order or move the same cash between our reads and
+        // writes.
+        let mut tx = audit::begin(self.store.pool()).await?;
         let now = self.clock.now_ms();
         let now_step = self.cfg.market.step_of(now);
-        let mut tx = self.store.pool().begin().await?;
         let rows = sqlx::query(&format!(
             "SELECT {ORDER_COLUMNS} FROM broker_paper_orders WHERE account_id = $1 AND status IN ('open', 'partially_filled') ORDER BY created_ms, id"
         ))
@@ -679,7 +692,11 @@ impl PaperBroker {
             po.checked_step = po.checked_step.max(last_step);
             if !filled && po.expires_ms.is_some_and(|e| e <= now) {
                 po.order.status = OrderStatus::Expired;
-                po.order.reason = Some("time in force `day` ended".into());
+                po.order.reason = Some(format!(
+                    "time in force `day` ended at {} ({})",
+                    Session::of_symbol(&po.order.symbol).describe(),
+                    crate::dates::format_iso_ms(po.expires_ms.unwrap_or(now))
+                ));
                 po.order.updated_ms = now;
                 let snapshot = po.order.clone();
                 self.audit(
@@ -712,7 +729,7 @@ impl PaperBroker {
         self.ensure_account().await?;
         self.sweep().await?;
         let symbol = req.symbol.trim().to_ascii_uppercase();
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = audit::begin(self.store.pool()).await?;
         if let Some(existing) = self.find(&mut tx, req.client_order_id.trim()).await? {
             return same_request(existing.order, req, &symbol);
         }
@@ -727,7 +744,10 @@ impl PaperBroker {
         let step = self.cfg.market.step_of(now);
         let quote = self.quote_now(&mut tx, &symbol).await?;
         let expires_ms = match req.time_in_force {
-            TimeInForce::Day => Some((now.div_euclid(DAY_MS) + 1) * DAY_MS),
+            // The close of the symbol's market (16:00 New York for US and
+            // Canadian equities, 13:00 on early-close days; 17:00 New York
+            // for currency pairs), not UTC midnight.
+            TimeInForce::Day => Some(Session::of_symbol(&symbol).day_order_end(now)),
             _ => None,
         };
         let mut po = PaperOrder {
@@ -965,7 +985,7 @@ impl Broker for PaperBroker {
 
     async fn replace_order(&self, order_id: &str, change: &OrderChange) -> Result<Order> {
         self.sweep().await?;
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = audit::begin(self.store.pool()).await?;
         let mut po = self
             .find(&mut tx, order_id)
             .await?
@@ -1031,7 +1051,7 @@ impl Broker for PaperBroker {
 
     async fn cancel_order(&self, order_id: &str) -> Result<Order> {
         self.sweep().await?;
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = audit::begin(self.store.pool()).await?;
         let mut po = self
             .find(&mut tx, order_id.trim())
             .await?

@@ -94,7 +94,10 @@ impl OrderType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeInForce {
-    /// Until the end of the trading day (UTC midnight in the paper broker).
+    /// Until the end of the trading day: in the paper broker the close of
+    /// the symbol's market (16:00 New York for US and Canadian equities,
+    /// 13:00 on early-close days; the 17:00 New York roll for currency
+    /// pairs), see [`crate::calendar`].
     #[default]
     Day,
     /// Good till cancelled.
@@ -242,6 +245,11 @@ pub struct OrderRequest {
     /// Day, GTC, IOC or FOK.
     #[serde(default)]
     pub time_in_force: TimeInForce,
+    /// For a sell larger than the position available (held long, less the
+    /// working sell orders) on an account that does not allow short sales:
+    /// sell only what is available instead of refusing the order.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reduce_to_position: bool,
 }
 
 fn default_order_type() -> OrderType {

@@ -368,6 +368,7 @@ fn req(cid: &str, order_type: OrderType, limit: Option<rust_decimal::Decimal>) -
         trail_amount: None,
         trail_percent: None,
         time_in_force: TimeInForce::Day,
+        reduce_to_position: false,
     }
 }
 
@@ -875,6 +876,151 @@ async fn broker_replace_order_tool_replaces_at_alpaca_and_audits_it() {
         .await
         .expect_err("nothing to change");
     assert_eq!(err.field.as_deref(), Some("qty"));
+}
+
+/// Issue 9, item 1, at Alpaca through the tools: the fake account holds 15
+/// AAPL long and 2 TSLA short. A plain `sell` of 20 AAPL used to pass the
+/// checks (only `sell_short` was a short sale) and would open a 5-share
+/// short at Alpaca; with `allow_short = false` it is refused by
+/// `short_sale` before anything reaches the venue, reduced to 15 when the
+/// caller sets `reduce_to_position`, and any sell of TSLA (held short) is
+/// refused. With shorts allowed it goes through, marked a short sale.
+#[tokio::test]
+async fn a_plain_sell_beyond_the_alpaca_position_is_a_refused_short_sale() {
+    use nt_mcp_core::bundle::{Caller, CancellationToken, ToolBundle, ToolCtx};
+    use nt_mcp_core::clock::ManualClock;
+    use nt_mcp_core::progress::Progress;
+
+    let fake = Fake::default();
+    let base = serve(fake.clone()).await;
+    let bundle = nt_brokers::BrokersBundle::paper_only(Default::default())
+        .with_broker(Arc::new(client(&base, "ws://127.0.0.1:9/stream", SECRET)));
+    let ctx = ToolCtx {
+        store: store_at("sqlite::memory:").await,
+        clock: Arc::new(ManualClock::new(1_750_000_000_000)),
+        progress: Progress::recording(),
+        cancel: CancellationToken::new(),
+        caller: Caller::local(),
+        variant: Arc::from("t"),
+        live_trading: true,
+    };
+    let sell = |cid: &str, symbol: &str, qty: &str, reduce: bool| {
+        json!({"broker": "alpaca", "client_order_id": cid, "symbol": symbol, "side": "sell",
+               "qty": qty, "order_type": "limit", "limit_price": "190", "time_in_force": "day",
+               "reduce_to_position": reduce})
+    };
+    let err = bundle
+        .call(
+            "broker_place_order",
+            sell("alp-s1", "AAPL", "20", false),
+            ctx.clone(),
+        )
+        .await
+        .expect_err("short sale");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("short_sale")
+            && msg.contains("would sell 5 short")
+            && msg.contains("15 held long"),
+        "{msg}"
+    );
+    assert_eq!(
+        fake.inner.lock().expect("lock").posts,
+        0,
+        "nothing reached Alpaca"
+    );
+    let check = bundle
+        .call(
+            "compliance_check_order",
+            sell("alp-s1", "AAPL", "20", false),
+            ctx.clone(),
+        )
+        .await
+        .expect("check");
+    assert_eq!(check.structured["allowed"], false);
+    assert!(check.text.contains("short_sale"), "{}", check.text);
+
+    let placed = bundle
+        .call(
+            "broker_place_order",
+            sell("alp-s2", "AAPL", "20", true),
+            ctx.clone(),
+        )
+        .await
+        .expect("reduced");
+    assert_eq!(placed.structured["order"]["qty"], "15");
+    assert_eq!(placed.structured["reduced_from"], "20");
+    assert!(
+        placed.text.contains("reduced from 20 to 15"),
+        "{}",
+        placed.text
+    );
+    {
+        let inner = fake.inner.lock().expect("lock");
+        assert_eq!(inner.posts, 1);
+        assert_eq!(inner.orders[0]["qty"], "15");
+        assert_eq!(inner.orders[0]["side"], "sell");
+    }
+    // The working sell of 15 now holds the whole position: one more share
+    // is short, and reducing leaves nothing to sell.
+    let err = bundle
+        .call(
+            "broker_place_order",
+            sell("alp-s3", "AAPL", "1", true),
+            ctx.clone(),
+        )
+        .await
+        .expect_err("nothing left");
+    assert!(
+        err.to_string()
+            .contains("15 in working sell orders, 0 available"),
+        "{err}"
+    );
+    let err = bundle
+        .call(
+            "broker_place_order",
+            sell("alp-s4", "TSLA", "1", false),
+            ctx.clone(),
+        )
+        .await
+        .expect_err("held short");
+    assert!(err.to_string().contains("short_sale"), "{err}");
+
+    // Shorts allowed: the sell goes through, marked a short sale (UMIR 6.2).
+    bundle
+        .call(
+            "compliance_rules",
+            json!({"broker": "alpaca", "set": {"allow_short": true}}),
+            ctx.clone(),
+        )
+        .await
+        .expect("rules");
+    let placed = bundle
+        .call(
+            "broker_place_order",
+            sell("alp-s5", "AAPL", "5", false),
+            ctx.clone(),
+        )
+        .await
+        .expect("short allowed");
+    let marking = placed.structured["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["rule"] == "order_marking")
+        .cloned()
+        .expect("marking");
+    assert!(
+        marking["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("designation: short sale")),
+        "{marking}"
+    );
+    let verify = bundle
+        .call("audit_verify", json!({}), ctx)
+        .await
+        .expect("verify");
+    assert_eq!(verify.structured["report"]["intact"], true);
 }
 
 // ---- Market-data stream (quotes) ----

@@ -36,6 +36,10 @@ async fn serve(f: Fake) -> String {
             assert_eq!(acct, "DU1234567");
             axum::Json(json!([{"acctId": "DU1234567", "conid": 265598, "contractDesc": "AAPL", "position": 10.0, "mktPrice": 189.95, "mktValue": 1899.5, "currency": "USD", "avgCost": 185.1, "avgPrice": 185.1, "unrealizedPnl": 48.5}]))
         }))
+        .route("/v1/api/iserver/account/orders", get(|| async { axum::Json(json!({"orders": [], "snapshot": true})) }))
+        .route("/v1/api/portfolio/{acct}/summary", get(|| async {
+            axum::Json(json!({"totalcashvalue": {"amount": 25000.0, "currency": "USD"}, "netliquidation": {"amount": 26899.5, "currency": "USD"}, "buyingpower": {"amount": 50000.0, "currency": "USD"}}))
+        }))
         .route("/v1/api/iserver/account/{acct}/orders", post(|State(f): State<Fake>, Path(acct): Path<String>, body: String| async move {
             let v: Value = serde_json::from_str(&body).expect("json");
             let o = &v["orders"][0];
@@ -109,6 +113,7 @@ async fn ibkr_order_needs_one_confirm_round() {
                 trail_amount: None,
                 trail_percent: None,
                 time_in_force: TimeInForce::Day,
+                reduce_to_position: false,
             },
             &[],
         )
@@ -118,6 +123,72 @@ async fn ibkr_order_needs_one_confirm_round() {
     assert_eq!(order.status, OrderStatus::Open);
     assert_eq!(order.client_order_id, "ib-1");
     assert_eq!(*fake.log.lock().expect("lock"), ["place", "confirm"]);
+}
+
+/// Issue 9, item 1, at Interactive Brokers: the fake account holds 10
+/// AAPL. A plain `sell` of 12 used to pass the checks and would sell 2
+/// short at IB; it is refused by `short_sale` before any order is sent.
+#[tokio::test]
+async fn a_plain_sell_beyond_the_ib_position_is_a_refused_short_sale() {
+    let fake = Fake::default();
+    let base = serve(fake.clone()).await;
+    let ib = IbkrClient::new(IbkrConfig {
+        base_url: base,
+        account_id: None,
+        allow_invalid_certs: true,
+        ws_url: None,
+        policy: HttpPolicy {
+            base_backoff: Duration::from_millis(5),
+            max_retries: 1,
+            ..HttpPolicy::default()
+        },
+        keepalive: None,
+    })
+    .expect("client");
+    let store = nt_mcp_core::Store::open("sqlite::memory:")
+        .await
+        .expect("open");
+    let mut m = nt_mcp_core::store::core_migrations();
+    m.extend(nt_brokers::migrations());
+    store.migrate(&m).await.expect("migrate");
+    let broker: Arc<dyn Broker> = Arc::new(ib);
+    let sell = OrderRequest {
+        client_order_id: "ib-s1".into(),
+        symbol: "AAPL".into(),
+        side: Side::Sell,
+        qty: dec!(12),
+        order_type: OrderType::Limit,
+        limit_price: Some(dec!(190)),
+        stop_price: None,
+        trail_amount: None,
+        trail_percent: None,
+        time_in_force: TimeInForce::Day,
+        reduce_to_position: false,
+    };
+    let err = nt_brokers::desk::place(&store, &broker, &sell, 1_000)
+        .await
+        .expect_err("short sale")
+        .to_string();
+    assert!(
+        err.contains("short_sale") && err.contains("would sell 2 short"),
+        "{err}"
+    );
+    assert!(
+        fake.log.lock().expect("lock").is_empty(),
+        "nothing sent to IB"
+    );
+    let review = nt_brokers::desk::check(
+        &store,
+        broker.as_ref(),
+        &OrderRequest {
+            reduce_to_position: true,
+            ..sell
+        },
+        1_000,
+    )
+    .await
+    .expect("check");
+    assert_eq!(review.order.qty, dec!(10));
 }
 
 #[test]

@@ -287,6 +287,7 @@ async fn account_pricing_orders_and_errors() {
         trail_amount: None,
         trail_percent: None,
         time_in_force: TimeInForce::Day,
+        reduce_to_position: false,
     };
     let o = c.place_order(&req, &[]).await.expect("order");
     assert_eq!(
@@ -548,4 +549,190 @@ async fn the_transaction_stream_becomes_order_updates() {
         .to_string();
     assert!(err.contains("Insufficient authorization"), "{err}");
     assert!(!err.contains("wrong"), "{err}");
+}
+
+/// A second OANDA fake for the desk: an account in CAD holding 10,000
+/// USD_JPY long, no pending orders, prices for USD_JPY (150) and CAD_JPY
+/// (110) and none for JPY_CAD (OANDA lists the pair one way only), and an
+/// order endpoint that records what it is sent.
+#[derive(Clone, Default)]
+struct DeskFake {
+    posted: Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+async fn desk_fake() -> (String, DeskFake) {
+    use axum::extract::RawQuery;
+    let f = DeskFake::default();
+    let posted = f.posted.clone();
+    let app = Router::new()
+        .route("/v3/accounts/{id}/summary", get(summary))
+        .route(
+            "/v3/accounts/{id}/pricing",
+            get(|RawQuery(q): RawQuery| async move {
+                let q = q.unwrap_or_default();
+                let price = |instrument: &str, bid: &str, ask: &str| {
+                    json!({"type": "PRICE", "instrument": instrument, "time": "1750000000.000000000", "tradeable": true,
+                        "bids": [{"price": bid, "liquidity": 1000000}], "asks": [{"price": ask, "liquidity": 1000000}]})
+                };
+                let prices = if q.contains("instruments=USD_JPY") {
+                    vec![price("USD_JPY", "149.990", "150.010")]
+                } else if q.contains("instruments=CAD_JPY") {
+                    vec![price("CAD_JPY", "109.990", "110.010")]
+                } else {
+                    Vec::new()
+                };
+                axum::Json(json!({"prices": prices, "time": "1750000000.000000000"}))
+            }),
+        )
+        .route(
+            "/v3/accounts/{id}/orders",
+            get(|| async { axum::Json(json!({"orders": [], "lastTransactionID": "6"})) }).post(
+                move |body: String| {
+                    let posted = posted.clone();
+                    async move {
+                        let v: Value = serde_json::from_str(&body).expect("json");
+                        posted.lock().expect("lock").push(v.clone());
+                        let o = &v["order"];
+                        (
+                            StatusCode::CREATED,
+                            axum::Json(json!({"orderCreateTransaction": {"id": "7", "type": o["type"],
+                                "instrument": o["instrument"], "units": o["units"], "price": o["price"],
+                                "timeInForce": o["timeInForce"], "createTime": "1750000001.000000000",
+                                "clientExtensions": o["clientExtensions"], "reason": "CLIENT_ORDER"},
+                                "relatedTransactionIDs": ["7"], "lastTransactionID": "7"})),
+                        )
+                    }
+                },
+            ),
+        )
+        .route(
+            "/v3/accounts/{id}/openPositions",
+            get(|| async {
+                axum::Json(json!({"positions": [{"instrument": "USD_JPY",
+                    "long": {"units": "10000", "averagePrice": "148.000", "unrealizedPL": "120.0000"},
+                    "short": {"units": "0"}}], "lastTransactionID": "6"}))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), f)
+}
+
+async fn desk_store() -> nt_mcp_core::Store {
+    let store = nt_mcp_core::Store::open("sqlite::memory:")
+        .await
+        .expect("open");
+    let mut m = nt_mcp_core::store::core_migrations();
+    m.extend(nt_brokers::migrations());
+    store.migrate(&m).await.expect("migrate");
+    store
+}
+
+fn usd_jpy(cid: &str, side: Side, units: rust_decimal::Decimal) -> OrderRequest {
+    OrderRequest {
+        client_order_id: cid.into(),
+        symbol: "USD_JPY".into(),
+        side,
+        qty: units,
+        order_type: OrderType::Limit,
+        limit_price: Some(dec!(150)),
+        stop_price: None,
+        trail_amount: None,
+        trail_percent: None,
+        time_in_force: TimeInForce::Gtc,
+        reduce_to_position: false,
+    }
+}
+
+/// Issue 9, items 1 and 6, at OANDA: the CAD account holds 10,000 USD_JPY
+/// long. A plain `sell` of 15,000 used to pass (an OANDA sell of more
+/// than held opens a short); it is refused by `short_sale` with nothing
+/// sent, and with `reduce_to_position` it goes out as -10000 units. The
+/// order value is checked in CAD: a buy of 5,000 USD_JPY at 150 is
+/// 750,000 JPY = 6,818.18 CAD at CAD_JPY 110 (the venue lists no JPY_CAD),
+/// within a 10,000 CAD limit that the old check, comparing 750,000 JPY
+/// with it, refused; 10,000 units (13,636.36 CAD) are over it.
+#[tokio::test]
+async fn oanda_orders_refuse_sells_beyond_the_position_and_value_in_the_account_currency() {
+    use nt_brokers::compliance::{self, ComplianceRules};
+    use nt_brokers::desk;
+
+    let (base, fake) = desk_fake().await;
+    let store = desk_store().await;
+    let broker: Arc<dyn Broker> = Arc::new(client(&base, "tok-123"));
+    let err = desk::place(
+        &store,
+        &broker,
+        &usd_jpy("cid-s1", Side::Sell, dec!(15000)),
+        1_000,
+    )
+    .await
+    .expect_err("short sale")
+    .to_string();
+    assert!(
+        err.contains("short_sale") && err.contains("would sell 5000 short"),
+        "{err}"
+    );
+    assert!(fake.posted.lock().expect("lock").is_empty());
+    let reduced = OrderRequest {
+        reduce_to_position: true,
+        ..usd_jpy("cid-s2", Side::Sell, dec!(15000))
+    };
+    let placed = desk::place(&store, &broker, &reduced, 2_000)
+        .await
+        .expect("reduced");
+    assert_eq!(placed.reduced_from, Some(dec!(15000)));
+    assert_eq!(
+        fake.posted.lock().expect("lock")[0]["order"]["units"],
+        "-10000"
+    );
+
+    let rules = ComplianceRules {
+        max_order_value: Some(dec!(10000)),
+        ..ComplianceRules::default()
+    };
+    compliance::save_rules(store.pool(), "oanda", &rules, 0)
+        .await
+        .expect("rules");
+    let review = desk::check(
+        &store,
+        broker.as_ref(),
+        &usd_jpy("cid-b1", Side::Buy, dec!(5000)),
+        1_750_000_000_000,
+    )
+    .await
+    .expect("check");
+    let m = review
+        .checks
+        .iter()
+        .find(|c| c.rule == "max_order_value")
+        .expect("max");
+    assert!(m.passed, "{m:?}");
+    assert!(
+        m.detail.contains("750000.00 JPY = 6818.18 CAD")
+            && m.detail.contains("oanda quote of CAD_JPY")
+            && m.detail.ends_with("against a limit of 10000 CAD"),
+        "{}",
+        m.detail
+    );
+    let review = desk::check(
+        &store,
+        broker.as_ref(),
+        &usd_jpy("cid-b2", Side::Buy, dec!(10000)),
+        1_750_000_000_000,
+    )
+    .await
+    .expect("check");
+    let refusal = compliance::refusal(&review.checks)
+        .expect("over")
+        .to_string();
+    assert!(
+        refusal.contains("max_order_value") && refusal.contains("13636.36 CAD"),
+        "{refusal}"
+    );
 }

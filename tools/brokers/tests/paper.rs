@@ -65,6 +65,7 @@ fn req(id: &str, symbol: &str, side: Side, qty: Decimal) -> OrderRequest {
         trail_amount: None,
         trail_percent: None,
         time_in_force: TimeInForce::Day,
+        reduce_to_position: false,
     }
 }
 
@@ -237,18 +238,26 @@ async fn stops_trailing_stops_ioc_and_day_orders(urls: [String; 2]) {
     let o = paper.place_order(&ioc, &[]).await.expect("ioc");
     assert_eq!(o.status, OrderStatus::Cancelled);
 
-    // A day order expires at the next UTC midnight.
+    // A day order ends at its market's close: placed on Sunday 2025-06-15
+    // (T0, 11:06 EDT), a RY.TO (TSX) order works through Monday's session
+    // and expires at its 16:00 EDT close, 2025-06-16T20:00Z.
     let day = OrderRequest {
         time_in_force: TimeInForce::Day,
         ..limit("d", "RY.TO", Side::Buy, dec!(1), dec!(100))
     };
     paper.place_order(&day, &[]).await.expect("day");
-    clock.advance(86_400_000);
-    let all = paper.orders(false).await.expect("all");
-    assert!(
+    let monday_close = 1_750_104_000_000; // 2025-06-16T20:00:00Z
+    clock.set(monday_close - 1);
+    let status = |all: &[nt_brokers::types::Order]| {
         all.iter()
-            .any(|o| o.client_order_id == "d" && o.status == OrderStatus::Expired)
-    );
+            .find(|o| o.client_order_id == "d")
+            .map(|o| o.status)
+    };
+    let all = paper.orders(false).await.expect("all");
+    assert_eq!(status(&all), Some(OrderStatus::Open));
+    clock.set(monday_close);
+    let all = paper.orders(false).await.expect("all");
+    assert_eq!(status(&all), Some(OrderStatus::Expired));
 
     // Short sale, then cover.
     paper
@@ -397,4 +406,95 @@ async fn a_pin_moved_within_one_step_reaches_resting_orders_at_once() {
         positions.iter().all(|p| p.symbol != "AAPL"),
         "{positions:?}"
     );
+}
+
+/// Issue 9, item 4. A DAY order placed on Monday 2025-06-16 at 11:00 EDT
+/// (15:00Z) used to work until UTC midnight (20:00 EDT, four hours after
+/// the close); it ends at the close of its market: AAPL (NYSE) and SHOP.TO
+/// (TSX) at 16:00 EDT = 20:00Z, the USD_JPY pair at the 17:00 New York FX
+/// roll = 21:00Z. The day after US Thanksgiving (2025-11-28) AAPL closes
+/// at 13:00 EST = 18:00Z.
+#[tokio::test]
+async fn day_orders_end_at_the_new_york_close_not_utc_midnight() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = store_at(&format!("sqlite://{}", dir.path().join("d.db").display())).await;
+    let monday_11_edt = 1_750_086_000_000; // 2025-06-16T15:00:00Z
+    let clock = Arc::new(ManualClock::new(monday_11_edt));
+    let paper = PaperBroker::new(store.clone(), clock.clone(), PaperConfig::default());
+    for (symbol, price) in [
+        ("AAPL", dec!(200)),
+        ("SHOP.TO", dec!(100)),
+        ("USD_JPY", dec!(145)),
+    ] {
+        paper.set_mark(symbol, Some(price)).await.expect("pin");
+        // A buy limit 5% under the price rests.
+        let order = OrderRequest {
+            time_in_force: TimeInForce::Day,
+            ..limit(
+                &format!("day-{symbol}"),
+                symbol,
+                Side::Buy,
+                dec!(1),
+                price * dec!(0.95),
+            )
+        };
+        let o = paper.place_order(&order, &[]).await.expect("place");
+        assert_eq!(o.status, OrderStatus::Open, "{symbol}");
+    }
+    let status = |all: &[nt_brokers::types::Order], symbol: &str| {
+        all.iter()
+            .find(|o| o.symbol == symbol)
+            .map(|o| (o.status, o.reason.clone()))
+            .expect("order")
+    };
+    let close = 1_750_104_000_000; // 2025-06-16T20:00:00Z = 16:00 EDT
+    clock.set(close - 1);
+    let all = paper.orders(false).await.expect("orders");
+    for s in ["AAPL", "SHOP.TO", "USD_JPY"] {
+        assert_eq!(status(&all, s).0, OrderStatus::Open, "{s} before 16:00");
+    }
+    clock.set(close);
+    let all = paper.orders(false).await.expect("orders");
+    let (aapl, why) = status(&all, "AAPL");
+    assert_eq!(aapl, OrderStatus::Expired);
+    assert!(
+        why.as_deref()
+            .is_some_and(|w| w.contains("NYSE close") && w.contains("2025-06-16T20:00:00+00:00")),
+        "{why:?}"
+    );
+    assert_eq!(status(&all, "SHOP.TO").0, OrderStatus::Expired);
+    assert_eq!(
+        status(&all, "USD_JPY").0,
+        OrderStatus::Open,
+        "FX rolls at 17:00"
+    );
+    clock.set(close + 3_600_000);
+    let all = paper.orders(false).await.expect("orders");
+    assert_eq!(status(&all, "USD_JPY").0, OrderStatus::Expired);
+
+    // 2025-11-28, the day after Thanksgiving: 10:00 EST = 15:00Z; the NYSE
+    // closes at 13:00 EST = 18:00Z.
+    let black_friday_10_est = 1_764_342_000_000; // 2025-11-28T15:00:00Z
+    clock.set(black_friday_10_est);
+    let order = OrderRequest {
+        time_in_force: TimeInForce::Day,
+        ..limit("day-early", "AAPL", Side::Buy, dec!(1), dec!(150))
+    };
+    paper.place_order(&order, &[]).await.expect("place");
+    let early_close = 1_764_352_800_000; // 2025-11-28T18:00:00Z
+    clock.set(early_close - 1);
+    let all = paper.orders(false).await.expect("orders");
+    let o = all
+        .iter()
+        .find(|o| o.client_order_id == "day-early")
+        .expect("o");
+    assert_eq!(o.status, OrderStatus::Open);
+    clock.set(early_close);
+    let all = paper.orders(false).await.expect("orders");
+    let o = all
+        .iter()
+        .find(|o| o.client_order_id == "day-early")
+        .expect("o");
+    assert_eq!(o.status, OrderStatus::Expired);
+    assert!(audit::verify(store.pool()).await.expect("verify").intact);
 }

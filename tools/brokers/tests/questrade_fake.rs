@@ -519,6 +519,7 @@ async fn rotation_restart_and_the_v1_calls(url: &str, other_url: &str) {
         trail_amount: None,
         trail_percent: None,
         time_in_force: TimeInForce::Gtc,
+        reduce_to_position: false,
     };
     let o = c.place_order(&req, &[]).await.expect("place");
     assert_eq!(
@@ -971,4 +972,61 @@ async fn two_servers_sharing_a_sqlite_file_both_get_a_session_from_one_rotation(
         assert_eq!(s.refused, ["rt-0"], "the other spent token was refused");
     }
     assert_eq!(stored_refresh(&store_a).await, "rt-1");
+}
+
+/// Issue 9, item 1, at Questrade: the fake account holds 100 THI.TO. A
+/// plain `sell` of 150 used to pass the checks and would sell 50 short; it
+/// is refused by `short_sale` with no order sent, and the review of the
+/// same sell with `reduce_to_position` sells the 100 held.
+#[tokio::test]
+async fn a_plain_sell_beyond_the_questrade_position_is_a_refused_short_sale() {
+    use nt_brokers::desk;
+
+    let fake = Fake::default();
+    fake.inner.lock().expect("lock").current_refresh = "rt-0".into();
+    let base = serve(fake.clone()).await;
+    let store = store_at("sqlite::memory:").await;
+    let c = client(&base, "rt-0");
+    c.attach_store(&store);
+    let broker: Arc<dyn Broker> = Arc::new(c);
+    let sell = OrderRequest {
+        client_order_id: "q-s1".into(),
+        symbol: "THI.TO".into(),
+        side: Side::Sell,
+        qty: dec!(150),
+        order_type: OrderType::Limit,
+        limit_price: Some(dec!(61)),
+        stop_price: None,
+        trail_amount: None,
+        trail_percent: None,
+        time_in_force: TimeInForce::Gtc,
+        reduce_to_position: false,
+    };
+    let err = desk::place(&store, &broker, &sell, 1_000)
+        .await
+        .expect_err("short sale")
+        .to_string();
+    assert!(
+        err.contains("short_sale")
+            && err.contains("would sell 50 short")
+            && err.contains("100 held long"),
+        "{err}"
+    );
+    assert!(fake.inner.lock().expect("lock").order_bodies.is_empty());
+    let reduced = OrderRequest {
+        reduce_to_position: true,
+        ..sell
+    };
+    let review = desk::check(&store, broker.as_ref(), &reduced, 1_000)
+        .await
+        .expect("check");
+    assert_eq!(
+        (review.order.qty, review.reduced_from),
+        (dec!(100), Some(dec!(150)))
+    );
+    assert!(
+        nt_brokers::compliance::refusal(&review.checks).is_none(),
+        "{:?}",
+        review.checks
+    );
 }

@@ -393,6 +393,7 @@ fn req(cid: &str, order_type: OrderType, limit: Option<rust_decimal::Decimal>) -
         trail_amount: None,
         trail_percent: None,
         time_in_force: TimeInForce::Gtc,
+        reduce_to_position: false,
     }
 }
 
@@ -921,4 +922,57 @@ async fn tradier_stream_with_a_refused_token_fails_at_once() {
         assert!(!err.contains("wrong-token-123"), "{err}");
     }
     assert_eq!(ws.count(), 0, "no connection without a session");
+}
+
+/// Issue 9, item 1, at Tradier: the fake account holds 10 AAPL long and 4
+/// TSLA short. A plain `sell` of 12 AAPL used to pass the checks and would
+/// sell 2 short at Tradier; it is refused by `short_sale` before anything
+/// is sent, and with `reduce_to_position` it goes out as a sell of 10.
+#[tokio::test]
+async fn a_plain_sell_beyond_the_tradier_position_is_a_refused_short_sale() {
+    let fake = Fake::default();
+    let base = serve(fake.clone()).await;
+    let store = store_at("sqlite::memory:").await;
+    let broker: Arc<dyn Broker> = Arc::new(client(&base, TOKEN));
+    let sell = OrderRequest {
+        side: Side::Sell,
+        qty: dec!(12),
+        ..req("trd-s1", OrderType::Limit, Some(dec!(208.30)))
+    };
+    let err = desk::place(&store, &broker, &sell, 1_000)
+        .await
+        .expect_err("short sale")
+        .to_string();
+    assert!(
+        err.contains("short_sale") && err.contains("would sell 2 short"),
+        "{err}"
+    );
+    assert!(fake.inner.lock().expect("lock").forms.is_empty());
+    let reduced = OrderRequest {
+        client_order_id: "trd-s2".into(),
+        reduce_to_position: true,
+        ..sell
+    };
+    let placed = desk::place(&store, &broker, &reduced, 2_000)
+        .await
+        .expect("reduced");
+    assert_eq!(
+        (placed.order.qty, placed.reduced_from),
+        (dec!(10), Some(dec!(12)))
+    );
+    let forms = fake.inner.lock().expect("lock").forms.clone();
+    let field = |k: &str| {
+        forms[0]
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(field("side").as_deref(), Some("sell"));
+    assert_eq!(field("quantity").as_deref(), Some("10"));
+    assert!(
+        nt_brokers::audit::verify(store.pool())
+            .await
+            .expect("verify")
+            .intact
+    );
 }
