@@ -262,3 +262,81 @@ async fn paper_trading_compliance_audit_and_tax_over_mcp(url: &str) {
     );
     c.cancel().await.expect("close");
 }
+
+/// Issue 9 item 2 over MCP, the worked example: 100 held at $10; day 1 sell
+/// 50 at $8; day 2 sell 50 at $12; day 10 buy 50 at $8. The day-1 loss of
+/// $100 is superficial and goes to the ACB of the 50 bought on day 10, so
+/// `tax_acb` shows gains 0 and +$100 and a final ACB of $500, and
+/// `tax_report_t5008` a denied total of $100 (the old engine: 0, 0, $400).
+#[tokio::test]
+async fn tax_tools_over_mcp_put_the_superficial_loss_on_the_repurchased_shares() {
+    let c = connect("sqlite::memory:").await;
+    let trades = json!([
+        {"date": "2025-01-02", "symbol": "ABC", "side": "buy", "qty": "100", "price": "10"},
+        {"date": "2025-03-03", "symbol": "ABC", "side": "sell", "qty": "50", "price": "8"},
+        {"date": "2025-03-04", "symbol": "ABC", "side": "sell", "qty": "50", "price": "12"},
+        {"date": "2025-03-12", "symbol": "ABC", "side": "buy", "qty": "50", "price": "8"}
+    ]);
+    let amount = |v: &Value| {
+        v.as_str()
+            .and_then(|s| s.parse::<rust_decimal::Decimal>().ok())
+            .unwrap_or_else(|| panic!("not an amount: {v}"))
+    };
+    let acb = call(&c, "tax_acb", json!({"trades": trades})).await;
+    let report = &body(&acb)["report"];
+    let gains: Vec<_> = report["dispositions"]
+        .as_array()
+        .expect("dispositions")
+        .iter()
+        .map(|d| amount(&d["gain"]))
+        .collect();
+    assert_eq!(
+        gains,
+        [
+            rust_decimal::Decimal::ZERO,
+            rust_decimal::Decimal::from(100)
+        ],
+        "{}",
+        text(&acb)
+    );
+    assert_eq!(
+        amount(&report["dispositions"][0]["superficial_loss_denied"]),
+        rust_decimal::Decimal::from(100)
+    );
+    assert_eq!(
+        report["dispositions"][0]["substituted_property"][0]["trade_date"],
+        "2025-03-12"
+    );
+    assert_eq!(
+        amount(&report["holdings"][0]["acb"]),
+        rust_decimal::Decimal::from(500)
+    );
+    let t5008 = call(
+        &c,
+        "tax_report_t5008",
+        json!({"year": 2025, "trades": trades}),
+    )
+    .await;
+    let s3 = &body(&t5008)["schedule3"];
+    assert_eq!(
+        (
+            amount(&s3["superficial_losses_denied"]),
+            amount(&s3["net_gain"])
+        ),
+        (
+            rust_decimal::Decimal::from(100),
+            rust_decimal::Decimal::from(100)
+        ),
+        "{}",
+        text(&t5008)
+    );
+    let csv = body(&t5008)["t5008_csv"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        csv.contains("2025,2025-03-03,2025-03-04,ABC,50,CAD,500.00,400.00,0.00,0.00,100.00"),
+        "{csv}"
+    );
+    c.cancel().await.expect("close");
+}
