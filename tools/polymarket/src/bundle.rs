@@ -2030,16 +2030,7 @@ impl PolymarketBundle {
     }
 
     async fn ensemble(&self, input: EnsembleInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        let kelly_mult = dec_arg(
-            "kelly_multiplier",
-            input.kelly_multiplier.as_ref(),
-            Decimal::new(25, 2),
-        )?;
-        let max_frac = dec_arg(
-            "max_fraction",
-            input.max_fraction.as_ref(),
-            Decimal::new(1, 1),
-        )?;
+        let (kelly_mult, max_frac) = live_parity::kelly_args(&input)?;
         let (spec, yes_ask, no_ask, bankroll, eq, fees) = {
             let guard = self.engine(ctx).await?;
             let engine = guard
@@ -2071,16 +2062,8 @@ impl PolymarketBundle {
             max_frac,
         )?;
         let now = ctx.clock.now_ms();
-        for f in &input.forecasts {
-            sqlx::query("INSERT INTO pm_forecasts (id, market, probability, source, at_ms) VALUES ($1, $2, $3, $4, $5)")
-                .bind(uuid::Uuid::new_v4().to_string())
-                .bind(&spec.condition_id)
-                .bind(f.probability.trim())
-                .bind(&f.source)
-                .bind(now)
-                .execute(ctx.store.pool())
-                .await?;
-        }
+        live_parity::record_forecasts(ctx.store.pool(), &spec.condition_id, &input.forecasts, now)
+            .await?;
         let token = s.outcome.map(|o| spec.token(o).to_string());
         // The suggestion against the account's risk limits now, so the agent
         // knows before placing whether it would be refused and by which.
@@ -2095,11 +2078,7 @@ impl PolymarketBundle {
             }
             _ => None,
         };
-        let risk_text = match &risk_verdict {
-            Some(None) => "; within the risk limits".to_string(),
-            Some(Some(e)) => format!("; the risk limits would refuse it: {e}"),
-            None => String::new(),
-        };
+        let (risk_text, risk) = live_parity::risk_verdict(risk_verdict);
         Ok(ToolOutput::new(
             format!(
                 "venue: {VENUE}\n{}: ensemble P(YES) {} edge {} -> {}{risk_text}",
@@ -2118,10 +2097,7 @@ impl PolymarketBundle {
                 }
             ),
             json!({ "venue": VENUE, "market": spec.condition_id, "suggestion": s, "token_id": token,
-                    "risk": risk_verdict.map(|v| match v {
-                        None => json!({"allowed": true}),
-                        Some(e) => json!({"allowed": false, "refused_by": e.to_string()}),
-                    }) }),
+                    "risk": risk }),
         ))
     }
 

@@ -83,6 +83,60 @@ async fn pusd_balance(live: &Live) -> Result<Decimal> {
     Ok((units / Decimal::from(1_000_000)).normalize())
 }
 
+/// The ensemble's Kelly multiplier (default 0.25) and largest bankroll
+/// fraction (default 0.1) from the call.
+pub(super) fn kelly_args(input: &EnsembleInput) -> Result<(Decimal, Decimal)> {
+    Ok((
+        dec_arg(
+            "kelly_multiplier",
+            input.kelly_multiplier.as_ref(),
+            Decimal::new(25, 2),
+        )?,
+        dec_arg(
+            "max_fraction",
+            input.max_fraction.as_ref(),
+            Decimal::new(1, 1),
+        )?,
+    ))
+}
+
+/// Records the call's forecasts of `market` for Brier scoring.
+pub(super) async fn record_forecasts(
+    pool: &sqlx::AnyPool,
+    market: &str,
+    forecasts: &[ensemble::Forecast],
+    now: i64,
+) -> Result<()> {
+    for f in forecasts {
+        sqlx::query("INSERT INTO pm_forecasts (id, market, probability, source, at_ms) VALUES ($1, $2, $3, $4, $5)")
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(market)
+            .bind(f.probability.trim())
+            .bind(&f.source)
+            .bind(now)
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The risk verdict on a suggestion, as text and as JSON: `None` when
+/// there is no trade to check, `Some(None)` within the limits,
+/// `Some(Some(e))` refused by `e`.
+pub(super) fn risk_verdict(verdict: Option<Option<PolymarketError>>) -> (String, Value) {
+    match verdict {
+        Some(None) => (
+            "; within the risk limits".to_string(),
+            json!({"allowed": true}),
+        ),
+        Some(Some(e)) => (
+            format!("; the risk limits would refuse it: {e}"),
+            json!({"allowed": false, "refused_by": e.to_string()}),
+        ),
+        None => (String::new(), Value::Null),
+    }
+}
+
 impl super::PolymarketBundle {
     /// `polymarket_quote_market` on the live venue.
     pub(super) async fn live_quote(
@@ -191,16 +245,7 @@ impl super::PolymarketBundle {
         input: EnsembleInput,
         ctx: &ToolCtx,
     ) -> Result<ToolOutput> {
-        let kelly_mult = dec_arg(
-            "kelly_multiplier",
-            input.kelly_multiplier.as_ref(),
-            Decimal::new(25, 2),
-        )?;
-        let max_frac = dec_arg(
-            "max_fraction",
-            input.max_fraction.as_ref(),
-            Decimal::new(1, 1),
-        )?;
+        let (kelly_mult, max_frac) = kelly_args(&input)?;
         let m = live.gamma.market(&input.market).await?;
         let yes = live_token(live, &m.condition_id, Outcome::Yes).await?;
         let no = live_token(live, &m.condition_id, Outcome::No).await?;
@@ -219,21 +264,12 @@ impl super::PolymarketBundle {
             kelly_mult,
             max_frac,
         )?;
-        for f in &input.forecasts {
-            sqlx::query("INSERT INTO pm_forecasts (id, market, probability, source, at_ms) VALUES ($1, $2, $3, $4, $5)")
-                .bind(uuid::Uuid::new_v4().to_string())
-                .bind(&m.condition_id)
-                .bind(f.probability.trim())
-                .bind(&f.source)
-                .bind(now)
-                .execute(ctx.store.pool())
-                .await?;
-        }
+        record_forecasts(ctx.store.pool(), &m.condition_id, &input.forecasts, now).await?;
         let token = s.outcome.map(|o| match o {
             Outcome::Yes => yes.clone(),
             Outcome::No => no.clone(),
         });
-        let risk_verdict = match s.price {
+        let verdict = match s.price {
             Some(price) if !s.shares.is_zero() => {
                 let equity = live.pnl_equity().await?;
                 let (risk, total) = livepath::risk_status(ctx, equity).await?;
@@ -254,11 +290,7 @@ impl super::PolymarketBundle {
             }
             _ => None,
         };
-        let risk_text = match &risk_verdict {
-            Some(None) => "; within the risk limits".to_string(),
-            Some(Some(e)) => format!("; the risk limits would refuse it: {e}"),
-            None => String::new(),
-        };
+        let (risk_text, risk) = risk_verdict(verdict);
         Ok(livepath::answer(
             format!(
                 "{}: ensemble P(YES) {} edge {} against the live asks (fees: {}) -> {}{risk_text}",
@@ -278,11 +310,7 @@ impl super::PolymarketBundle {
                 }
             ),
             json!({ "market": m.condition_id, "suggestion": s, "token_id": token, "bankroll_pusd": bankroll,
-                    "fee_schedule": schedule, "fee_source": source,
-                    "risk": risk_verdict.map(|v| match v {
-                        None => json!({"allowed": true}),
-                        Some(e) => json!({"allowed": false, "refused_by": e.to_string()}),
-                    }) }),
+                    "fee_schedule": schedule, "fee_source": source, "risk": risk }),
         ))
     }
 
