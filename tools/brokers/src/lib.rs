@@ -25,6 +25,7 @@ pub mod oanda;
 pub mod paper;
 pub mod pdf;
 pub mod questrade;
+pub mod settlement;
 pub mod sim;
 pub mod tax;
 pub mod tradier;
