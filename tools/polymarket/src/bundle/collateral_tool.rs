@@ -319,8 +319,8 @@ impl PolymarketBundle {
                 )
             }
             CollateralAction::Wrap | CollateralAction::Unwrap => {
-                let to = self.recipient(&input)?;
                 let amt = amount(&input)?;
+                let to = self.recipient(&input)?;
                 let calls = if input.action == CollateralAction::Wrap {
                     collateral::wrap(to, amt)?
                 } else {
