@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use crate::clock::Clock;
 use crate::error::ToolError;
 use crate::progress::Progress;
+use crate::route::ToolRouter;
 use crate::store::{Migration, Store};
 
 pub use tokio_util::sync::CancellationToken;
@@ -60,6 +61,9 @@ pub struct ToolSpec {
     pub read_only: bool,
     /// Calling twice with the same input has no extra effect (MCP `idempotentHint`).
     pub idempotent: bool,
+    /// The tool computes for long on the CPU (an optimiser, a search): the
+    /// runtime runs it on a blocking thread, off the async workers.
+    pub cpu_heavy: bool,
 }
 
 impl ToolSpec {
@@ -73,6 +77,7 @@ impl ToolSpec {
             deadline: None,
             read_only: true,
             idempotent: true,
+            cpu_heavy: false,
         }
     }
 
@@ -105,6 +110,12 @@ impl ToolSpec {
     /// Sets the default deadline.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = Some(deadline);
+        self
+    }
+
+    /// Declares the tool CPU-heavy (run on a blocking thread by the runtime).
+    pub fn cpu_heavy(mut self) -> Self {
+        self.cpu_heavy = true;
         self
     }
 }
@@ -180,6 +191,16 @@ impl ToolOutput {
             text: text.into(),
             structured,
         }
+    }
+
+    /// An answer from a named venue: the text starts with `venue: NAME` and
+    /// the structured body (an object) gains a `venue` field, so an agent
+    /// always sees whether the real venue or a stand-in answered.
+    pub fn from_venue(venue: &str, text: impl AsRef<str>, mut body: Value) -> Self {
+        if let Value::Object(map) = &mut body {
+            map.insert("venue".into(), Value::String(venue.to_string()));
+        }
+        Self::new(format!("venue: {venue}\n{}", text.as_ref()), body)
     }
 }
 
@@ -302,9 +323,66 @@ pub struct ToolCtx {
     pub variant: Arc<str>,
     /// Whether live-venue trading is enabled for this server.
     pub live_trading: bool,
+    /// The bundle's own name of the tool being called (for audit rows).
+    pub tool: Arc<str>,
+    /// SHA-256 of the call's canonical arguments (for audit rows).
+    pub args_digest: Arc<str>,
+    /// The account this call acts for: `None` for the shared default
+    /// account, or the caller's own name when the manifest sets
+    /// `[accounts] per_caller = true` (paper broker account, local CLOB
+    /// wallet, fantasy identity are then kept apart per caller).
+    pub account: Option<Arc<str>>,
 }
 
 impl ToolCtx {
+    /// A context over `store` for the trusted local caller, with the system
+    /// clock, recorded progress and a fresh cancellation token (in-process
+    /// callers and tests; the server builds its own per call).
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            clock: Arc::new(crate::clock::SystemClock),
+            progress: Progress::recording(),
+            cancel: CancellationToken::new(),
+            caller: Caller::local(),
+            variant: Arc::from("local"),
+            live_trading: false,
+            tool: Arc::from(""),
+            args_digest: Arc::from(""),
+            account: None,
+        }
+    }
+
+    /// The same context with another clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The same context with another caller.
+    pub fn with_caller(mut self, caller: Caller) -> Self {
+        self.caller = caller;
+        self
+    }
+
+    /// The same context with live trading on or off.
+    pub fn with_live_trading(mut self, live: bool) -> Self {
+        self.live_trading = live;
+        self
+    }
+
+    /// The same context acting for `account` (per-caller accounts).
+    pub fn with_account(mut self, account: impl Into<Arc<str>>) -> Self {
+        self.account = Some(account.into());
+        self
+    }
+
+    /// The account name to key per-caller state by: the caller's own account,
+    /// or `shared` (the name a bundle may replace with its own default).
+    pub fn account_or<'a>(&'a self, shared: &'a str) -> &'a str {
+        self.account.as_deref().unwrap_or(shared)
+    }
+
     /// Fails with `Cancelled` once the call has been cancelled; long loops call it.
     pub fn check_cancelled(&self) -> Result<(), ToolError> {
         if self.cancel.is_cancelled() {
@@ -313,29 +391,52 @@ impl ToolCtx {
             Ok(())
         }
     }
+
+    /// Appends the audit row of a state change this call makes, through
+    /// `exec` (the transaction that makes the change, so both commit or
+    /// neither): time, variant, caller, tool and argument digest come from
+    /// the call; `outcome` names what happened (`order_placed`), `detail`
+    /// says what changed (never secrets).
+    pub async fn audit<'e, E>(
+        &self,
+        exec: E,
+        outcome: &str,
+        detail: &impl Serialize,
+    ) -> Result<(), sqlx::Error>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any>,
+    {
+        let detail = serde_json::to_string(detail).unwrap_or_default();
+        crate::middleware::audit::append(
+            exec,
+            &crate::middleware::audit::AuditEntry {
+                at_ms: self.clock.now_ms(),
+                variant: &self.variant,
+                tool: &self.tool,
+                caller: &self.caller.id,
+                args_digest: &self.args_digest,
+                outcome,
+                detail: Some(&detail),
+            },
+        )
+        .await
+    }
 }
 
-/// Settings handed to a bundle when the runtime builds it: its manifest
-/// section and server-wide flags. Secrets come from the environment.
-#[derive(Debug, Clone, Default)]
-pub struct BundleSettings {
-    /// The bundle's `[bundle_config.NAME]` table from the manifest, if any.
-    pub table: BTreeMap<String, toml::Value>,
-    /// Whether live trading is enabled.
-    pub live_trading: bool,
-}
+pub use crate::settings::BundleSettings;
 
 /// A group of tools (plus resources and prompts) the runtime can host.
+///
+/// Its tools are one typed table ([`ToolBundle::routes`]): each route binds a
+/// spec, its input type and its handler, so names cannot drift from dispatch.
 #[async_trait::async_trait]
 pub trait ToolBundle: Send + Sync + 'static {
     /// Bundle name as manifests refer to it (`polymarket`).
     fn name(&self) -> &'static str;
 
-    /// The tools it offers. Called once at start.
-    fn tools(&self) -> Vec<ToolSpec>;
-
-    /// Runs one tool. `tool` is the bundle's own name for it (not a rename).
-    async fn call(&self, tool: &str, args: Value, ctx: ToolCtx) -> Result<ToolOutput, ToolError>;
+    /// The bundle's route table, bound to the bundle itself. Called once at
+    /// start (and by in-process callers such as tests).
+    fn routes(self: Arc<Self>) -> ToolRouter;
 
     /// Database migrations the bundle needs, applied at start.
     fn migrations(&self) -> Vec<Migration> {

@@ -2,15 +2,16 @@
 //! of progress notifications, cancellation, deadlines and background jobs
 //! (the MCP reference "everything" server's `longRunningOperation` and `echo`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::Value;
 
-use crate::bundle::{ToolBundle, ToolCtx, ToolOutput, ToolSpec, parse_args};
+use crate::bundle::{ToolBundle, ToolCtx, ToolOutput};
 use crate::error::ToolError;
+use crate::route::{ToolRouter, route};
 
 /// Hosts `diag_long_running` and `diag_echo`.
 pub struct DiagnosticsBundle;
@@ -44,62 +45,66 @@ impl ToolBundle for DiagnosticsBundle {
         "diagnostics"
     }
 
-    fn tools(&self) -> Vec<ToolSpec> {
-        vec![
-            ToolSpec::new::<LongRunningInput>(
-                "diag_long_running",
-                "Runs for `duration_ms`, reporting progress after each of `steps` equal steps and \
-                 stopping when cancelled. Use it to check how a client handles progress, \
-                 cancellation and deadline-to-job hand-over.",
-            )
-            .deadline(Duration::from_secs(30)),
-            ToolSpec::new::<EchoInput>("diag_echo", "Returns `message` unchanged."),
-        ]
+    fn routes(self: Arc<Self>) -> ToolRouter {
+        ToolRouter::new(
+            self,
+            [
+                route(
+                    "diag_long_running",
+                    "Runs for `duration_ms`, reporting progress after each of `steps` equal steps and \
+                     stopping when cancelled. Use it to check how a client handles progress, \
+                     cancellation and deadline-to-job hand-over.",
+                    long_running,
+                )
+                .deadline(Duration::from_secs(30)),
+                route("diag_echo", "Returns `message` unchanged.", echo),
+            ],
+        )
     }
+}
 
-    async fn call(&self, tool: &str, args: Value, ctx: ToolCtx) -> Result<ToolOutput, ToolError> {
-        match tool {
-            "diag_long_running" => {
-                let input: LongRunningInput = parse_args(args)?;
-                if !(1..=600_000).contains(&input.duration_ms) {
-                    return Err(ToolError::invalid(
-                        "duration_ms",
-                        "must be between 1 and 600000",
-                    ));
-                }
-                if !(1..=1000).contains(&input.steps) {
-                    return Err(ToolError::invalid("steps", "must be between 1 and 1000"));
-                }
-                let step = Duration::from_millis(input.duration_ms) / input.steps;
-                let total = f64::from(input.steps);
-                for i in 1..=input.steps {
-                    tokio::select! {
-                        () = tokio::time::sleep(step) => {}
-                        () = ctx.cancel.cancelled() => return Err(ToolError::cancelled()),
-                    }
-                    ctx.progress
-                        .report(
-                            f64::from(i),
-                            Some(total),
-                            format!("step {i} of {}", input.steps),
-                        )
-                        .await;
-                }
-                Ok(ToolOutput::new(
-                    format!("finished {} steps in {} ms", input.steps, input.duration_ms),
-                    serde_json::json!({"steps": input.steps, "duration_ms": input.duration_ms}),
-                ))
-            }
-            "diag_echo" => {
-                let input: EchoInput = parse_args(args)?;
-                Ok(ToolOutput::new(
-                    input.message.clone(),
-                    serde_json::json!({ "message": input.message }),
-                ))
-            }
-            other => Err(ToolError::not_found(format!(
-                "diagnostics has no tool {other}"
-            ))),
-        }
+async fn long_running(
+    _b: Arc<DiagnosticsBundle>,
+    input: LongRunningInput,
+    ctx: ToolCtx,
+) -> Result<ToolOutput, ToolError> {
+    if !(1..=600_000).contains(&input.duration_ms) {
+        return Err(ToolError::invalid(
+            "duration_ms",
+            "must be between 1 and 600000",
+        ));
     }
+    if !(1..=1000).contains(&input.steps) {
+        return Err(ToolError::invalid("steps", "must be between 1 and 1000"));
+    }
+    let step = Duration::from_millis(input.duration_ms) / input.steps;
+    let total = f64::from(input.steps);
+    for i in 1..=input.steps {
+        tokio::select! {
+            () = tokio::time::sleep(step) => {}
+            () = ctx.cancel.cancelled() => return Err(ToolError::cancelled()),
+        }
+        ctx.progress
+            .report(
+                f64::from(i),
+                Some(total),
+                format!("step {i} of {}", input.steps),
+            )
+            .await;
+    }
+    Ok(ToolOutput::new(
+        format!("finished {} steps in {} ms", input.steps, input.duration_ms),
+        serde_json::json!({"steps": input.steps, "duration_ms": input.duration_ms}),
+    ))
+}
+
+async fn echo(
+    _b: Arc<DiagnosticsBundle>,
+    input: EchoInput,
+    _ctx: ToolCtx,
+) -> Result<ToolOutput, ToolError> {
+    Ok(ToolOutput::new(
+        input.message.clone(),
+        serde_json::json!({ "message": input.message }),
+    ))
 }

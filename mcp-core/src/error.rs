@@ -41,6 +41,16 @@ impl ToolErrorKind {
             ToolErrorKind::Internal => "internal",
         }
     }
+
+    /// Whether the same call may succeed if retried later unchanged: an
+    /// outside service failing, a rate limit, a deadline. Bad input, refusals,
+    /// missing things, cancellations and our own bugs are not.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ToolErrorKind::Upstream | ToolErrorKind::RateLimited | ToolErrorKind::DeadlineExceeded
+        )
+    }
 }
 
 /// A tool failure as the agent sees it: a clear message, the field at fault
@@ -120,6 +130,12 @@ impl ToolError {
         self
     }
 
+    /// Whether retrying the same call later may succeed (see
+    /// [`ToolErrorKind::is_retryable`]).
+    pub fn is_retryable(&self) -> bool {
+        self.kind.is_retryable()
+    }
+
     /// The text an agent reads: message, then field and hint when present.
     pub fn to_text(&self) -> String {
         let mut text = format!("error ({}): {}", self.kind.as_str(), self.message);
@@ -128,6 +144,13 @@ impl ToolError {
             text.push_str(hint);
         }
         text
+    }
+}
+
+impl From<crate::settings::SettingError> for ToolError {
+    fn from(err: crate::settings::SettingError) -> Self {
+        let field = err.key.clone();
+        ToolError::invalid(field, err.reason)
     }
 }
 

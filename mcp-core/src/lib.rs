@@ -17,7 +17,9 @@ pub mod manifest;
 pub mod middleware;
 pub mod progress;
 pub mod registry;
+pub mod route;
 pub mod server;
+pub mod settings;
 pub mod store;
 pub mod system;
 #[cfg(feature = "testing")]
@@ -28,5 +30,7 @@ pub use bundle::{
     BundleSettings, Caller, NoArgs, Scope, ToolBundle, ToolCtx, ToolOutput, ToolSpec, parse_args,
 };
 pub use error::{CoreError, ToolError, ToolErrorKind};
-pub use registry::Runtime;
+pub use registry::{NewBundle, Runtime};
+pub use route::{Route, ToolRoute, ToolRouter, route};
+pub use settings::SettingError;
 pub use store::{Migration, Store};

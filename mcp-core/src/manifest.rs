@@ -84,6 +84,17 @@ pub struct AuthSection {
     pub audience: Option<String>,
 }
 
+/// Whose accounts calls act on (`[accounts]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsSection {
+    /// Each caller (JWT subject over HTTP, `--account NAME` over stdio) gets
+    /// its own paper broker account, local-CLOB wallet and fantasy identity.
+    /// Default `false`: every caller shares one set.
+    #[serde(default)]
+    pub per_caller: bool,
+}
+
 /// The HTTP auth mode.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -139,6 +150,9 @@ pub struct Manifest {
     /// Tool selection, renames and deadlines.
     #[serde(default)]
     pub tools: ToolSelection,
+    /// Whose accounts calls act on.
+    #[serde(default)]
+    pub accounts: AccountsSection,
     /// Per-bundle settings, handed to the bundle.
     #[serde(default)]
     pub bundle_config: BTreeMap<String, BTreeMap<String, toml::Value>>,

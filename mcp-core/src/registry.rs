@@ -17,12 +17,24 @@ use crate::jobs::JobManager;
 use crate::manifest::{Manifest, OnDeadline, pattern_matches};
 use crate::middleware::audit::AuditLog;
 use crate::middleware::rate_limit::RateLimiter;
+use crate::route::ToolRoute;
 use crate::store::{Store, core_migrations};
 use crate::system::SystemBundle;
 
 /// Builds a bundle from its settings.
 pub type BundleFactory =
     Arc<dyn Fn(&BundleSettings) -> Result<Arc<dyn ToolBundle>, String> + Send + Sync>;
+
+/// A bundle type the server binary's catalog can build by type: its
+/// manifest name and its constructor from [`BundleSettings`].
+pub trait NewBundle: ToolBundle + Sized {
+    /// The name manifests use for it (`polymarket`).
+    const NAME: &'static str;
+    /// Why it could not be built (bad settings, unreadable files).
+    type Error: std::fmt::Display;
+    /// Builds the bundle from its manifest table and server flags.
+    fn from_settings(settings: &BundleSettings) -> Result<Self, Self::Error>;
+}
 
 /// The bundles a binary can host, by name. `system` and `diagnostics` are
 /// built in.
@@ -35,6 +47,15 @@ impl BundleCatalog {
     /// An empty catalog (the built-in bundles are always available).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Registers bundle type `B` under its [`NewBundle::NAME`].
+    pub fn with<B: NewBundle>(self) -> Self {
+        self.register(B::NAME, |settings| {
+            B::from_settings(settings)
+                .map(|b| Arc::new(b) as Arc<dyn ToolBundle>)
+                .map_err(|e| e.to_string())
+        })
     }
 
     /// Registers a bundle factory under `name`.
@@ -66,6 +87,8 @@ pub struct ServedTool {
     pub bundle: Arc<dyn ToolBundle>,
     /// The bundle's spec (its own name in `spec.name`).
     pub spec: ToolSpec,
+    /// The typed handler that parses the arguments and runs the tool.
+    pub route: ToolRoute,
     /// Effective deadline.
     pub deadline: Duration,
 }
@@ -219,17 +242,17 @@ impl Runtime {
         store.migrate(&migrations).await?;
 
         // All tools of the hosted bundles, by the bundle's own name.
-        let mut all: Vec<(Arc<dyn ToolBundle>, ToolSpec)> = Vec::new();
+        let mut all: Vec<(Arc<dyn ToolBundle>, ToolRoute)> = Vec::new();
         for bundle in &bundles {
-            for spec in bundle.tools() {
-                all.push((bundle.clone(), spec));
+            for route in bundle.clone().routes() {
+                all.push((bundle.clone(), route));
             }
         }
         let sel = &manifest.tools;
         let check_known = |pattern: &toml::Spanned<String>, what: &str| -> Result<(), CoreError> {
             if all
                 .iter()
-                .any(|(_, s)| pattern_matches(pattern.get_ref(), &s.name))
+                .any(|(_, r)| pattern_matches(pattern.get_ref(), &r.spec.name))
             {
                 Ok(())
             } else {
@@ -259,7 +282,8 @@ impl Runtime {
 
         let mut tools = Vec::new();
         let mut index = HashMap::new();
-        for (bundle, spec) in all {
+        for (bundle, route) in all {
+            let spec = route.spec.clone();
             let name = spec.name.clone();
             let always = bundle.name() == "system";
             let allowed = always
@@ -295,6 +319,7 @@ impl Runtime {
                 served_name,
                 bundle,
                 spec,
+                route,
                 deadline,
             });
         }
@@ -347,6 +372,15 @@ impl Runtime {
             bundles,
             summary,
         }))
+    }
+
+    /// The account a call by `caller` acts for: the caller's own when the
+    /// manifest sets `[accounts] per_caller = true`, else the shared one.
+    pub fn account_for(&self, caller: &crate::bundle::Caller) -> Option<Arc<str>> {
+        self.manifest
+            .accounts
+            .per_caller
+            .then(|| Arc::from(caller.id.as_str()))
     }
 
     /// The tool served as `name`.

@@ -70,9 +70,12 @@ impl McpServer {
             clock: self.rt.clock.clone(),
             progress,
             cancel,
+            account: self.rt.account_for(&caller),
             caller,
             variant: self.rt.variant.clone(),
             live_trading: self.rt.live_trading,
+            tool: Arc::from(""),
+            args_digest: Arc::from(""),
         }
     }
 
@@ -142,10 +145,18 @@ impl McpServer {
             Some(token) => Progress::to_client(context.peer.clone(), token),
             None => Progress::recording(),
         };
-        let ctx = self.ctx(caller.clone(), cancel.clone(), progress.clone());
-        let bundle = tool.bundle.clone();
-        let own_name = tool.spec.name.clone();
-        let mut handle = tokio::spawn(async move { bundle.call(&own_name, args, ctx).await });
+        let mut ctx = self.ctx(caller.clone(), cancel.clone(), progress.clone());
+        ctx.tool = Arc::from(tool.spec.name.as_str());
+        ctx.args_digest = Arc::from(args_digest);
+        let call = tool.route.call(args, ctx);
+        let mut handle = if tool.spec.cpu_heavy {
+            // Off the async workers: a long search must never stall other
+            // calls; it polls `ctx.cancel` to stop when asked.
+            let runtime = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || runtime.block_on(call))
+        } else {
+            tokio::spawn(call)
+        };
         let sleep = tokio::time::sleep(tool.deadline);
         tokio::pin!(sleep);
         tokio::select! {

@@ -11,11 +11,12 @@ use serde_json::Value;
 
 use crate::bundle::{
     NoArgs, PromptArg, PromptSpec, ResourceSpec, ResourceText, Scope, ToolBundle, ToolCtx,
-    ToolOutput, ToolSpec, parse_args,
+    ToolOutput,
 };
 use crate::error::ToolError;
 use crate::jobs::JobManager;
 use crate::registry::ServerSummary;
+use crate::route::{ToolRouter, route};
 
 /// Longest `wait_ms` a `job_status` call may block for.
 const MAX_WAIT_MS: u64 = 30_000;
@@ -80,31 +81,42 @@ impl ToolBundle for SystemBundle {
         "system"
     }
 
-    fn tools(&self) -> Vec<ToolSpec> {
-        vec![
-            ToolSpec::new::<PingInput>("ping", "Checks the server is alive; echoes `message`."),
-            ToolSpec::new::<NoArgs>(
-                "server_info",
-                "What this server is: version, variant, bundles, tool count, which venues are \
-                 live and which simulated, whether live trading is enabled, storage.",
-            ),
-            ToolSpec::new::<JobStatusInput>(
-                "job_status",
-                "Status, progress and (when done) the result of a background job. A call that \
-                 passed its deadline in the timeout-tolerant variant answers with a job id; poll \
-                 it here, optionally waiting up to `wait_ms` for it to finish.",
-            ),
-            ToolSpec::new::<JobCancelInput>(
-                "job_cancel",
-                "Asks a running background job to stop; it ends as `cancelled`.",
-            )
-            .writes()
-            .not_idempotent(),
-            ToolSpec::new::<JobListInput>(
-                "job_list",
-                "Your background jobs, newest first (everyone's with the admin scope).",
-            ),
-        ]
+    fn routes(self: Arc<Self>) -> ToolRouter {
+        ToolRouter::new(
+            self,
+            [
+                route(
+                    "ping",
+                    "Checks the server is alive; echoes `message`.",
+                    ping,
+                ),
+                route(
+                    "server_info",
+                    "What this server is: version, variant, bundles, tool count, which venues are \
+                     live and which simulated, whether live trading is enabled, storage.",
+                    server_info,
+                ),
+                route(
+                    "job_status",
+                    "Status, progress and (when done) the result of a background job. A call that \
+                     passed its deadline in the timeout-tolerant variant answers with a job id; poll \
+                     it here, optionally waiting up to `wait_ms` for it to finish.",
+                    job_status,
+                ),
+                route(
+                    "job_cancel",
+                    "Asks a running background job to stop; it ends as `cancelled`.",
+                    job_cancel,
+                )
+                .writes()
+                .not_idempotent(),
+                route(
+                    "job_list",
+                    "Your background jobs, newest first (everyone's with the admin scope).",
+                    job_list,
+                ),
+            ],
+        )
     }
 
     fn resources(&self) -> Vec<ResourceSpec> {
@@ -178,152 +190,167 @@ impl ToolBundle for SystemBundle {
             text: serde_json::to_string_pretty(&value).unwrap_or_default(),
         })
     }
+}
 
-    async fn call(&self, tool: &str, args: Value, ctx: ToolCtx) -> Result<ToolOutput, ToolError> {
-        let admin = ctx.caller.has(Scope::Admin);
-        match tool {
-            "ping" => {
-                let input: PingInput = parse_args(args)?;
-                let now = ctx.clock.now_ms();
-                let text = match &input.message {
-                    Some(m) => format!("pong: {m}"),
-                    None => "pong".to_string(),
-                };
-                Ok(ToolOutput::new(
-                    text,
-                    serde_json::json!({"pong": true, "message": input.message, "server_time_ms": now}),
-                ))
-            }
-            "server_info" => {
-                let _: NoArgs = parse_args(args)?;
-                let summary = self
-                    .summary
-                    .get()
-                    .ok_or_else(|| ToolError::internal("server still starting"))?;
-                let venues: Vec<String> = summary
-                    .venues
-                    .iter()
-                    .flat_map(|(bundle, vs)| {
-                        vs.iter().map(move |v| {
-                            format!("{bundle}:{}={:?}", v.name, v.mode).to_lowercase()
-                        })
-                    })
-                    .collect();
-                let text = format!(
-                    "neural-trader-mcp {} variant `{}`: {} tools from [{}]; venues: {}; live trading {}; store {}",
-                    summary.version,
-                    summary.variant,
-                    summary.tool_count,
-                    summary.bundles.join(", "),
-                    if venues.is_empty() {
-                        "none".to_string()
-                    } else {
-                        venues.join(", ")
-                    },
-                    if summary.live_trading {
-                        "ENABLED"
-                    } else {
-                        "disabled"
-                    },
-                    summary.store
-                );
-                Ok(ToolOutput::new(text, summary))
-            }
-            "job_status" => {
-                let input: JobStatusInput = parse_args(args)?;
-                if let Some(wait) = input.wait_ms {
-                    if wait > MAX_WAIT_MS {
-                        return Err(ToolError::invalid(
-                            "wait_ms",
-                            format!("at most {MAX_WAIT_MS}"),
-                        ));
-                    }
-                    // Check access before waiting.
-                    self.jobs
-                        .status(&input.job_id, &ctx.caller.id, admin)
-                        .await?;
-                    tokio::select! {
-                        () = self.jobs.wait(&input.job_id, Duration::from_millis(wait)) => {}
-                        () = ctx.cancel.cancelled() => return Err(ToolError::cancelled()),
-                    }
-                }
-                let view = self
-                    .jobs
-                    .status(&input.job_id, &ctx.caller.id, admin)
-                    .await?;
-                let text = match (&view.status[..], &view.result, &view.progress) {
-                    ("succeeded", Some(result), _) => format!(
-                        "job {} succeeded:\n{}",
-                        view.id,
-                        result.get("text").and_then(Value::as_str).unwrap_or("")
-                    ),
-                    (status, _, Some(p)) => format!(
-                        "job {} {status}: progress {}{}{}",
-                        view.id,
-                        p.progress,
-                        p.total.map(|t| format!("/{t}")).unwrap_or_default(),
-                        p.message
-                            .as_ref()
-                            .map(|m| format!(" ({m})"))
-                            .unwrap_or_default()
-                    ),
-                    (status, _, None) => format!("job {} {status}", view.id),
-                };
-                Ok(ToolOutput::new(text, view))
-            }
-            "job_cancel" => {
-                let input: JobCancelInput = parse_args(args)?;
-                let view = self
-                    .jobs
-                    .cancel(&input.job_id, &ctx.caller.id, admin)
-                    .await?;
-                self.jobs.wait(&input.job_id, Duration::from_secs(3)).await;
-                let view = self
-                    .jobs
-                    .status(&view.id, &ctx.caller.id, admin)
-                    .await
-                    .unwrap_or(view);
-                Ok(ToolOutput::new(
-                    format!("job {} is {}", view.id, view.status),
-                    view,
-                ))
-            }
-            "job_list" => {
-                let input: JobListInput = parse_args(args)?;
-                let limit = input.limit.unwrap_or(20);
-                if !(1..=200).contains(&limit) {
-                    return Err(ToolError::invalid("limit", "must be between 1 and 200"));
-                }
-                if let Some(status) = &input.status {
-                    const KNOWN: [&str; 4] = ["running", "succeeded", "failed", "cancelled"];
-                    if !KNOWN.contains(&status.as_str()) {
-                        return Err(ToolError::invalid(
-                            "status",
-                            format!("must be one of {}", KNOWN.join(", ")),
-                        ));
-                    }
-                }
-                let jobs = self
-                    .jobs
-                    .list(
-                        &ctx.caller.id,
-                        admin,
-                        input.status.as_deref(),
-                        i64::from(limit),
-                    )
-                    .await?;
-                let lines: Vec<String> = jobs
-                    .iter()
-                    .map(|j| format!("{} {} {}", j.id, j.tool, j.status))
-                    .collect();
-                let text = if lines.is_empty() {
-                    "no jobs".to_string()
-                } else {
-                    lines.join("\n")
-                };
-                Ok(ToolOutput::new(text, serde_json::json!({ "jobs": jobs })))
-            }
-            other => Err(ToolError::not_found(format!("system has no tool {other}"))),
+async fn ping(
+    _sys: Arc<SystemBundle>,
+    input: PingInput,
+    ctx: ToolCtx,
+) -> Result<ToolOutput, ToolError> {
+    let now = ctx.clock.now_ms();
+    let text = match &input.message {
+        Some(m) => format!("pong: {m}"),
+        None => "pong".to_string(),
+    };
+    Ok(ToolOutput::new(
+        text,
+        serde_json::json!({"pong": true, "message": input.message, "server_time_ms": now}),
+    ))
+}
+
+async fn server_info(
+    sys: Arc<SystemBundle>,
+    _input: NoArgs,
+    _ctx: ToolCtx,
+) -> Result<ToolOutput, ToolError> {
+    let summary = sys
+        .summary
+        .get()
+        .ok_or_else(|| ToolError::internal("server still starting"))?;
+    let venues: Vec<String> = summary
+        .venues
+        .iter()
+        .flat_map(|(bundle, vs)| {
+            vs.iter()
+                .map(move |v| format!("{bundle}:{}={:?}", v.name, v.mode).to_lowercase())
+        })
+        .collect();
+    let text = format!(
+        "neural-trader-mcp {} variant `{}`: {} tools from [{}]; venues: {}; live trading {}; store {}",
+        summary.version,
+        summary.variant,
+        summary.tool_count,
+        summary.bundles.join(", "),
+        if venues.is_empty() {
+            "none".to_string()
+        } else {
+            venues.join(", ")
+        },
+        if summary.live_trading {
+            "ENABLED"
+        } else {
+            "disabled"
+        },
+        summary.store
+    );
+    Ok(ToolOutput::new(text, summary))
+}
+
+async fn job_status(
+    sys: Arc<SystemBundle>,
+    input: JobStatusInput,
+    ctx: ToolCtx,
+) -> Result<ToolOutput, ToolError> {
+    let admin = ctx.caller.has(Scope::Admin);
+    if let Some(wait) = input.wait_ms {
+        if wait > MAX_WAIT_MS {
+            return Err(ToolError::invalid(
+                "wait_ms",
+                format!("at most {MAX_WAIT_MS}"),
+            ));
+        }
+        // Check access before waiting.
+        sys.jobs
+            .status(&input.job_id, &ctx.caller.id, admin)
+            .await?;
+        tokio::select! {
+            () = sys.jobs.wait(&input.job_id, Duration::from_millis(wait)) => {}
+            () = ctx.cancel.cancelled() => return Err(ToolError::cancelled()),
         }
     }
+    let view = sys
+        .jobs
+        .status(&input.job_id, &ctx.caller.id, admin)
+        .await?;
+    let text = match (&view.status[..], &view.result, &view.progress) {
+        ("succeeded", Some(result), _) => format!(
+            "job {} succeeded:\n{}",
+            view.id,
+            result.get("text").and_then(Value::as_str).unwrap_or("")
+        ),
+        (status, _, Some(p)) => format!(
+            "job {} {status}: progress {}{}{}",
+            view.id,
+            p.progress,
+            p.total.map(|t| format!("/{t}")).unwrap_or_default(),
+            p.message
+                .as_ref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default()
+        ),
+        (status, _, None) => format!("job {} {status}", view.id),
+    };
+    Ok(ToolOutput::new(text, view))
+}
+
+async fn job_cancel(
+    sys: Arc<SystemBundle>,
+    input: JobCancelInput,
+    ctx: ToolCtx,
+) -> Result<ToolOutput, ToolError> {
+    let admin = ctx.caller.has(Scope::Admin);
+    let view = sys
+        .jobs
+        .cancel(&input.job_id, &ctx.caller.id, admin)
+        .await?;
+    sys.jobs.wait(&input.job_id, Duration::from_secs(3)).await;
+    let view = sys
+        .jobs
+        .status(&view.id, &ctx.caller.id, admin)
+        .await
+        .unwrap_or(view);
+    Ok(ToolOutput::new(
+        format!("job {} is {}", view.id, view.status),
+        view,
+    ))
+}
+
+async fn job_list(
+    sys: Arc<SystemBundle>,
+    input: JobListInput,
+    ctx: ToolCtx,
+) -> Result<ToolOutput, ToolError> {
+    let admin = ctx.caller.has(Scope::Admin);
+    let limit = input.limit.unwrap_or(20);
+    if !(1..=200).contains(&limit) {
+        return Err(ToolError::invalid("limit", "must be between 1 and 200"));
+    }
+    if let Some(status) = &input.status {
+        const KNOWN: [&str; 4] = ["running", "succeeded", "failed", "cancelled"];
+        if !KNOWN.contains(&status.as_str()) {
+            return Err(ToolError::invalid(
+                "status",
+                format!("must be one of {}", KNOWN.join(", ")),
+            ));
+        }
+    }
+    let jobs = sys
+        .jobs
+        .list(
+            &ctx.caller.id,
+            admin,
+            input.status.as_deref(),
+            i64::from(limit),
+        )
+        .await?;
+    let lines: Vec<String> = jobs
+        .iter()
+        .map(|j| format!("{} {} {}", j.id, j.tool, j.status))
+        .collect();
+    let text = if lines.is_empty() {
+        "no jobs".to_string()
+    } else {
+        lines.join("\n")
+    };
+    Ok(ToolOutput::new(text, serde_json::json!({ "jobs": jobs })))
 }
