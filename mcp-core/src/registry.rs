@@ -121,6 +121,9 @@ pub struct ServerSummary {
 pub struct RuntimeOptions {
     /// Force live trading on (`NT_LIVE_TRADING=1` / `--live-trading`).
     pub live_trading: bool,
+    /// Who the stdio caller is (`--account NAME`); `stdio` when unset. With
+    /// `[accounts] per_caller = true` it names the caller's own account.
+    pub stdio_account: Option<String>,
 }
 
 /// The resolved server: everything `server::McpServer` needs, built once.
@@ -141,6 +144,8 @@ pub struct Runtime {
     pub audit: AuditLog,
     /// Whether live trading is enabled.
     pub live_trading: bool,
+    /// The caller a stdio session speaks for.
+    pub stdio_caller: crate::bundle::Caller,
     /// Served tools in listing order.
     pub tools: Vec<ServedTool>,
     index: HashMap<String, usize>,
@@ -364,6 +369,17 @@ impl Runtime {
             clock,
             jobs,
             live_trading,
+            stdio_caller: {
+                let mut caller = crate::bundle::Caller::local();
+                if let Some(name) = options
+                    .stdio_account
+                    .as_ref()
+                    .filter(|n| !n.trim().is_empty())
+                {
+                    caller.id = name.trim().to_string();
+                }
+                caller
+            },
             tools,
             index,
             tool_list,
@@ -381,6 +397,11 @@ impl Runtime {
             .accounts
             .per_caller
             .then(|| Arc::from(caller.id.as_str()))
+    }
+
+    /// Ends serving cleanly: every queued audit row is committed.
+    pub async fn shutdown(&self) {
+        self.audit.flush().await;
     }
 
     /// The tool served as `name`.

@@ -56,7 +56,7 @@ impl McpServer {
             .and_then(|parts| parts.extensions.get::<Caller>().cloned());
         match (self.transport, from_http) {
             (_, Some(caller)) => caller,
-            (Transport::Stdio, None) => Caller::local(),
+            (Transport::Stdio, None) => self.rt.stdio_caller.clone(),
             (Transport::Http, None) => Caller {
                 id: "unauthenticated".into(),
                 scopes: Vec::new(),
@@ -199,7 +199,11 @@ impl McpServer {
         }
     }
 
-    async fn audit(&self, tool: &str, caller: &str, args_digest: &str, outcome: String) {
+    /// Writes the call's audit row: trade-scope calls answer only once it is
+    /// committed; other calls queue it for the group-commit writer.
+    async fn audit(&self, tool: &ServedTool, caller: &str, args_digest: &str, outcome: String) {
+        let wait = tool.spec.scope == Scope::Trade;
+        let tool = tool.served_name.as_str();
         let entry = OwnedAuditEntry {
             at_ms: self.rt.clock.now_ms(),
             variant: self.rt.manifest.name.clone(),
@@ -207,8 +211,14 @@ impl McpServer {
             caller: caller.to_string(),
             args_digest: args_digest.to_string(),
             outcome,
+            detail: None,
         };
-        if let Err(err) = self.rt.audit.record(entry).await {
+        let written = if wait {
+            self.rt.audit.record(entry).await
+        } else {
+            self.rt.audit.enqueue(entry).await
+        };
+        if let Err(err) = written {
             tracing::error!(tool, error = %err, "could not write the audit row");
         }
     }
@@ -311,8 +321,7 @@ impl ServerHandler for McpServer {
             }
             Err(err) => (failure(&err), format!("error:{}", err.kind.as_str())),
         };
-        self.audit(&tool.served_name, &caller.id, &digest, outcome)
-            .await;
+        self.audit(tool, &caller.id, &digest, outcome).await;
         Ok(answer.into())
     }
 

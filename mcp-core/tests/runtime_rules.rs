@@ -9,11 +9,11 @@ use nt_mcp_core::bundle::{BundleSettings, VenueMode, VenueStatus};
 use nt_mcp_core::manifest::Manifest;
 use nt_mcp_core::registry::{BundleCatalog, Runtime, RuntimeOptions};
 use nt_mcp_core::server::{McpServer, Transport};
-use nt_mcp_core::{NoArgs, Store, ToolBundle, ToolCtx, ToolError, ToolOutput, ToolSpec};
+use nt_mcp_core::{NoArgs, Store, ToolBundle, ToolCtx, ToolError, ToolOutput, ToolRouter, route};
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// A bundle whose venue mode is chosen by the test.
 struct VenueBundle {
@@ -27,13 +27,16 @@ impl ToolBundle for VenueBundle {
         self.name
     }
 
-    fn tools(&self) -> Vec<ToolSpec> {
-        vec![
-            ToolSpec::new::<NoArgs>(format!("{}_place_order", self.name), "Places an order.")
-                .trade(),
-            ToolSpec::new::<NoArgs>(format!("{}_quote", self.name), "Quotes."),
-            ToolSpec::new::<NoArgs>(format!("{}_crash", self.name), "Panics."),
-        ]
+    fn routes(self: Arc<Self>) -> ToolRouter {
+        let n = self.name;
+        ToolRouter::new(
+            self,
+            [
+                route(format!("{n}_place_order"), "Places an order.", done).trade(),
+                route(format!("{n}_quote"), "Quotes.", done),
+                route(format!("{n}_crash"), "Panics.", crash),
+            ],
+        )
     }
 
     fn venues(&self) -> Vec<VenueStatus> {
@@ -42,16 +45,22 @@ impl ToolBundle for VenueBundle {
             mode: self.mode,
         }]
     }
+}
 
-    async fn call(&self, tool: &str, _args: Value, _ctx: ToolCtx) -> Result<ToolOutput, ToolError> {
-        if tool.ends_with("_crash") {
-            panic!("boom");
-        }
-        Ok(ToolOutput::new(
-            format!("{tool} done"),
-            json!({"tool": tool}),
-        ))
-    }
+async fn done(_b: Arc<VenueBundle>, _input: NoArgs, ctx: ToolCtx) -> Result<ToolOutput, ToolError> {
+    let tool = ctx.tool.to_string();
+    Ok(ToolOutput::new(
+        format!("{tool} done"),
+        json!({"tool": tool}),
+    ))
+}
+
+async fn crash(
+    _b: Arc<VenueBundle>,
+    _input: NoArgs,
+    _ctx: ToolCtx,
+) -> Result<ToolOutput, ToolError> {
+    panic!("boom");
 }
 
 fn catalog() -> BundleCatalog {
@@ -73,9 +82,17 @@ fn catalog() -> BundleCatalog {
 async fn connect(manifest: &str, live_trading: bool) -> RunningService<RoleClient, ()> {
     let manifest = Manifest::parse("test.toml", manifest).expect("manifest");
     let store = Store::open("sqlite::memory:").await.expect("store");
-    let rt = Runtime::build(manifest, &catalog(), store, RuntimeOptions { live_trading })
-        .await
-        .expect("runtime");
+    let rt = Runtime::build(
+        manifest,
+        &catalog(),
+        store,
+        RuntimeOptions {
+            live_trading,
+            ..RuntimeOptions::default()
+        },
+    )
+    .await
+    .expect("runtime");
     let (server_io, client_io) = tokio::io::duplex(64 * 1024);
     tokio::spawn(async move {
         if let Ok(running) = McpServer::new(rt, Transport::Stdio).serve(server_io).await {

@@ -72,29 +72,75 @@ pub struct OwnedAuditEntry {
     pub args_digest: String,
     /// Outcome.
     pub outcome: String,
+    /// Optional detail (JSON text), never secrets.
+    pub detail: Option<String>,
 }
 
-type Pending = (OwnedAuditEntry, oneshot::Sender<Result<(), String>>);
+/// Longest a queued row waits for company before the writer commits it.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 
-/// The per-call audit log with group commit: concurrent calls queue their
-/// rows, one writer inserts whatever is queued in a single transaction, and
-/// each call is answered only after the transaction holding its row has
-/// committed. Throughput is no longer bounded by one commit per call.
+enum Msg {
+    /// A row; the sender, when present, is answered once it is committed.
+    Row(OwnedAuditEntry, Option<oneshot::Sender<Result<(), String>>>),
+    /// Answered once every row queued before it is committed.
+    Flush(oneshot::Sender<()>),
+}
+
+/// The per-call audit log with group commit: calls queue their rows and one
+/// writer inserts whatever is queued in a single transaction, lingering a
+/// couple of milliseconds to gather company. A call that must not answer
+/// before its row is durable ([`AuditLog::record`], used for trade-scope
+/// calls) waits for the commit; others ([`AuditLog::enqueue`]) go on at once,
+/// and [`AuditLog::flush`] (called at shutdown) waits for everything queued.
+/// Throughput is no longer bounded by one commit per call.
 #[derive(Clone)]
 pub struct AuditLog {
-    queue: mpsc::Sender<Pending>,
+    queue: mpsc::Sender<Msg>,
 }
 
 impl AuditLog {
     /// Starts the writer task over `store`.
     pub fn start(store: Store) -> Self {
-        let (queue, mut rx) = mpsc::channel::<Pending>(4 * MAX_BATCH);
+        let (queue, mut rx) = mpsc::channel::<Msg>(4 * MAX_BATCH);
         tokio::spawn(async move {
-            let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
-            while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let result = write_batch(&store, &batch).await.map_err(|e| e.to_string());
-                for (_, done) in batch.drain(..) {
-                    let _ = done.send(result.clone());
+            let mut msgs: Vec<Msg> = Vec::with_capacity(MAX_BATCH);
+            while rx.recv_many(&mut msgs, MAX_BATCH).await > 0 {
+                let waited_for = msgs.iter().any(|m| !matches!(m, Msg::Row(_, None)));
+                if !waited_for && msgs.len() < MAX_BATCH {
+                    // Nobody waits on these rows: linger to batch more of them.
+                    tokio::time::sleep(LINGER).await;
+                    while msgs.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(m) => msgs.push(m),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                let rows: Vec<&OwnedAuditEntry> = msgs
+                    .iter()
+                    .filter_map(|m| match m {
+                        Msg::Row(row, _) => Some(row),
+                        Msg::Flush(_) => None,
+                    })
+                    .collect();
+                let result = if rows.is_empty() {
+                    Ok(())
+                } else {
+                    write_batch(&store, &rows).await.map_err(|e| e.to_string())
+                };
+                if let Err(err) = &result {
+                    tracing::error!(error = %err, rows = rows.len(), "could not write audit rows");
+                }
+                for msg in msgs.drain(..) {
+                    match msg {
+                        Msg::Row(_, Some(done)) => {
+                            let _ = done.send(result.clone());
+                        }
+                        Msg::Row(_, None) => {}
+                        Msg::Flush(done) => {
+                            let _ = done.send(());
+                        }
+                    }
                 }
             }
         });
@@ -105,16 +151,33 @@ impl AuditLog {
     pub async fn record(&self, entry: OwnedAuditEntry) -> Result<(), String> {
         let (done, wait) = oneshot::channel();
         self.queue
-            .send((entry, done))
+            .send(Msg::Row(entry, Some(done)))
             .await
             .map_err(|_| "audit writer stopped".to_string())?;
         wait.await.map_err(|_| "audit writer stopped".to_string())?
     }
+
+    /// Queues a row; it is committed within a few milliseconds (and before
+    /// [`AuditLog::flush`] returns). Waits only when the queue is full.
+    pub async fn enqueue(&self, entry: OwnedAuditEntry) -> Result<(), String> {
+        self.queue
+            .send(Msg::Row(entry, None))
+            .await
+            .map_err(|_| "audit writer stopped".to_string())
+    }
+
+    /// Waits until every row queued so far is committed (shutdown).
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.queue.send(Msg::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
 }
 
-async fn write_batch(store: &Store, batch: &[Pending]) -> Result<(), sqlx::Error> {
+async fn write_batch(store: &Store, batch: &[&OwnedAuditEntry]) -> Result<(), sqlx::Error> {
     let mut tx = store.pool().begin().await?;
-    for (row, _) in batch {
+    for row in batch {
         append(
             &mut *tx,
             &AuditEntry {
@@ -124,7 +187,7 @@ async fn write_batch(store: &Store, batch: &[Pending]) -> Result<(), sqlx::Error
                 caller: &row.caller,
                 args_digest: &row.args_digest,
                 outcome: &row.outcome,
-                detail: None,
+                detail: row.detail.as_deref(),
             },
         )
         .await?;
@@ -161,6 +224,7 @@ mod tests {
                     caller: format!("c{i}"),
                     args_digest: "d".into(),
                     outcome: "ok".into(),
+                    detail: None,
                 })
                 .await
             }));
@@ -173,6 +237,32 @@ mod tests {
             .await
             .expect("count");
         assert_eq!(count, 300);
+    }
+
+    #[tokio::test]
+    async fn queued_rows_are_all_committed_by_flush() {
+        let store = Store::open("sqlite::memory:").await.expect("open");
+        store.migrate(&core_migrations()).await.expect("migrate");
+        let log = AuditLog::start(store.clone());
+        for i in 0..1500 {
+            log.enqueue(OwnedAuditEntry {
+                at_ms: i,
+                variant: "t".into(),
+                tool: "ping".into(),
+                caller: "c".into(),
+                args_digest: "d".into(),
+                outcome: "ok".into(),
+                detail: None,
+            })
+            .await
+            .expect("queued");
+        }
+        log.flush().await;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+        assert_eq!(count, 1500);
     }
 
     #[tokio::test]

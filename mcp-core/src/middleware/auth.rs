@@ -13,8 +13,11 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use crate::bundle::{Caller, Scope};
+use crate::clock::Clock;
 use crate::error::CoreError;
 use crate::manifest::{AuthMode, AuthSection};
+use crate::middleware::audit::{AuditLog, OwnedAuditEntry};
+use crate::middleware::session::{SESSION_HEADER, SessionCheck, SessionOwners};
 
 /// Why a token was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -29,6 +32,10 @@ pub enum AuthError {
     #[error("invalid token: {0}")]
     Invalid(String),
 }
+
+/// Clock skew tolerated on `exp` and `nbf`, in seconds: a token is accepted
+/// up to this long after it expired and this long before its `nbf`.
+pub const LEEWAY_SECS: u64 = 5;
 
 /// Verifies bearer tokens against the configured keys.
 #[derive(Clone)]
@@ -47,7 +54,8 @@ struct Claims {
     scopes: Option<Vec<String>>,
 }
 
-fn parse_algorithm(name: &str) -> Result<Algorithm, CoreError> {
+/// The algorithm named `name` (HS256 ... ES384), or a configuration error.
+pub fn parse_algorithm(name: &str) -> Result<Algorithm, CoreError> {
     let alg = match name.to_ascii_uppercase().as_str() {
         "HS256" => Algorithm::HS256,
         "HS384" => Algorithm::HS384,
@@ -136,7 +144,8 @@ impl JwtVerifier {
             .find(|(alg, _)| *alg == header.alg)
             .ok_or(AuthError::Algorithm)?;
         let mut validation = Validation::new(*alg);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp"]);
         match &self.issuer {
             Some(iss) => validation.set_issuer(&[iss]),
@@ -172,15 +181,34 @@ impl JwtVerifier {
     }
 }
 
+/// What the auth middleware needs: the verifier (none when auth is off),
+/// the owners of live sessions, and the audit log for refused hijacks.
+#[derive(Clone)]
+pub struct AuthState {
+    /// Token verifier; `None` serves loopback without auth.
+    pub verifier: Option<JwtVerifier>,
+    /// Which caller created each session.
+    pub sessions: Arc<SessionOwners>,
+    /// Where a refused session hijack is recorded.
+    pub audit: AuditLog,
+    /// The variant, for audit rows.
+    pub variant: Arc<str>,
+    /// Time source, for audit rows.
+    pub clock: Arc<dyn Clock>,
+}
+
 /// Axum middleware: with a verifier, every request needs a valid bearer token
-/// (else 401); the caller is put in the request's extensions for the tools.
-/// Without one, the caller is `http` with every scope (loopback use).
+/// (else 401); the caller is put in the request's extensions for the tools,
+/// and a session id may only be used by the subject that created it (else
+/// 404 and an audit row). Without a verifier, the caller is `http` with every
+/// scope (loopback use).
 pub async fn require_bearer(
-    State(verifier): State<Option<JwtVerifier>>,
+    State(state): State<AuthState>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let caller = match &verifier {
+    let verifier = &state.verifier;
+    let caller = match verifier {
         None => Caller {
             id: "http".into(),
             ..Caller::local()
@@ -205,8 +233,59 @@ pub async fn require_bearer(
             }
         }
     };
+    if verifier.is_none() {
+        request.extensions_mut().insert(caller);
+        return next.run(request).await;
+    }
+    let session = request
+        .headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if let Some(id) = &session
+        && let SessionCheck::OwnedBy(owner) = state.sessions.check(id, &caller.id)
+    {
+        tracing::warn!(caller = %caller.id, "refused a request for another caller's session");
+        let detail = serde_json::json!({ "session_owner": owner }).to_string();
+        let entry = OwnedAuditEntry {
+            at_ms: state.clock.now_ms(),
+            variant: state.variant.to_string(),
+            tool: "http.session".into(),
+            caller: caller.id.clone(),
+            args_digest: crate::middleware::audit::args_digest(
+                &serde_json::json!({ "session": id }),
+            ),
+            outcome: "refused:session_owner".into(),
+            detail: Some(detail),
+        };
+        if let Err(err) = state.audit.record(entry).await {
+            tracing::error!(error = %err, "could not audit a refused session");
+        }
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({
+                "error": "session not found",
+                "reason": "this session was created by another caller"
+            })),
+        )
+            .into_response();
+    }
+    let is_delete = request.method() == axum::http::Method::DELETE;
+    let owner = caller.id.clone();
     request.extensions_mut().insert(caller);
-    next.run(request).await
+    let response = next.run(request).await;
+    match (&session, response.headers().get(SESSION_HEADER)) {
+        (None, Some(created)) => {
+            if let Ok(id) = created.to_str() {
+                state.sessions.bind(id, &owner);
+            }
+        }
+        (Some(id), _) if is_delete && response.status().is_success() => {
+            state.sessions.forget(id);
+        }
+        _ => {}
+    }
+    response
 }
 
 fn unauthorized(err: &AuthError) -> Response {

@@ -12,7 +12,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio_util::sync::CancellationToken;
 
 use crate::error::CoreError;
-use crate::middleware::auth::{JwtVerifier, require_bearer};
+use crate::middleware::auth::{AuthState, JwtVerifier, require_bearer};
 use crate::registry::Runtime;
 use crate::server::{McpServer, Transport};
 
@@ -29,6 +29,7 @@ pub struct HttpOptions {
 
 /// A bound HTTP server, not yet serving.
 pub struct HttpServer {
+    rt: Arc<Runtime>,
     listener: tokio::net::TcpListener,
     router: Router,
     /// The address actually bound.
@@ -67,6 +68,7 @@ impl HttpServer {
             StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
         config.allowed_hosts = hosts;
         let factory_rt = rt.clone();
+        let own_rt = rt.clone();
         let service: StreamableHttpService<McpServer, LocalSessionManager> =
             StreamableHttpService::new(
                 move || Ok(McpServer::new(factory_rt.clone(), Transport::Http)),
@@ -76,11 +78,18 @@ impl HttpServer {
         let router = Router::new()
             .nest_service("/mcp", service)
             .layer(axum::middleware::from_fn_with_state(
-                verifier,
+                AuthState {
+                    verifier,
+                    sessions: Default::default(),
+                    audit: rt.audit.clone(),
+                    variant: rt.variant.clone(),
+                    clock: rt.clock.clone(),
+                },
                 require_bearer,
             ))
             .route("/health", get(|| async { "ok" }));
         Ok(Self {
+            rt: own_rt,
             listener,
             router,
             local_addr,
@@ -96,6 +105,7 @@ impl HttpServer {
         axum::serve(listener, self.router)
             .with_graceful_shutdown(async move { shutdown.cancelled_owned().await })
             .await?;
+        self.rt.shutdown().await;
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ use crate::server::{McpServer, Transport};
 
 /// Serves one MCP session on stdin/stdout until the client closes it.
 pub async fn serve_stdio(rt: Arc<Runtime>) -> Result<(), CoreError> {
-    let server = McpServer::new(rt, Transport::Stdio);
+    let server = McpServer::new(rt.clone(), Transport::Stdio);
     let running = server
         .serve(rmcp::transport::stdio())
         .await
@@ -19,5 +19,6 @@ pub async fn serve_stdio(rt: Arc<Runtime>) -> Result<(), CoreError> {
         .waiting()
         .await
         .map_err(|err| CoreError::Service(err.to_string()))?;
+    rt.shutdown().await;
     Ok(())
 }
