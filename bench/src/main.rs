@@ -1,38 +1,51 @@
-//! `nt-bench`: measures the real `neural-trader-mcp` binary through MCP.
+//! `nt-bench`: measures the real `neural-trader-mcp` binary through MCP, side
+//! by side with a bare rmcp server (`nt-bench-bare`, one `ping` tool, no
+//! storage or audit) so the runtime's cost shows as a ratio.
 //!
 //! Reports: time from process start to the first `tools/list` answer;
 //! sequential `ping` calls/s with p50/p99 over stdio; the same over
-//! streamable HTTP with 64 concurrent sessions; peak RSS of the server.
+//! streamable HTTP with 64 concurrent sessions; peak RSS; paper orders/s
+//! through MCP (project only).
 //!
 //! `cargo build --release -p neural-trader-mcp -p nt-bench && target/release/nt-bench`
-//! (flags: `--server PATH`, `--calls N`, `--sessions N`, `--http-calls N`).
+//! (flags: `--server PATH`, `--bare PATH`, `--calls N`, `--sessions N`,
+//! `--http-calls N`, `--starts N`, `--orders N`, `--in-flight N`).
+
+mod scenarios;
+mod target;
 
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use rmcp::ServiceExt;
-use rmcp::model::CallToolRequestParams;
-use rmcp::transport::{ConfigureCommandExt, StreamableHttpClientTransport, TokioChildProcess};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-struct Options {
+use crate::scenarios::Rates;
+use crate::target::Target;
+
+/// What to run and how much of it.
+#[derive(Debug, Clone)]
+pub struct Options {
     server: PathBuf,
+    bare: PathBuf,
     calls: usize,
     sessions: usize,
     http_calls: usize,
     starts: usize,
+    orders: usize,
+    in_flight: usize,
 }
 
 fn options() -> Result<Options> {
     let exe = std::env::current_exe()?;
     let mut opts = Options {
         server: exe.with_file_name("neural-trader-mcp"),
+        bare: exe.with_file_name("nt-bench-bare"),
         calls: 5000,
         sessions: 64,
         http_calls: 200,
         starts: 20,
+        orders: 8000,
+        in_flight: 8,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -41,160 +54,76 @@ fn options() -> Result<Options> {
             .with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--server" => opts.server = PathBuf::from(value),
+            "--bare" => opts.bare = PathBuf::from(value),
             "--calls" => opts.calls = value.parse()?,
             "--sessions" => opts.sessions = value.parse()?,
             "--http-calls" => opts.http_calls = value.parse()?,
             "--starts" => opts.starts = value.parse()?,
+            "--orders" => opts.orders = value.parse()?,
+            "--in-flight" => opts.in_flight = value.parse()?,
             other => bail!("unknown flag {other}"),
         }
     }
-    if !opts.server.exists() {
-        bail!(
-            "server binary not found at {} (build it or pass --server)",
-            opts.server.display()
-        );
+    for path in [&opts.server, &opts.bare] {
+        if !path.exists() {
+            bail!(
+                "binary not found at {} (build it or pass --server / --bare)",
+                path.display()
+            );
+        }
     }
     Ok(opts)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
-fn ping() -> CallToolRequestParams {
-    CallToolRequestParams::new("ping")
+fn mib(kib: Option<u64>) -> String {
+    kib.map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
+        .unwrap_or_else(|| "-".into())
 }
 
-/// Peak resident set of a process, in KiB (Linux `VmHWM`).
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
+/// One report line: metric, project, bare, ratio (project / bare), goal.
+fn row(metric: &str, project: String, bare: String, ratio: Option<f64>, goal: &str) {
+    let ratio = ratio
+        .map(|r| format!("{r:.2}x"))
+        .unwrap_or_else(|| "-".into());
+    println!("{metric:<34} {project:>14} {bare:>14} {ratio:>8}   {goal}");
 }
 
-async fn startup(opts: &Options) -> Result<Duration> {
-    let mut samples = Vec::new();
-    for _ in 0..opts.starts {
-        let started = Instant::now();
-        let transport =
-            TokioChildProcess::new(tokio::process::Command::new(&opts.server).configure(|c| {
-                c.args(["serve", "--db", "sqlite::memory:"])
-                    .env("RUST_LOG", "error");
-            }))?;
-        let client = ().serve(transport).await?;
-        let tools = client.list_all_tools().await?;
-        samples.push(started.elapsed());
-        anyhow::ensure!(!tools.is_empty(), "no tools listed");
-        client.cancel().await?;
-    }
-    samples.sort();
-    Ok(percentile(&samples, 50.0))
-}
-
-async fn stdio_calls(opts: &Options) -> Result<(f64, Duration, Duration, Option<u64>)> {
-    let dir = std::env::temp_dir().join(format!("nt-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let db = format!("sqlite://{}", dir.join("bench.db").display());
-    let (transport, _) =
-        TokioChildProcess::builder(tokio::process::Command::new(&opts.server).configure(|c| {
-            c.args(["serve", "--db", &db]).env("RUST_LOG", "error");
-        }))
-        .stderr(Stdio::null())
-        .spawn()?;
-    let pid = transport.id();
-    let client = ().serve(transport).await?;
-    for _ in 0..100 {
-        client.call_tool(ping()).await?;
-    }
-    let mut lat = Vec::with_capacity(opts.calls);
-    let started = Instant::now();
-    for _ in 0..opts.calls {
-        let t = Instant::now();
-        client.call_tool(ping()).await?;
-        lat.push(t.elapsed());
-    }
-    let total = started.elapsed();
-    let rss = pid.and_then(peak_rss_kib);
-    client.cancel().await?;
-    let _ = std::fs::remove_dir_all(&dir);
-    lat.sort();
-    Ok((
-        opts.calls as f64 / total.as_secs_f64(),
-        percentile(&lat, 50.0),
-        percentile(&lat, 99.0),
-        rss,
-    ))
-}
-
-async fn http_calls(opts: &Options) -> Result<(f64, Duration, Duration, Option<u64>)> {
-    let dir = std::env::temp_dir().join(format!("nt-bench-http-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let db = format!("sqlite://{}", dir.join("bench.db").display());
-    let mut child = tokio::process::Command::new(&opts.server)
-        .args(["serve", "--db", &db, "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = child.id();
-    let mut lines = BufReader::new(child.stderr.take().context("stderr")?).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await? {
-            if let Some(url) = line.strip_prefix("listening on ") {
-                return Ok(url.trim().to_string());
-            }
-        }
-        bail!("server exited before listening")
-    })
-    .await??;
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-
-    let mut clients = Vec::new();
-    for _ in 0..opts.sessions {
-        let transport = StreamableHttpClientTransport::from_uri(url.clone());
-        let client = ().serve(transport).await?;
-        client.call_tool(ping()).await?;
-        clients.push(client);
-    }
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for client in clients {
-        let n = opts.http_calls;
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(n);
-            for _ in 0..n {
-                let t = Instant::now();
-                client.call_tool(ping()).await?;
-                lat.push(t.elapsed());
-            }
-            client.cancel().await?;
-            anyhow::Ok(lat)
-        }));
-    }
-    let mut lat = Vec::new();
-    for task in tasks {
-        lat.extend(task.await??);
-    }
-    let total = started.elapsed();
-    let rss = pid.and_then(peak_rss_kib);
-    let _ = child.kill().await;
-    let _ = std::fs::remove_dir_all(&dir);
-    lat.sort();
-    Ok((
-        lat.len() as f64 / total.as_secs_f64(),
-        percentile(&lat, 50.0),
-        percentile(&lat, 99.0),
-        rss,
-    ))
+fn rate_rows(what: &str, p: Rates, b: Rates, goal: &str, p99_goal: &str) {
+    row(
+        &format!("{what} calls/s"),
+        format!("{:.0}", p.per_sec),
+        format!("{:.0}", b.per_sec),
+        Some(p.per_sec / b.per_sec),
+        goal,
+    );
+    row(
+        &format!("{what} p50"),
+        ms(p.p50),
+        ms(b.p50),
+        Some(p.p50.as_secs_f64() / b.p50.as_secs_f64()),
+        "",
+    );
+    row(
+        &format!("{what} p99"),
+        ms(p.p99),
+        ms(b.p99),
+        Some(p.p99.as_secs_f64() / b.p99.as_secs_f64()),
+        p99_goal,
+    );
+    row(
+        &format!("{what} server peak RSS"),
+        mib(p.rss_kib),
+        mib(b.rss_kib),
+        match (p.rss_kib, b.rss_kib) {
+            (Some(p), Some(b)) => Some(p as f64 / b as f64),
+            _ => None,
+        },
+        "",
+    );
 }
 
 #[tokio::main]
@@ -202,35 +131,63 @@ async fn main() -> Result<()> {
     // reqwest is built without a bundled crypto provider in this workspace.
     nt_venue_http::install_crypto_provider();
     let opts = options()?;
-    println!("server: {}", opts.server.display());
-    let start = startup(&opts).await?;
+    let project = Target {
+        name: "project",
+        exe: opts.server.clone(),
+        project: true,
+    };
+    let bare = Target {
+        name: "bare",
+        exe: opts.bare.clone(),
+        project: false,
+    };
+    println!("project: {}", project.exe.display());
+    println!("bare:    {}", bare.exe.display());
     println!(
-        "start -> first tools/list answer: p50 {:.2} ms over {} starts",
-        start.as_secs_f64() * 1e3,
-        opts.starts
+        "{:<34} {:>14} {:>14} {:>8}   goal",
+        "metric", "project", "bare rmcp", "ratio"
     );
-    let (rate, p50, p99, rss) = stdio_calls(&opts).await?;
-    println!(
-        "stdio sequential ping: {:.0} calls/s, p50 {:.0} us, p99 {:.0} us ({} calls, audit on, SQLite file)",
-        rate,
-        p50.as_secs_f64() * 1e6,
-        p99.as_secs_f64() * 1e6,
-        opts.calls
+    let (sp, sb) = (
+        scenarios::startup(&opts, &project).await?,
+        scenarios::startup(&opts, &bare).await?,
     );
-    if let Some(kib) = rss {
-        println!("stdio server peak RSS: {:.1} MiB", kib as f64 / 1024.0);
-    }
-    let (rate, p50, p99, rss) = http_calls(&opts).await?;
-    println!(
-        "http ping, {} concurrent sessions x {} calls: {:.0} calls/s, p50 {:.0} us, p99 {:.0} us",
-        opts.sessions,
-        opts.http_calls,
-        rate,
-        p50.as_secs_f64() * 1e6,
-        p99.as_secs_f64() * 1e6
+    row(
+        &format!("start -> tools/list p50 ({})", opts.starts),
+        ms(sp),
+        ms(sb),
+        Some(sp.as_secs_f64() / sb.as_secs_f64()),
+        "<= 3x",
     );
-    if let Some(kib) = rss {
-        println!("http server peak RSS: {:.1} MiB", kib as f64 / 1024.0);
-    }
+    let (p, b) = (
+        scenarios::stdio_calls(&opts, &project).await?,
+        scenarios::stdio_calls(&opts, &bare).await?,
+    );
+    rate_rows(&format!("stdio ping x{}", opts.calls), p, b, ">= 0.8x", "");
+    let (p, b) = (
+        scenarios::http_calls(&opts, &project).await?,
+        scenarios::http_calls(&opts, &bare).await?,
+    );
+    rate_rows(
+        &format!("http ping {} sessions", opts.sessions),
+        p,
+        b,
+        ">= 0.8x",
+        "< 10 ms",
+    );
+    let orders = scenarios::paper_orders(&opts, &project).await?;
+    row(
+        &format!("paper orders/s ({} in flight)", opts.in_flight),
+        format!("{:.0}", orders.per_sec),
+        "-".into(),
+        None,
+        ">= 5000",
+    );
+    row(
+        "paper order p50 / p99",
+        format!("{} / {}", ms(orders.p50), ms(orders.p99)),
+        "-".into(),
+        None,
+        "",
+    );
     Ok(())
 }
