@@ -122,6 +122,10 @@ pub struct ToolSelection {
     /// Tool name → deadline in seconds.
     #[serde(default)]
     pub deadlines: BTreeMap<Spanned<String>, f64>,
+    /// Tool name → the description served instead of the bundle's (a
+    /// variant for a particular client can keep them short).
+    #[serde(default)]
+    pub describe: BTreeMap<Spanned<String>, String>,
 }
 
 /// A parsed manifest.

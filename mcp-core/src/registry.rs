@@ -284,11 +284,17 @@ impl Runtime {
         for p in sel.deadlines.keys() {
             check_known(p, "tools.deadlines")?;
         }
+        for p in sel.describe.keys() {
+            check_known(p, "tools.describe")?;
+        }
 
         let mut tools = Vec::new();
         let mut index = HashMap::new();
         for (bundle, route) in all {
-            let spec = route.spec.clone();
+            let mut spec = route.spec.clone();
+            if let Some((_, text)) = sel.describe.iter().find(|(k, _)| k.get_ref() == &spec.name) {
+                spec.description = text.clone();
+            }
             let name = spec.name.clone();
             let always = bundle.name() == "system";
             let allowed = always
@@ -362,7 +368,11 @@ impl Runtime {
         let _ = summary_cell.set(summary.clone());
         Ok(Arc::new(Self {
             variant: Arc::from(manifest.name.as_str()),
-            rate_limiter: RateLimiter::new(manifest.limits.calls_per_minute),
+            rate_limiter: RateLimiter::for_store(
+                store.clone(),
+                &manifest.name,
+                manifest.limits.calls_per_minute,
+            ),
             audit: AuditLog::start(store.clone()),
             manifest,
             store,

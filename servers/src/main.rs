@@ -3,6 +3,7 @@
 
 mod catalog;
 mod manifests;
+mod token;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,6 +38,15 @@ enum Command {
     Manifests,
     /// List the tools a variant serves.
     Tools(ServeArgs),
+    /// Mint bearer tokens for agents (swarm operators).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Sign a JWT with a subject, scopes and a lifetime; prints it.
+    Issue(token::IssueArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -67,6 +77,10 @@ struct ServeArgs {
     /// Extra Host header values to accept over HTTP (public host names).
     #[arg(long = "allowed-host")]
     allowed_hosts: Vec<String>,
+    /// Who the stdio caller is; with `[accounts] per_caller = true` it names
+    /// the caller's own paper account, wallet and fantasy identity.
+    #[arg(long, env = "NT_ACCOUNT")]
+    account: Option<String>,
 }
 
 fn load_manifest(args: &ServeArgs) -> Result<Manifest> {
@@ -96,6 +110,7 @@ async fn build_runtime(args: &ServeArgs) -> Result<std::sync::Arc<Runtime>> {
         .with_context(|| format!("opening database {}", nt_mcp_core::store::redact(&url)))?;
     let options = RuntimeOptions {
         live_trading: args.live_trading,
+        stdio_account: args.account.clone(),
     };
     Ok(Runtime::build(manifest, &catalog::catalog(), store, options).await?)
 }
@@ -218,6 +233,7 @@ fn main() -> Result<()> {
                 Ok(())
             }
             Some(Command::Tools(args)) => list_tools(args).await,
+            Some(Command::Token(TokenCommand::Issue(args))) => token::issue_token(&args),
             Some(Command::Serve(args)) => serve(args).await,
             None => serve(cli.serve).await,
         }

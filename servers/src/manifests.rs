@@ -1,6 +1,10 @@
 //! The variant manifests embedded in the binary (`servers/manifests/*.toml`).
 
 const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "claude-optimized",
+        include_str!("../manifests/claude-optimized.toml"),
+    ),
     ("diagnostics", include_str!("../manifests/diagnostics.toml")),
     ("enhanced", include_str!("../manifests/enhanced.toml")),
     ("fantasy", include_str!("../manifests/fantasy.toml")),
