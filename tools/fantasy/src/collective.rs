@@ -408,7 +408,7 @@ async fn post(
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    audit(tx, actor, now, "ok", &serde_json::json!({"event": "collective_ledger", "collective_id": collective_id, "ledger_id": id, "account": member.unwrap_or("pool"), "kind": kind, "amount": amount, "reference": reference})).await?;
+    audit(tx, actor, "ok", &serde_json::json!({"event": "collective_ledger", "collective_id": collective_id, "ledger_id": id, "account": member.unwrap_or("pool"), "kind": kind, "amount": amount, "reference": reference})).await?;
     Ok(())
 }
 
@@ -673,7 +673,7 @@ pub async fn create(
         )
         .await?;
     }
-    audit(&mut tx, actor, now, "ok", &serde_json::json!({"event": "collective_created", "collective_id": id, "team_id": team.id, "member": founder, "stake": stake, "member_fee": member_fee, "league_fee": lg.entry_fee})).await?;
+    audit(&mut tx, actor, "ok", &serde_json::json!({"event": "collective_created", "collective_id": id, "team_id": team.id, "member": founder, "stake": stake, "member_fee": member_fee, "league_fee": lg.entry_fee})).await?;
     tx.commit().await?;
     collective(store, &id).await
 }
@@ -711,7 +711,7 @@ pub async fn contribute(
         c.member_fee
     };
     pay_in(&mut tx, actor, id, member, amount, fee, funding, now).await?;
-    audit(&mut tx, actor, now, "ok", &serde_json::json!({"event": "collective_capital", "collective_id": id, "member": member, "amount": amount, "entry_fee": fee, "funding": funding})).await?;
+    audit(&mut tx, actor, "ok", &serde_json::json!({"event": "collective_capital", "collective_id": id, "member": member, "amount": amount, "entry_fee": fee, "funding": funding})).await?;
     tx.commit().await?;
     collective(store, id).await
 }
@@ -986,7 +986,7 @@ pub async fn propose(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    audit(&mut tx, actor, now, "ok", &serde_json::json!({"event": "collective_proposal", "collective_id": id, "proposal_id": pid, "motion": motion})).await?;
+    audit(&mut tx, actor, "ok", &serde_json::json!({"event": "collective_proposal", "collective_id": id, "proposal_id": pid, "motion": motion})).await?;
     tx.commit().await?;
     vote(store, actor, &pid, member, true, now).await
 }
@@ -1057,7 +1057,7 @@ pub async fn vote(
     }
     let total: Decimal = c.members.iter().map(|m| m.stake).sum();
     let mut decision = decide(c.quorum_pct, c.approve_pct, total, voted, approved);
-    audit(&mut tx, actor, now, "ok", &serde_json::json!({"event": "collective_vote", "proposal_id": proposal_id, "member": member, "approve": approve, "weight": weight, "decision": decision})).await?;
+    audit(&mut tx, actor, "ok", &serde_json::json!({"event": "collective_vote", "proposal_id": proposal_id, "member": member, "approve": approve, "weight": weight, "decision": decision})).await?;
     // A payout is paid in the deciding transaction; one the pool can no
     // longer cover (another payout went first) fails instead.
     let mut result = None;
@@ -1069,7 +1069,7 @@ pub async fn vote(
                 Ok(v) => v,
                 Err(FantasyError::Invalid { rule, .. }) => {
                     decision = Decision::Failed;
-                    audit(&mut tx, actor, now, "refused", &serde_json::json!({"event": "collective_payout_failed", "proposal_id": proposal_id, "reason": rule})).await?;
+                    audit(&mut tx, actor, "refused", &serde_json::json!({"event": "collective_payout_failed", "proposal_id": proposal_id, "reason": rule})).await?;
                     serde_json::json!({"failed": rule})
                 }
                 Err(e) => return Err(e),
@@ -1114,10 +1114,9 @@ async fn execute(
     now: i64,
 ) -> Result<serde_json::Value> {
     // The collective acts for its own team.
-    let team_actor = Actor {
-        caller: format!("collective:{}", c.id),
-        ..actor.clone()
-    };
+    let team_actor = actor
+        .clone()
+        .as_identity(format!("collective:{}", c.id), actor.is_admin);
     match motion {
         Motion::Lineup { week, lineup } => {
             let assignment = if lineup.is_empty() {
@@ -1209,7 +1208,7 @@ async fn pay_out(
             .await?;
         }
     }
-    audit(tx, actor, now, "ok", &serde_json::json!({"event": "collective_payout", "collective_id": c.id, "proposal_id": proposal_id, "amount": amount, "parts": parts})).await?;
+    audit(tx, actor, "ok", &serde_json::json!({"event": "collective_payout", "collective_id": c.id, "proposal_id": proposal_id, "amount": amount, "parts": parts})).await?;
     Ok(
         serde_json::json!({"payout": parts.iter().map(|(m, p)| serde_json::json!({"member": m, "amount": p})).collect::<Vec<_>>()}),
     )

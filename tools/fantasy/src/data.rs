@@ -215,7 +215,6 @@ pub async fn store_batch(
     audit(
         &mut tx,
         actor,
-        now_ms,
         "ok",
         &serde_json::json!({"event": "stats_import", "sport": sport, "source": source, "players": counts.players, "stat_lines": counts.stat_lines, "games": counts.games}),
     )
@@ -241,7 +240,7 @@ pub async fn ensure_data(store: &Store, sport: Sport, now_ms: i64) -> Result<boo
     };
     store_batch(
         store,
-        &Actor::system("fantasy_sample_season"),
+        &Actor::system(store, "fantasy_sample_season", now_ms),
         sport,
         &batch,
         "sample",
@@ -608,7 +607,7 @@ pub(crate) mod tests {
                 .unwrap();
         let err = store_batch(
             &store,
-            &Actor::system("t"),
+            &Actor::system(&store, "t", 1),
             Sport::Nfl,
             &batch,
             "import:csv",

@@ -1,7 +1,11 @@
-//! Storage helpers: the bundle's migrations, the audit row written in the
-//! same transaction as each state change, and row decoding.
+//! Storage helpers: the bundle's migrations, the acting identity whose audit
+//! row is written in the same transaction as each state change, and row
+//! decoding.
 
-use nt_mcp_core::Migration;
+use std::sync::Arc;
+
+use nt_mcp_core::clock::ManualClock;
+use nt_mcp_core::{Caller, Migration, Scope, Store, ToolCtx};
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -26,61 +30,75 @@ pub fn migrations() -> Vec<Migration> {
     ]
 }
 
-/// Who is changing state, for the audit log.
-#[derive(Debug, Clone, Default)]
+/// Who is changing state: the acting fantasy identity (the owner key of the
+/// teams and leagues it creates), whether it may act for any team, and the
+/// call whose audit rows it writes (time, variant, caller, tool and argument
+/// digest come from that call, through [`ToolCtx::audit`]).
+#[derive(Clone)]
 pub struct Actor {
-    /// Variant serving the call.
-    pub variant: String,
-    /// Caller id.
-    pub caller: String,
-    /// Tool name.
-    pub tool: String,
-    /// SHA-256 of the call arguments (hex).
-    pub args_digest: String,
+    /// The acting identity: the caller's own account when the server keeps
+    /// per-caller accounts, else the caller id (the shared identity).
+    pub identity: String,
     /// Holds the admin scope (may act for any team).
     pub is_admin: bool,
+    call: ToolCtx,
 }
 
-impl Actor {
-    /// An actor for tests and internal jobs.
-    pub fn system(tool: &str) -> Self {
-        Self {
-            variant: "internal".into(),
-            caller: "system".into(),
-            tool: tool.into(),
-            args_digest: String::new(),
-            is_admin: true,
-        }
+impl std::fmt::Debug for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Actor")
+            .field("identity", &self.identity)
+            .field("is_admin", &self.is_admin)
+            .field("tool", &self.call.tool)
+            .finish_non_exhaustive()
     }
 }
 
-/// SHA-256 hex digest of a JSON value.
-pub fn digest(value: &serde_json::Value) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(value.to_string().as_bytes()))
+impl Actor {
+    /// The actor of a tool call: `ctx.account` when set, else the caller id.
+    pub fn of_call(ctx: &ToolCtx) -> Self {
+        Self {
+            identity: ctx.account_or(&ctx.caller.id).to_string(),
+            is_admin: ctx.caller.has(Scope::Admin),
+            call: ctx.clone(),
+        }
+    }
+
+    /// An operator actor for internal jobs and tests: caller `system`,
+    /// variant `internal`, audit rows under `tool` stamped at `now_ms`.
+    pub fn system(store: &Store, tool: &str, now_ms: i64) -> Self {
+        let mut call = ToolCtx::new(store.clone())
+            .with_clock(Arc::new(ManualClock::new(now_ms)))
+            .with_caller(Caller {
+                id: "system".into(),
+                scopes: vec![Scope::Read, Scope::Trade, Scope::Admin],
+            });
+        call.variant = Arc::from("internal");
+        call.tool = Arc::from(tool);
+        Self {
+            identity: "system".into(),
+            is_admin: true,
+            call,
+        }
+    }
+
+    /// The same actor acting as `identity` without the admin scope (tests,
+    /// and a collective acting for its own team).
+    pub fn as_identity(mut self, identity: impl Into<String>, is_admin: bool) -> Self {
+        self.identity = identity.into();
+        self.is_admin = is_admin;
+        self
+    }
 }
 
-/// Appends an audit row in `tx`.
+/// Appends an audit row in `tx` for `actor`'s call.
 pub async fn audit(
     tx: &mut Transaction<'_, Any>,
     actor: &Actor,
-    now_ms: i64,
     outcome: &str,
     detail: &impl Serialize,
 ) -> Result<()> {
-    let detail = serde_json::to_string(detail).unwrap_or_default();
-    sqlx::query(
-        "INSERT INTO audit_log (at_ms, variant, tool, caller, args_digest, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(now_ms)
-    .bind(actor.variant.as_str())
-    .bind(actor.tool.as_str())
-    .bind(actor.caller.as_str())
-    .bind(actor.args_digest.as_str())
-    .bind(outcome)
-    .bind(detail)
-    .execute(&mut **tx)
-    .await?;
+    actor.call.audit(&mut **tx, outcome, detail).await?;
     Ok(())
 }
 

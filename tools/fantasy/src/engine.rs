@@ -209,7 +209,7 @@ pub async fn run_week(
         now,
     )
     .await?;
-    audit(&mut tx, actor, now, "ok", &serde_json::json!({"event": "week_scored", "league_id": league.id, "week": week, "points": team_points})).await?;
+    audit(&mut tx, actor, "ok", &serde_json::json!({"event": "week_scored", "league_id": league.id, "week": week, "points": team_points})).await?;
     tx.commit().await?;
     progress(4.0, total, format!("week {week}: processing waivers"));
     let waivers = if league.kind == LeagueKind::Season {

@@ -54,14 +54,8 @@ async fn audit_count(store: &nt_mcp_core::Store, event: &str) -> i64 {
         .get(0)
 }
 
-fn user(name: &str) -> Actor {
-    Actor {
-        variant: "test".into(),
-        caller: name.into(),
-        tool: "test".into(),
-        args_digest: String::new(),
-        is_admin: false,
-    }
+fn user(store: &Store, name: &str) -> Actor {
+    Actor::system(store, "test", T0).as_identity(name, false)
 }
 
 db_tests! {
@@ -76,7 +70,7 @@ db_tests! {
 
 async fn season_body(store: Store) {
     data::ensure_data(&store, Sport::Nfl, T0).await.unwrap();
-    let admin = Actor::system("test");
+    let admin = Actor::system(&store, "test", T0);
     let lg = league::create_league(&store, &admin, new_league(4), T0)
         .await
         .unwrap();
@@ -84,7 +78,7 @@ async fn season_body(store: Store) {
     for name in ["alice", "bob", "carol", "dave"] {
         let (t, roster) = league::join_league(
             &store,
-            &user(name),
+            &user(&store, name),
             &lg.id,
             &format!("{name} FC"),
             name,
@@ -99,7 +93,7 @@ async fn season_body(store: Store) {
     }
     let err = league::join_league(
         &store,
-        &user("eve"),
+        &user(&store, "eve"),
         &lg.id,
         "eve FC",
         "eve",
@@ -116,13 +110,13 @@ async fn season_body(store: Store) {
     let best = league::best_lineup(&store, &lg, &a.id, 1, T0)
         .await
         .unwrap();
-    league::set_lineup(&store, &user("alice"), &a.id, 1, best.clone(), T0)
+    league::set_lineup(&store, &user(&store, "alice"), &a.id, 1, best.clone(), T0)
         .await
         .unwrap();
     let b_roster = league::roster_ids(&store, &b.id).await.unwrap();
     let mut bad = best.clone();
     bad[0].1 = b_roster[0].clone();
-    let err = league::set_lineup(&store, &user("alice"), &a.id, 1, bad, T0)
+    let err = league::set_lineup(&store, &user(&store, "alice"), &a.id, 1, bad, T0)
         .await
         .unwrap_err();
     assert!(
@@ -130,7 +124,7 @@ async fn season_body(store: Store) {
         "{err}"
     );
     // Bob cannot set Alice's lineup.
-    let err = league::set_lineup(&store, &user("bob"), &a.id, 1, best.clone(), T0)
+    let err = league::set_lineup(&store, &user(&store, "bob"), &a.id, 1, best.clone(), T0)
         .await
         .unwrap_err();
     assert!(matches!(err, FantasyError::Refused(_)));
@@ -146,7 +140,7 @@ async fn season_body(store: Store) {
             .clone();
         let err = trade::propose(
             &store,
-            &user("alice"),
+            &user(&store, "alice"),
             &a.id,
             &b.id,
             vec![kickers[0].clone()],
@@ -165,7 +159,7 @@ async fn season_body(store: Store) {
     // Not Alice's player: refused by field.
     let err = trade::propose(
         &store,
-        &user("alice"),
+        &user(&store, "alice"),
         &a.id,
         &b.id,
         vec![b_roster[0].clone()],
@@ -199,6 +193,7 @@ async fn season_body(store: Store) {
         std::slice::from_ref(&a_wr),
         std::slice::from_ref(&b_wr),
         T0,
+        &|| false,
     )
     .await
     .unwrap();
@@ -206,7 +201,7 @@ async fn season_body(store: Store) {
     assert_eq!(eval.weeks_left, 4);
     let t1 = trade::propose(
         &store,
-        &user("alice"),
+        &user(&store, "alice"),
         &a.id,
         &b.id,
         vec![a_wr.clone()],
@@ -219,7 +214,7 @@ async fn season_body(store: Store) {
     .unwrap();
     let err = trade::respond(
         &store,
-        &user("carol"),
+        &user(&store, "carol"),
         &t1.id,
         &c.id,
         Response::Accept,
@@ -231,7 +226,7 @@ async fn season_body(store: Store) {
     assert!(matches!(err, FantasyError::Refused(_)));
     let t1 = trade::respond(
         &store,
-        &user("bob"),
+        &user(&store, "bob"),
         &t1.id,
         &b.id,
         Response::Accept,
@@ -244,7 +239,7 @@ async fn season_body(store: Store) {
     assert_eq!(t1.veto_until_ms, Some(T0 + 1 + DAY));
     let t1 = trade::respond(
         &store,
-        &user("carol"),
+        &user(&store, "carol"),
         &t1.id,
         &c.id,
         Response::Veto,
@@ -269,7 +264,7 @@ async fn season_body(store: Store) {
         .clone();
     let t2 = trade::propose(
         &store,
-        &user("alice"),
+        &user(&store, "alice"),
         &a.id,
         &c.id,
         vec![a_rb.clone()],
@@ -282,7 +277,7 @@ async fn season_body(store: Store) {
     .unwrap();
     trade::respond(
         &store,
-        &user("carol"),
+        &user(&store, "carol"),
         &t2.id,
         &c.id,
         Response::Accept,
@@ -293,7 +288,7 @@ async fn season_body(store: Store) {
     .unwrap();
     trade::respond(
         &store,
-        &user("bob"),
+        &user(&store, "bob"),
         &t2.id,
         &b.id,
         Response::Veto,
@@ -304,7 +299,7 @@ async fn season_body(store: Store) {
     .unwrap();
     let t2 = trade::respond(
         &store,
-        &user("dave"),
+        &user(&store, "dave"),
         &t2.id,
         &d.id,
         Response::Veto,
@@ -324,7 +319,7 @@ async fn season_body(store: Store) {
         .clone();
     let t3 = trade::propose(
         &store,
-        &user("alice"),
+        &user(&store, "alice"),
         &a.id,
         &d.id,
         vec![a_rb.clone()],
@@ -344,7 +339,7 @@ async fn season_body(store: Store) {
         .clone();
     let counter = trade::respond(
         &store,
-        &user("dave"),
+        &user(&store, "dave"),
         &t3.id,
         &d.id,
         Response::Counter,
@@ -361,7 +356,7 @@ async fn season_body(store: Store) {
     );
     trade::respond(
         &store,
-        &user("alice"),
+        &user(&store, "alice"),
         &counter.id,
         &a.id,
         Response::Reject,
@@ -390,12 +385,12 @@ async fn season_body(store: Store) {
         .rfind(|id| id.contains("-wr") && **id != b_wr)
         .unwrap()
         .clone();
-    trade::claim(&store, &user("bob"), &b.id, &free.id, Some(&b_drop), T0 + 8)
+    trade::claim(&store, &user(&store, "bob"), &b.id, &free.id, Some(&b_drop), T0 + 8)
         .await
         .unwrap();
     trade::claim(
         &store,
-        &user("alice"),
+        &user(&store, "alice"),
         &a.id,
         &free.id,
         Some(&a_bench_wr),
@@ -403,7 +398,7 @@ async fn season_body(store: Store) {
     )
     .await
     .unwrap();
-    let err = trade::claim(&store, &user("alice"), &a.id, &b_wr, None, T0 + 9)
+    let err = trade::claim(&store, &user(&store, "alice"), &a.id, &b_wr, None, T0 + 9)
         .await
         .unwrap_err();
     assert!(matches!(&err, FantasyError::Invalid { field, .. } if field == "add_player"));
@@ -454,7 +449,7 @@ async fn season_body(store: Store) {
         vec![b.id.clone(), c.id.clone(), d.id.clone(), a.id.clone()]
     );
     // Week 1 is locked now.
-    let err = league::set_lineup(&store, &user("alice"), &a.id, 1, best, T0 + 2 * DAY)
+    let err = league::set_lineup(&store, &user(&store, "alice"), &a.id, 1, best, T0 + 2 * DAY)
         .await
         .unwrap_err();
     assert!(matches!(
@@ -522,11 +517,11 @@ async fn season_body(store: Store) {
 
 async fn collective_body(store: Store) {
     data::ensure_data(&store, Sport::Nfl, T0).await.unwrap();
-    let admin = Actor::system("test");
+    let admin = Actor::system(&store, "test", T0);
     let lg = league::create_league(&store, &admin, new_league(2), T0)
         .await
         .unwrap();
-    league::join_league(&store, &user("x"), &lg.id, "X", "x", None, None, T0)
+    league::join_league(&store, &user(&store, "x"), &lg.id, "X", "x", None, None, T0)
         .await
         .unwrap();
     let c = collective::create(
@@ -636,7 +631,7 @@ fn sum_ledger(entries: &[collective::LedgerEntry]) -> Decimal {
 /// ben 100.00, cat 66.67. Pool 1046.67.
 async fn collective_money_body(store: Store) {
     data::ensure_data(&store, Sport::Nfl, T0).await.unwrap();
-    let admin = Actor::system("test");
+    let admin = Actor::system(&store, "test", T0);
     let lg = league::create_league(&store, &admin, new_league(2), T0)
         .await
         .unwrap();
@@ -870,7 +865,7 @@ async fn collective_money_body(store: Store) {
 /// refused naming `amount`.
 async fn collective_race_body(store: Store) {
     data::ensure_data(&store, Sport::Nfl, T0).await.unwrap();
-    let admin = Actor::system("test");
+    let admin = Actor::system(&store, "test", T0);
     let lg = league::create_league(&store, &admin, new_league(2), T0)
         .await
         .unwrap();
@@ -921,7 +916,7 @@ async fn collective_race_body(store: Store) {
 /// pass. The second fails when it would pass, and pays nothing.
 async fn collective_two_payouts_body(store: Store) {
     data::ensure_data(&store, Sport::Nfl, T0).await.unwrap();
-    let admin = Actor::system("test");
+    let admin = Actor::system(&store, "test", T0);
     let lg = league::create_league(&store, &admin, new_league(2), T0)
         .await
         .unwrap();
@@ -995,7 +990,7 @@ async fn random_collective(
     payouts: Vec<(i64, bool)>,
 ) -> Result<(), proptest::test_runner::TestCaseError> {
     use proptest::{prop_assert, prop_assert_eq};
-    let admin = Actor::system("test");
+    let admin = Actor::system(&store, "test", T0);
     let mut spec = new_league(2);
     spec.entry_fee = dec!(0);
     let lg = league::create_league(store, &admin, spec, T0)
@@ -1149,7 +1144,7 @@ fn collective_payouts_never_create_or_lose_money() {
 /// than a cent (the ledger keeps cents).
 async fn sub_cent_amounts_body(store: Store) {
     data::ensure_data(&store, Sport::Nfl, T0).await.unwrap();
-    let admin = Actor::system("test");
+    let admin = Actor::system(&store, "test", T0);
     let mut spec = new_league(2);
     spec.entry_fee = dec!(0.005);
     let err = league::create_league(&store, &admin, spec, T0)
@@ -1278,7 +1273,7 @@ async fn sub_cent_amounts_body(store: Store) {
 /// for no one.
 async fn payout_without_stake_body(store: Store) {
     data::ensure_data(&store, Sport::Nfl, T0).await.unwrap();
-    let admin = Actor::system("test");
+    let admin = Actor::system(&store, "test", T0);
     let mut spec = new_league(2);
     spec.entry_fee = dec!(0);
     let lg = league::create_league(&store, &admin, spec, T0)

@@ -13,7 +13,8 @@ use crate::data;
 use crate::db::{Actor, audit, dec_col, json_col, league_transaction, opt_dec_col, to_json};
 use crate::error::{FantasyError, Result};
 use crate::model::{Player, PlayerStatus, Slot, Sport};
-use crate::optimizer::{Candidate, LineupRules, optimal_lineup};
+use crate::optimizer::{Candidate, LineupRules, optimal_lineup, optimal_lineup_with_cancel};
+use nt_mcp_core::bundle::CancellationToken;
 use crate::scoring::RuleSet;
 
 /// A week in milliseconds.
@@ -232,7 +233,7 @@ pub async fn create_league(
         weeks: new.weeks,
         current_week: 1,
         start_ms: new.start_ms,
-        commissioner: actor.caller.clone(),
+        commissioner: actor.identity.clone(),
     };
     let mut tx = store.pool().begin().await?;
     sqlx::query(
@@ -272,7 +273,6 @@ pub async fn create_league(
     audit(
         &mut tx,
         actor,
-        now,
         "ok",
         &serde_json::json!({"event": "league_created", "league_id": league.id}),
     )
@@ -355,12 +355,12 @@ pub async fn teams(store: &Store, league_id: &str) -> Result<Vec<Team>> {
 
 /// Fails unless the actor owns the team (or is an operator).
 pub fn authorize(team: &Team, actor: &Actor) -> Result<()> {
-    if actor.is_admin || team.owner == actor.caller {
+    if actor.is_admin || team.owner == actor.identity {
         Ok(())
     } else {
         Err(FantasyError::Refused(format!(
             "team `{}` belongs to `{}`; `{}` may not act for it",
-            team.name, team.owner, actor.caller
+            team.name, team.owner, actor.identity
         )))
     }
 }
@@ -608,7 +608,7 @@ pub async fn join_league(
         now,
     )
     .await?;
-    audit(&mut tx, actor, now, "ok", &serde_json::json!({"event": "team_joined", "league_id": league_id, "team_id": team.id, "entry_fee": league.entry_fee, "roster": roster})).await?;
+    audit(&mut tx, actor, "ok", &serde_json::json!({"event": "team_joined", "league_id": league_id, "team_id": team.id, "entry_fee": league.entry_fee, "roster": roster})).await?;
     tx.commit().await?;
     Ok((team, roster))
 }
@@ -693,6 +693,19 @@ pub async fn best_lineup(
     week: i64,
     now: i64,
 ) -> Result<Vec<(usize, String)>> {
+    best_lineup_until(store, league, team_id, week, now, CancellationToken::new()).await
+}
+
+/// [`best_lineup`], whose search stops with [`FantasyError::Cancelled`]
+/// once `cancel` is cancelled.
+pub async fn best_lineup_until(
+    store: &Store,
+    league: &League,
+    team_id: &str,
+    week: i64,
+    now: i64,
+    cancel: CancellationToken,
+) -> Result<Vec<(usize, String)>> {
     let all = data::players(store, league.sport).await?;
     let proj = projections(store, league, week, now).await?;
     // Players whose game has kicked off stay where they are; the others
@@ -746,7 +759,9 @@ pub async fn best_lineup(
         ..Default::default()
     };
     // CPU-bound (up to the optimizer's node budget): off the async workers.
-    let (best, _) = tokio::task::spawn_blocking(move || optimal_lineup(&pool, &rules))
+    let (best, _) = tokio::task::spawn_blocking(move || {
+        optimal_lineup_with_cancel(&pool, &rules, &|| cancel.is_cancelled())
+    })
         .await
         .map_err(|e| FantasyError::Corrupt(format!("lineup task failed: {e}")))??;
     let mut out: Vec<(usize, String)> = fixed.into_iter().collect();
@@ -921,7 +936,7 @@ pub async fn set_lineup(
         .execute(&mut *tx)
         .await?;
     }
-    audit(&mut tx, actor, now, "ok", &serde_json::json!({"event": "lineup_set", "team_id": team_id, "week": week, "lineup": assignment})).await?;
+    audit(&mut tx, actor, "ok", &serde_json::json!({"event": "lineup_set", "team_id": team_id, "week": week, "lineup": assignment})).await?;
     tx.commit().await?;
     lineup(store, team_id, week).await
 }
@@ -982,7 +997,7 @@ pub async fn lock_week(
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        audit(&mut tx, actor, now, "ok", &serde_json::json!({"event": "lineup_lock", "team_id": t.id, "week": week, "auto_filled": current.len() != league.slots.len()})).await?;
+        audit(&mut tx, actor, "ok", &serde_json::json!({"event": "lineup_lock", "team_id": t.id, "week": week, "auto_filled": current.len() != league.slots.len()})).await?;
         tx.commit().await?;
     }
     Ok(auto)

@@ -48,6 +48,7 @@ pub mod rng;
 pub mod sample;
 pub mod scoring;
 pub mod stats;
+mod tools;
 pub mod trade;
 
 pub use bundle::{FantasyBundle, migrations};

@@ -17,7 +17,7 @@ use crate::league::{
     self, League, LeagueKind, Team, add_to_roster, authorize, check_roster, clear_from_lineups,
 };
 use crate::model::Player;
-use crate::optimizer::{Candidate, LineupRules, optimal_lineup};
+use crate::optimizer::{Candidate, LineupRules, optimal_lineup_with_cancel};
 
 /// A trade offer as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -235,7 +235,6 @@ pub async fn propose(
     audit(
         &mut tx,
         actor,
-        now,
         "ok",
         &serde_json::json!({"event": "trade_proposed", "trade": trade}),
     )
@@ -360,7 +359,7 @@ pub async fn respond(
                 now,
             )
             .await?;
-            audit(&mut tx, actor, now, "ok", &serde_json::json!({"event": "trade_accepted", "trade_id": t.id, "veto_until_ms": until})).await?;
+            audit(&mut tx, actor, "ok", &serde_json::json!({"event": "trade_accepted", "trade_id": t.id, "veto_until_ms": until})).await?;
             tx.commit().await?;
             settle(store, actor, &league, now).await?;
             trade(store, &t.id).await
@@ -390,7 +389,6 @@ pub async fn respond(
             audit(
                 &mut tx,
                 actor,
-                now,
                 "ok",
                 &serde_json::json!({"event": format!("trade_{status}"), "trade_id": t.id}),
             )
@@ -420,7 +418,7 @@ pub async fn respond(
                     .await?;
             }
             league_transaction(&mut tx, &league.id, Some(&team.id), "trade_veto_vote", &serde_json::json!({"trade_id": t.id, "vetoes": vetoes, "needed": league.veto_votes, "vetoed": vetoed}), now).await?;
-            audit(&mut tx, actor, now, "ok", &serde_json::json!({"event": "trade_veto_vote", "trade_id": t.id, "vetoes": vetoes, "vetoed": vetoed})).await?;
+            audit(&mut tx, actor, "ok", &serde_json::json!({"event": "trade_veto_vote", "trade_id": t.id, "vetoes": vetoes, "vetoed": vetoed})).await?;
             tx.commit().await?;
             trade(store, &t.id).await
         }
@@ -477,7 +475,6 @@ pub async fn settle(
                 audit(
                     &mut tx,
                     actor,
-                    now,
                     "ok",
                     &serde_json::json!({"event": "trade_executed", "trade": t}),
                 )
@@ -489,7 +486,7 @@ pub async fn settle(
                     .bind(t.id.as_str())
                     .execute(&mut *tx)
                     .await?;
-                audit(&mut tx, actor, now, "refused", &serde_json::json!({"event": "trade_failed", "trade_id": t.id, "reason": e.to_string()})).await?;
+                audit(&mut tx, actor, "refused", &serde_json::json!({"event": "trade_failed", "trade_id": t.id, "reason": e.to_string()})).await?;
             }
         }
         tx.commit().await?;
@@ -533,7 +530,8 @@ async fn lineup_points(
     league: &League,
     players: &[Player],
     proj: &BTreeMap<String, Decimal>,
-) -> Decimal {
+    cancelled: &(dyn Fn() -> bool + Sync),
+) -> Result<Decimal> {
     let pool: Vec<Candidate> = players
         .iter()
         .map(|p| Candidate {
@@ -548,13 +546,16 @@ async fn lineup_points(
         slots: league.slots.clone(),
         ..Default::default()
     };
-    optimal_lineup(&pool, &rules)
-        .map(|(l, _)| l.projection)
-        .unwrap_or_default()
+    match optimal_lineup_with_cancel(&pool, &rules, cancelled) {
+        Ok((l, _)) => Ok(l.projection),
+        Err(FantasyError::Cancelled) => Err(FantasyError::Cancelled),
+        Err(_) => Ok(Decimal::ZERO),
+    }
 }
 
 /// Evaluates a proposed swap: rest-of-season value of both sides and each
-/// team's best lineup before and after (positional need).
+/// team's best lineup before and after (positional need). The lineup
+/// searches poll `cancelled` and stop with [`FantasyError::Cancelled`].
 pub async fn evaluate(
     store: &Store,
     from_team: &str,
@@ -562,6 +563,7 @@ pub async fn evaluate(
     give: &[String],
     receive: &[String],
     now: i64,
+    cancelled: &(dyn Fn() -> bool + Sync),
 ) -> Result<Evaluation> {
     let from = league::team(store, from_team).await?;
     let to = league::team(store, to_team)
@@ -609,10 +611,16 @@ pub async fn evaluate(
             season_gain: (after - before) * Decimal::from(weeks_left),
         }
     };
-    let fb = lineup_points(&league, &from_before, &proj).await;
-    let fa = lineup_points(&league, &after(&from_before, give, receive), &proj).await;
-    let tb = lineup_points(&league, &to_before, &proj).await;
-    let ta = lineup_points(&league, &after(&to_before, receive, give), &proj).await;
+    let fb = lineup_points(&league, &from_before, &proj, cancelled).await?;
+    let fa = lineup_points(
+        &league,
+        &after(&from_before, give, receive),
+        &proj,
+        cancelled,
+    )
+    .await?;
+    let tb = lineup_points(&league, &to_before, &proj, cancelled).await?;
+    let ta = lineup_points(&league, &after(&to_before, receive, give), &proj, cancelled).await?;
     let from_side = side(&from, give, receive, fb, fa);
     let to_side = side(&to, receive, give, tb, ta);
     let diff = from_side.season_gain - to_side.season_gain;
@@ -730,7 +738,7 @@ pub async fn claim(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    audit(&mut tx, actor, now, "ok", &serde_json::json!({"event": "waiver_claim", "claim": claim, "priority": team.waiver_priority})).await?;
+    audit(&mut tx, actor, "ok", &serde_json::json!({"event": "waiver_claim", "claim": claim, "priority": team.waiver_priority})).await?;
     tx.commit().await?;
     Ok(claim)
 }
@@ -843,7 +851,6 @@ pub async fn process_waivers(
         audit(
             &mut tx,
             actor,
-            now,
             if c.status == "won" { "ok" } else { "refused" },
             &serde_json::json!({"event": "waiver_processed", "claim": c}),
         )

@@ -17,7 +17,7 @@ use nt_fantasy::data::{StatsProvider, StatsQuery};
 use nt_fantasy::model::Sport;
 use nt_fantasy::provider::{BallDontLie, BallDontLieConfig};
 use nt_mcp_core::bundle::{
-    BundleSettings, Caller, CancellationToken, ToolBundle, ToolCtx, VenueMode,
+    BundleSettings, Caller, ToolBundle, ToolCtx, VenueMode,
 };
 use nt_mcp_core::clock::ManualClock;
 use nt_mcp_core::progress::Progress;
@@ -332,15 +332,11 @@ async fn ctx_store() -> (Store, ToolCtx) {
     let mut all = core_migrations();
     all.extend(nt_fantasy::migrations());
     store.migrate(&all).await.unwrap();
-    let ctx = ToolCtx {
-        store: store.clone(),
-        clock: Arc::new(ManualClock::new(1_735_000_000_000)),
-        progress: Progress::recording(),
-        cancel: CancellationToken::new(),
-        caller: Caller::local(),
-        variant: Arc::from("fantasy"),
-        live_trading: false,
-    };
+    let mut ctx = ToolCtx::new(store.clone())
+        .with_clock(Arc::new(ManualClock::new(1_735_000_000_000)))
+        .with_caller(Caller::local());
+    ctx.progress = Progress::recording();
+    ctx.variant = Arc::from("fantasy");
     (store, ctx)
 }
 
@@ -353,7 +349,8 @@ async fn import_stats_pulls_a_week_through_the_provider() {
     // Without a provider the tool says how to configure one.
     let plain = FantasyBundle::new(&BundleSettings::default()).unwrap();
     if std::env::var("BALLDONTLIE_API_KEY").is_err() {
-        let err = plain
+        let err = Arc::new(plain.clone())
+            .routes()
             .call(
                 "fantasy_import_stats",
                 json!({"sport": "nba", "format": "provider", "dates": ["2024-12-25"], "week": 9}),
@@ -378,7 +375,8 @@ async fn import_stats_pulls_a_week_through_the_provider() {
             .iter()
             .any(|v| v.name == "balldontlie" && v.mode == VenueMode::Live)
     );
-    let out = bundle
+    let router = Arc::new(bundle.clone()).routes();
+    let out = router
         .call(
             "fantasy_import_stats",
             json!({"sport": "nba", "format": "provider", "dates": ["2024-12-25", "2024-12-27"], "week": 9}),
@@ -411,7 +409,7 @@ async fn import_stats_pulls_a_week_through_the_provider() {
     .unwrap();
     assert_eq!(n, 1, "the import is audited");
     // The provider's failure reaches the agent as an upstream error.
-    let err = bundle
+    let err = router
         .call(
             "fantasy_import_stats",
             json!({"sport": "nba", "format": "provider", "dates": ["2024-02-30"], "week": 9}),
@@ -426,7 +424,7 @@ async fn import_stats_pulls_a_week_through_the_provider() {
         err.message
     );
     // Bad tool input names the field.
-    let err = bundle
+    let err = router
         .call(
             "fantasy_import_stats",
             json!({"sport": "nba", "format": "provider", "dates": ["xmas"], "week": 9}),

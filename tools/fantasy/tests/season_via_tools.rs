@@ -8,7 +8,8 @@ mod pg;
 use std::sync::Arc;
 
 use nt_fantasy::{FantasyBundle, migrations};
-use nt_mcp_core::bundle::{BundleSettings, Caller, CancellationToken, ToolBundle, ToolCtx};
+use nt_mcp_core::ToolRouter;
+use nt_mcp_core::bundle::{BundleSettings, Caller, ToolBundle, ToolCtx};
 use nt_mcp_core::clock::ManualClock;
 use nt_mcp_core::progress::Progress;
 use nt_mcp_core::store::core_migrations;
@@ -19,6 +20,7 @@ const T0: i64 = 1_730_000_000_000;
 
 struct Env {
     bundle: FantasyBundle,
+    router: ToolRouter,
     store: Store,
     clock: Arc<ManualClock>,
     progress: Progress,
@@ -34,8 +36,10 @@ impl Env {
         let mut all = core_migrations();
         all.extend(migrations());
         store.migrate(&all).await.unwrap();
+        let bundle = FantasyBundle::new(&BundleSettings::default()).unwrap();
         Self {
-            bundle: FantasyBundle::new(&BundleSettings::default()).unwrap(),
+            bundle: bundle.clone(),
+            router: Arc::new(bundle).routes(),
             store,
             clock: Arc::new(ManualClock::new(T0)),
             progress: Progress::recording(),
@@ -43,19 +47,16 @@ impl Env {
     }
 
     fn ctx(&self) -> ToolCtx {
-        ToolCtx {
-            store: self.store.clone(),
-            clock: self.clock.clone(),
-            progress: self.progress.clone(),
-            cancel: CancellationToken::new(),
-            caller: Caller::local(),
-            variant: Arc::from("fantasy"),
-            live_trading: false,
-        }
+        let mut ctx = ToolCtx::new(self.store.clone())
+            .with_clock(self.clock.clone())
+            .with_caller(Caller::local());
+        ctx.progress = self.progress.clone();
+        ctx.variant = Arc::from("fantasy");
+        ctx
     }
 
     async fn call(&self, tool: &str, args: Value) -> Value {
-        match self.bundle.call(tool, args.clone(), self.ctx()).await {
+        match self.router.call(tool, args.clone(), self.ctx()).await {
             Ok(out) => {
                 assert!(!out.text.is_empty(), "{tool} gave no text");
                 out.structured
@@ -65,14 +66,14 @@ impl Env {
     }
 
     async fn text(&self, tool: &str, args: Value) -> String {
-        match self.bundle.call(tool, args.clone(), self.ctx()).await {
+        match self.router.call(tool, args.clone(), self.ctx()).await {
             Ok(out) => out.text,
             Err(e) => panic!("{tool} {args}: {}", e.to_text()),
         }
     }
 
     async fn fail(&self, tool: &str, args: Value) -> nt_mcp_core::ToolError {
-        match self.bundle.call(tool, args, self.ctx()).await {
+        match self.router.call(tool, args, self.ctx()).await {
             Ok(out) => panic!("{tool} should fail, got {}", out.text),
             Err(e) => e,
         }
@@ -120,7 +121,7 @@ async fn full_season_on_postgres() {
 }
 
 async fn run_season(env: &Env) {
-    let tools: Vec<String> = env.bundle.tools().into_iter().map(|t| t.name).collect();
+    let tools: Vec<String> = env.router.specs().into_iter().map(|t| t.name).collect();
     for name in [
         "fantasy_create_league",
         "fantasy_join_league",
@@ -410,7 +411,7 @@ rookie-wr,,,,2024,2,8,6,70,0\n";
         ..env.ctx()
     };
     let err = env
-        .bundle
+        .router
         .call(
             cv,
             json!({"action": "winnings", "collective_id": cid, "amount": "50"}),
