@@ -194,25 +194,40 @@ pub fn is_error(result: &CallToolResult) -> bool {
 }
 
 /// Audit rows for `tool`: (caller, outcome, args_digest), oldest first.
+/// Rows of read calls are written by the group-commit writer a few
+/// milliseconds after the answer, so this reads until two reads 50 ms apart
+/// agree (at most 3 s).
 pub async fn audit_rows(db_url: &str, tool: &str) -> Vec<(String, String, String)> {
     let store = nt_mcp_core::Store::open(db_url).await.expect("open db");
-    let rows = sqlx::query(
-        "SELECT caller, outcome, args_digest FROM audit_log WHERE tool = $1 ORDER BY id",
-    )
-    .bind(tool)
-    .fetch_all(store.pool())
-    .await
-    .expect("query audit_log");
-    use sqlx::Row;
-    rows.iter()
-        .map(|r| {
-            (
-                r.get::<String, _>(0),
-                r.get::<String, _>(1),
-                r.get::<String, _>(2),
-            )
-        })
-        .collect()
+    let read = || async {
+        let rows = sqlx::query(
+            "SELECT caller, outcome, args_digest FROM audit_log WHERE tool = $1 ORDER BY id",
+        )
+        .bind(tool)
+        .fetch_all(store.pool())
+        .await
+        .expect("query audit_log");
+        use sqlx::Row;
+        rows.iter()
+            .map(|r| {
+                (
+                    r.get::<String, _>(0),
+                    r.get::<String, _>(1),
+                    r.get::<String, _>(2),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut last = read().await;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = read().await;
+        if now == last && !now.is_empty() {
+            break;
+        }
+        last = now;
+    }
+    last
 }
 
 /// Writes a manifest into `dir` and returns its path.
