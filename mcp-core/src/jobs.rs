@@ -2,6 +2,12 @@
 //! `on_deadline = "job"` keeps running here; the agent polls `job_status`,
 //! lists with `job_list` and stops it with `job_cancel`. Jobs are recorded in
 //! the `jobs` table so their outcome survives the session that started them.
+//!
+//! Several server processes may share the database (replicas behind one
+//! address): any of them shows, awaits and cancels any job. A cancel from a
+//! process that does not run the job is recorded in the job's row
+//! (`cancel_requested_ms`); the process running it looks for that every
+//! 250 ms and cancels the job, then records its end as usual.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +31,10 @@ const CANCEL_GRACE: Duration = Duration::from_secs(2);
 const HEARTBEAT: Duration = Duration::from_secs(10);
 /// A job of another process silent this long is reported `lost`.
 const LOST_AFTER_MS: i64 = 60_000;
+/// How often a running job looks for a cancel request from another process.
+const CANCEL_POLL: Duration = Duration::from_millis(250);
+/// How often `wait` looks at the row of a job another process runs.
+const WAIT_POLL: Duration = Duration::from_millis(50);
 
 /// A job as `job_status` reports it.
 #[derive(Debug, Clone, Serialize)]
@@ -143,6 +153,9 @@ impl JobManager {
         } = job;
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         heartbeat.tick().await;
+        let mut cancel_poll = tokio::time::interval(CANCEL_POLL);
+        cancel_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        cancel_poll.tick().await;
         let outcome = loop {
             tokio::select! {
                 joined = &mut handle => break joined,
@@ -164,6 +177,16 @@ impl JobManager {
                         .await;
                     if let Err(err) = beat {
                         tracing::warn!(job = %id, error = %err, "job heartbeat not recorded");
+                    }
+                }
+                _ = cancel_poll.tick() => {
+                    // Another process may have asked for this job to stop.
+                    match self.cancel_requested(&id).await {
+                        Ok(true) => cancel.cancel(),
+                        Ok(false) => {}
+                        Err(err) => {
+                            tracing::warn!(job = %id, error = %err, "could not look for a cancel request");
+                        }
                     }
                 }
             }
@@ -226,14 +249,7 @@ impl JobManager {
 
     /// The job `id`, if `caller` may see it (its own, or any with `admin`).
     pub async fn status(&self, id: &str, caller: &str, admin: bool) -> Result<JobView, ToolError> {
-        let row = sqlx::query(
-            "SELECT id, tool, caller, instance, status, progress, total, message, result, error, \
-             created_ms, updated_ms FROM jobs WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.store.pool())
-        .await?;
-        let row = row.ok_or_else(|| not_found(id))?;
+        let row = self.row(id).await?.ok_or_else(|| not_found(id))?;
         let view = self.view(&row)?;
         if view.caller != caller && !admin {
             return Err(not_found(id));
@@ -241,25 +257,42 @@ impl JobManager {
         Ok(view)
     }
 
-    /// Asks job `id` to stop. Jobs of another server process cannot be reached.
+    /// Asks job `id` to stop. A job another server process runs gets a cancel
+    /// request in its row, which that process acts on within a moment; a job
+    /// whose process stopped (`lost`) cannot be reached.
     pub async fn cancel(&self, id: &str, caller: &str, admin: bool) -> Result<JobView, ToolError> {
         let view = self.status(id, caller, admin).await?;
-        if view.status != "running" {
-            return Err(ToolError::refused(format!(
-                "job {id} is already {}; only running jobs can be cancelled",
-                view.status
-            )));
-        }
-        let token = self.running().get(id).map(|r| r.cancel.clone());
-        match token {
-            Some(token) => {
+        if view.status == "running" {
+            if let Some(token) = self.running().get(id).map(|r| r.cancel.clone()) {
                 token.cancel();
-                Ok(view)
             }
-            None => Err(ToolError::refused(format!(
-                "job {id} runs in another server process; cancel it there"
-            ))),
+            return Ok(view);
         }
+        if view.status == "running_elsewhere" {
+            sqlx::query(
+                "UPDATE jobs SET cancel_requested_ms = $1 \
+                 WHERE id = $2 AND status = 'running' AND cancel_requested_ms IS NULL",
+            )
+            .bind(self.clock.now_ms())
+            .bind(id)
+            .execute(self.store.pool())
+            .await?;
+            return Ok(view);
+        }
+        Err(ToolError::refused(format!(
+            "job {id} is already {}; only running jobs can be cancelled",
+            view.status
+        )))
+    }
+
+    /// Whether a cancel request was recorded for job `id`.
+    async fn cancel_requested(&self, id: &str) -> Result<bool, sqlx::Error> {
+        let requested: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT cancel_requested_ms FROM jobs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.store.pool())
+                .await?;
+        Ok(requested.flatten().is_some())
     }
 
     /// The caller's most recent jobs (all callers' with `admin`), newest first.
@@ -285,12 +318,43 @@ impl JobManager {
         rows.iter().map(|row| self.view(row)).collect()
     }
 
-    /// Waits until job `id` is no longer running or `timeout` passes.
+    /// Waits until job `id` is no longer running or `timeout` passes. A job of
+    /// another server process is followed through its row until that process
+    /// records its end (or stops beating: `lost`).
     pub async fn wait(&self, id: &str, timeout: Duration) {
         let deadline = tokio::time::Instant::now() + timeout;
-        while self.running().contains_key(id) && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        while tokio::time::Instant::now() < deadline {
+            if self.running().contains_key(id) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+            let status = match self.row(id).await {
+                Ok(Some(row)) => self.view(&row).map(|view| view.status),
+                // No such job, or the row is unreadable: nothing to wait for.
+                Ok(None) => return,
+                Err(err) => Err(err.into()),
+            };
+            match status.as_deref() {
+                // Ours and ending right now, or another process's and running.
+                Ok("finishing" | "running_elsewhere") => {}
+                Ok(_) => return,
+                Err(err) => {
+                    tracing::warn!(job = %id, error = %err.message, "could not follow a job");
+                }
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            tokio::time::sleep(WAIT_POLL.min(left)).await;
         }
+    }
+
+    async fn row(&self, id: &str) -> Result<Option<sqlx::any::AnyRow>, sqlx::Error> {
+        sqlx::query(
+            "SELECT id, tool, caller, instance, status, progress, total, message, result, error, \
+             created_ms, updated_ms FROM jobs WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.store.pool())
+        .await
     }
 
     fn view(&self, row: &sqlx::any::AnyRow) -> Result<JobView, ToolError> {

@@ -80,7 +80,7 @@ impl McpServer {
     }
 
     /// Checks scope, trading gate and rate limit before a call runs.
-    fn admit(&self, tool: &ServedTool, caller: &Caller) -> Result<(), ToolError> {
+    async fn admit(&self, tool: &ServedTool, caller: &Caller) -> Result<(), ToolError> {
         if !caller.has(tool.spec.scope) {
             return Err(ToolError::refused(format!(
                 "`{}` needs the `{}` scope; caller `{}` holds [{}]",
@@ -117,7 +117,7 @@ impl McpServer {
                 ));
             }
         }
-        if let Err(wait) = self.rt.rate_limiter.check(&caller.id) {
+        if let Err(wait) = self.rt.rate_limiter.check(&caller.id).await {
             return Err(ToolError::new(
                 ToolErrorKind::RateLimited,
                 format!(
@@ -296,7 +296,7 @@ impl ServerHandler for McpServer {
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         let digest = audit::args_digest(&args);
         let caller = self.caller(&context);
-        let result = match self.admit(tool, &caller) {
+        let result = match self.admit(tool, &caller).await {
             Ok(()) => {
                 self.run(tool, args, caller.clone(), &digest, &context)
                     .await

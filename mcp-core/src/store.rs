@@ -49,11 +49,23 @@ impl Migration {
 
 /// The runtime's own migrations.
 pub fn core_migrations() -> Vec<Migration> {
-    vec![Migration {
-        id: "core/0001_jobs_audit",
-        sqlite: include_str!("../../migrations/core/sqlite/0001_jobs_audit.sql"),
-        postgres: include_str!("../../migrations/core/postgres/0001_jobs_audit.sql"),
-    }]
+    vec![
+        Migration {
+            id: "core/0001_jobs_audit",
+            sqlite: include_str!("../../migrations/core/sqlite/0001_jobs_audit.sql"),
+            postgres: include_str!("../../migrations/core/postgres/0001_jobs_audit.sql"),
+        },
+        Migration {
+            id: "core/0002_job_cancel",
+            sqlite: include_str!("../../migrations/core/sqlite/0002_job_cancel.sql"),
+            postgres: include_str!("../../migrations/core/postgres/0002_job_cancel.sql"),
+        },
+        Migration {
+            id: "core/0003_rate_limit_buckets",
+            sqlite: include_str!("../../migrations/core/sqlite/0003_rate_limit_buckets.sql"),
+            postgres: include_str!("../../migrations/core/postgres/0003_rate_limit_buckets.sql"),
+        },
+    ]
 }
 
 /// A handle on the database, cheap to clone.
@@ -246,7 +258,14 @@ mod tests {
     async fn migrations_apply_once() {
         let store = Store::open("sqlite::memory:").await.expect("open");
         let first = store.migrate(&core_migrations()).await.expect("migrate");
-        assert_eq!(first, vec!["core/0001_jobs_audit"]);
+        assert_eq!(
+            first,
+            vec![
+                "core/0001_jobs_audit",
+                "core/0002_job_cancel",
+                "core/0003_rate_limit_buckets"
+            ]
+        );
         let second = store.migrate(&core_migrations()).await.expect("migrate");
         assert!(second.is_empty());
     }
