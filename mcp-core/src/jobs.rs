@@ -460,6 +460,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn another_process_on_the_same_sqlite_file_waits_for_and_cancels_a_job() {
+        let clock = Arc::new(ManualClock::new(5));
+        let owner = manager(clock.clone()).await;
+        let other = Arc::new(JobManager::new(owner.store.clone(), clock, "test"));
+        let cancel = CancellationToken::new();
+        let token = cancel.clone();
+        let handle = tokio::spawn(async move {
+            token.cancelled().await;
+            Err(ToolError::cancelled())
+        });
+        let id = owner
+            .adopt(NewJob {
+                tool: "slow".into(),
+                caller: "me".into(),
+                args_digest: "d".into(),
+                handle,
+                cancel,
+                progress: Progress::recording(),
+            })
+            .await
+            .expect("adopt");
+        let asked = other.cancel(&id, "me", false).await.expect("cancel");
+        assert_eq!(asked.status, "running_elsewhere");
+        other.wait(&id, Duration::from_secs(3)).await;
+        let view = other.status(&id, "me", false).await.expect("status");
+        assert_eq!(view.status, "cancelled");
+    }
+
+    #[tokio::test]
     async fn an_adopted_job_records_its_result_and_audit_row() {
         let clock = Arc::new(ManualClock::new(5));
         let jobs = manager(clock).await;
