@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use nt_mcp_core::bundle::{ToolCtx, ToolOutput};
+use nt_mcp_core::bundle::ToolCtx;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -29,7 +29,6 @@ use crate::rest::ClobClient;
 use crate::risk::{OrderExposure, RiskState};
 use crate::signing::{self, OrderRequest, SignatureType, SignedOrder, Wallet};
 use crate::types::{OrderType, Side, TickSize, check_size, parse_decimal};
-use crate::venue::{AuditInfo, audit_row};
 
 /// What live answers call the venue.
 pub const LIVE_VENUE: &str = "polymarket";
@@ -43,7 +42,7 @@ pub fn salt_for(client_order_id: &str) -> u64 {
     u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], 0]) >> 8
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -294,7 +293,7 @@ async fn update_after_post(
     venue_id: Option<&str>,
     status: &str,
     response: &Value,
-    audit: &AuditInfo,
+    ctx: &ToolCtx,
     outcome: &str,
 ) -> Result<()> {
     let mut tx = pool.begin().await?;
@@ -305,14 +304,11 @@ async fn update_after_post(
     .bind(venue_id)
     .bind(status)
     .bind(response.to_string())
-    .bind(audit.at_ms)
+    .bind(ctx.clock.now_ms())
     .bind(cid)
     .execute(&mut *tx)
     .await?;
-    audit_row(
-        &mut tx,
-        audit,
-        outcome,
+    ctx.audit(&mut *tx, outcome,
         &json!({ "venue": LIVE_VENUE, "client_order_id": cid, "order_id": venue_id, "status": status }),
     )
     .await?;
@@ -326,7 +322,6 @@ pub async fn place(
     live: &Live,
     ctx: &ToolCtx,
     order: LiveOrder,
-    audit: &AuditInfo,
     risk_equity: impl std::future::Future<Output = Result<Decimal>>,
 ) -> Result<(Value, bool)> {
     let pool = ctx.store.pool();
@@ -342,7 +337,7 @@ pub async fn place(
         let signed: Value = serde_json::from_str(&text)
             .map_err(|e| PolymarketError::Config(format!("stored signed order: {e}")))?;
         let signed = signed_from_json(&signed)?;
-        post_and_record(live, pool, &cid, &signed, &order_type, audit).await?;
+        post_and_record(live, pool, &cid, &signed, &order_type, ctx).await?;
         let row = find_order(pool, &cid)
             .await?
             .ok_or_else(|| PolymarketError::NotFound(cid.clone()))?;
@@ -367,7 +362,7 @@ pub async fn place(
         )));
     }
     let equity = risk_equity.await?;
-    let risk = crate::bundle::load_risk(pool, LIVE_RISK_ID, audit.at_ms, equity).await?;
+    let risk = crate::risk_store::load_risk(pool, LIVE_RISK_ID, ctx.clock.now_ms(), equity).await?;
     let (by_market, total) = live_exposures(pool).await?;
     risk.check(&OrderExposure {
         market: meta.condition_id.clone(),
@@ -409,7 +404,7 @@ pub async fn place(
     .bind(order.size.normalize().to_string())
     .bind(order.order_type.as_str())
     .bind(&signed_text)
-    .bind(audit.at_ms)
+    .bind(ctx.clock.now_ms())
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -420,16 +415,15 @@ pub async fn place(
             .ok_or_else(|| PolymarketError::NotFound(cid.clone()))?;
         return Ok((row_json(&row)?, true));
     }
-    audit_row(
-        &mut tx,
-        audit,
+    ctx.audit(
+        &mut *tx,
         "live_order_pending",
         &json!({ "venue": LIVE_VENUE, "client_order_id": cid, "token_id": order.token_id,
                  "side": order.side, "price": order.price, "size": order.size }),
     )
     .await?;
     tx.commit().await?;
-    post_and_record(live, pool, &cid, &signed, order.order_type.as_str(), audit).await?;
+    post_and_record(live, pool, &cid, &signed, order.order_type.as_str(), ctx).await?;
     let row = find_order(pool, &cid)
         .await?
         .ok_or_else(|| PolymarketError::NotFound(cid.clone()))?;
@@ -474,7 +468,7 @@ async fn post_and_record(
     cid: &str,
     signed: &SignedOrder,
     order_type: &str,
-    audit: &AuditInfo,
+    ctx: &ToolCtx,
 ) -> Result<()> {
     let clob = live.clob().await?;
     match clob.post_order(signed, order_type).await {
@@ -493,7 +487,7 @@ async fn post_and_record(
                     id.as_deref(),
                     "rejected",
                     &v,
-                    audit,
+                    ctx,
                     "order_rejected",
                 )
                 .await?;
@@ -506,7 +500,7 @@ async fn post_and_record(
                 .and_then(Value::as_str)
                 .unwrap_or("live")
                 .to_ascii_lowercase();
-            update_after_post(pool, cid, id.as_deref(), &status, &v, audit, "order_placed").await
+            update_after_post(pool, cid, id.as_deref(), &status, &v, ctx, "order_placed").await
         }
         Err(e) if is_rejection(&e) => {
             update_after_post(
@@ -515,7 +509,7 @@ async fn post_and_record(
                 None,
                 "rejected",
                 &json!({ "error": e.to_string() }),
-                audit,
+                ctx,
                 "order_rejected",
             )
             .await?;
@@ -535,7 +529,6 @@ pub async fn cancel(
     ids: &[String],
     market: Option<&str>,
     all: bool,
-    audit: &AuditInfo,
 ) -> Result<Value> {
     let pool = ctx.store.pool();
     let clob = live.clob().await?;
@@ -584,15 +577,12 @@ pub async fn cancel(
         sqlx::query(
             "UPDATE pm_live_orders SET status = 'cancelled', updated_ms = $1 WHERE venue_order_id = $2",
         )
-        .bind(audit.at_ms)
+        .bind(ctx.clock.now_ms())
         .bind(id)
         .execute(&mut *tx)
         .await?;
     }
-    audit_row(
-        &mut tx,
-        audit,
-        "orders_cancelled",
+    ctx.audit(&mut *tx, "orders_cancelled",
         &json!({ "venue": LIVE_VENUE, "canceled": canceled, "not_canceled": answer.get("not_canceled") }),
     )
     .await?;
@@ -675,15 +665,7 @@ pub fn dec_field(field: &str, text: &str) -> Result<Decimal> {
 /// Risk status of the live account.
 pub async fn risk_status(ctx: &ToolCtx, equity: Decimal) -> Result<(RiskState, Decimal)> {
     let pool = ctx.store.pool();
-    let risk = crate::bundle::load_risk(pool, LIVE_RISK_ID, ctx.clock.now_ms(), equity).await?;
+    let risk = crate::risk_store::load_risk(pool, LIVE_RISK_ID, ctx.clock.now_ms(), equity).await?;
     let (_, total) = live_exposures(pool).await?;
     Ok((risk, total))
-}
-
-/// Wraps a value in a tool answer that names the live venue.
-pub fn answer(text: String, mut body: Value) -> ToolOutput {
-    if let Value::Object(map) = &mut body {
-        map.insert("venue".into(), json!(LIVE_VENUE));
-    }
-    ToolOutput::new(format!("venue: {LIVE_VENUE}\n{text}"), body)
 }

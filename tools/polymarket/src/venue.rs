@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::str::FromStr;
 
 use nt_mcp_core::Migration;
+use nt_mcp_core::bundle::ToolCtx;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -64,6 +65,18 @@ pub struct AuditInfo {
 }
 
 impl AuditInfo {
+    /// The audit identity of a call, for rows written after it returns
+    /// (the user-channel stream records fills in the background).
+    pub fn from_ctx(ctx: &ToolCtx) -> Self {
+        Self {
+            variant: ctx.variant.to_string(),
+            tool: ctx.tool.to_string(),
+            caller: ctx.caller.id.clone(),
+            args_digest: ctx.args_digest.to_string(),
+            at_ms: ctx.clock.now_ms(),
+        }
+    }
+
     /// Digests `args` (their JSON text) for the audit row.
     pub fn digest(args: &serde_json::Value) -> String {
         hex::encode(Sha256::digest(args.to_string().as_bytes()))
@@ -131,15 +144,30 @@ impl LocalClob {
         Ok(guard)
     }
 
-    /// Places an order and persists the result with its audit row. A
-    /// repeated client order id returns the first order (`duplicate`).
-    pub async fn place(
+    /// The engine with `account` open: a caller's own paper wallet is
+    /// opened (and persisted) on first use with the starting paper balance.
+    pub async fn engine_for(
         &self,
         pool: &sqlx::AnyPool,
-        order: NewOrder,
-        audit: &AuditInfo,
-    ) -> Result<(PlaceOutcome, bool)> {
-        self.place_checked(pool, order, audit, |_| Ok(())).await
+        now_ms: i64,
+        account: &str,
+    ) -> Result<MutexGuard<'_, Option<Engine>>> {
+        let mut guard = self.engine(pool, now_ms).await?;
+        if let Some(engine) = guard.as_mut()
+            && engine.account(account).is_none()
+        {
+            engine.fund(account, self.paper_usdc, None);
+            let mut tx = pool.begin().await?;
+            write_account(&mut tx, engine, account, now_ms).await?;
+            tx.commit().await?;
+        }
+        Ok(guard)
+    }
+
+    /// Places an order and persists the result with its audit row. A
+    /// repeated client order id returns the first order (`duplicate`).
+    pub async fn place(&self, ctx: &ToolCtx, order: NewOrder) -> Result<(PlaceOutcome, bool)> {
+        self.place_checked(ctx, order, |_| Ok(())).await
     }
 
     /// Like [`LocalClob::place`], running `check` (risk limits) on the
@@ -147,12 +175,12 @@ impl LocalClob {
     /// seen before.
     pub async fn place_checked(
         &self,
-        pool: &sqlx::AnyPool,
+        ctx: &ToolCtx,
         order: NewOrder,
-        audit: &AuditInfo,
         check: impl FnOnce(&Engine) -> Result<()>,
     ) -> Result<(PlaceOutcome, bool)> {
-        let mut guard = self.engine(pool, audit.at_ms).await?;
+        let (pool, now_ms) = (ctx.store.pool(), ctx.clock.now_ms());
+        let mut guard = self.engine_for(pool, now_ms, &order.account).await?;
         let engine = guard
             .as_mut()
             .ok_or_else(|| PolymarketError::Config("local CLOB not loaded".into()))?;
@@ -164,7 +192,7 @@ impl LocalClob {
             check(engine)?;
         }
         let before = engine.clone();
-        let (outcome, duplicate) = engine.place(order, audit.at_ms)?;
+        let (outcome, duplicate) = engine.place(order, now_ms)?;
         if duplicate {
             return Ok((outcome, true));
         }
@@ -184,12 +212,11 @@ impl LocalClob {
         });
         let result = async {
             let mut tx = pool.begin().await?;
-            write_changes(&mut tx, engine, &orders, &outcome.fills, audit.at_ms).await?;
-            audit_row(&mut tx, audit, "order_placed", &detail).await?;
+            write_changes(&mut tx, engine, &orders, &outcome.fills, now_ms).await?;
+            ctx.audit(&mut *tx, "order_placed", &detail).await?;
             for fill in &outcome.fills {
-                audit_row(
-                    &mut tx,
-                    audit,
+                ctx.audit(
+                    &mut *tx,
                     "fill",
                     &serde_json::to_value(fill).unwrap_or_default(),
                 )
@@ -210,12 +237,12 @@ impl LocalClob {
     /// all) and persists that with an audit row per order.
     pub async fn cancel(
         &self,
-        pool: &sqlx::AnyPool,
+        ctx: &ToolCtx,
         account: &str,
         which: CancelWhich<'_>,
-        audit: &AuditInfo,
     ) -> Result<Vec<OrderRecord>> {
-        let mut guard = self.engine(pool, audit.at_ms).await?;
+        let (pool, now_ms) = (ctx.store.pool(), ctx.clock.now_ms());
+        let mut guard = self.engine(pool, now_ms).await?;
         let engine = guard
             .as_mut()
             .ok_or_else(|| PolymarketError::Config("local CLOB not loaded".into()))?;
@@ -239,13 +266,13 @@ impl LocalClob {
         };
         let result = async {
             let mut tx = pool.begin().await?;
-            write_changes(&mut tx, engine, &cancelled, &[], audit.at_ms).await?;
+            write_changes(&mut tx, engine, &cancelled, &[], now_ms).await?;
             for order in &cancelled {
                 let detail = serde_json::json!({
                     "venue": "simulated", "order_id": order.order_id,
                     "remaining": order.remaining(), "token_id": order.token_id,
                 });
-                audit_row(&mut tx, audit, "order_cancelled", &detail).await?;
+                ctx.audit(&mut *tx, "order_cancelled", &detail).await?;
             }
             tx.commit().await?;
             Ok::<_, PolymarketError>(())
@@ -261,12 +288,12 @@ impl LocalClob {
     /// Resolves a market and pays out, persisting and auditing the settlement.
     pub async fn resolve(
         &self,
-        pool: &sqlx::AnyPool,
+        ctx: &ToolCtx,
         market: &str,
         winner: Outcome,
-        audit: &AuditInfo,
     ) -> Result<Resolution> {
-        let mut guard = self.engine(pool, audit.at_ms).await?;
+        let (pool, now_ms) = (ctx.store.pool(), ctx.clock.now_ms());
+        let mut guard = self.engine(pool, now_ms).await?;
         let engine = guard
             .as_mut()
             .ok_or_else(|| PolymarketError::Config("local CLOB not loaded".into()))?;
@@ -274,21 +301,21 @@ impl LocalClob {
         let (cancelled, payouts) = engine.resolve(market, winner)?;
         let result = async {
             let mut tx = pool.begin().await?;
-            write_changes(&mut tx, engine, &cancelled, &[], audit.at_ms).await?;
+            write_changes(&mut tx, engine, &cancelled, &[], now_ms).await?;
             // Every account holding either token changed.
             let names: Vec<String> = engine.accounts().keys().cloned().collect();
             for name in &names {
-                write_account(&mut tx, engine, name, audit.at_ms).await?;
+                write_account(&mut tx, engine, name, now_ms).await?;
             }
             if let Some(spec) = engine.market(market) {
-                write_market(&mut tx, spec, audit.at_ms).await?;
+                write_market(&mut tx, spec, now_ms).await?;
             }
             let detail = serde_json::json!({
                 "venue": "simulated", "market": market, "winner": winner,
                 "payouts": payouts.iter().map(|(a, p)| serde_json::json!({"account": a, "usdc": p})).collect::<Vec<_>>(),
                 "cancelled_orders": cancelled.len(),
             });
-            audit_row(&mut tx, audit, "settlement", &detail).await?;
+            ctx.audit(&mut *tx, "settlement", &detail).await?;
             tx.commit().await?;
             Ok::<_, PolymarketError>(())
         }

@@ -1,30 +1,21 @@
 //! The bundle through its ToolBundle interface, as the runtime calls it.
 
-use std::sync::Arc;
+mod common;
 
-use nt_mcp_core::bundle::{BundleSettings, Caller, CancellationToken, ToolCtx};
-use nt_mcp_core::clock::ManualClock;
-use nt_mcp_core::progress::Progress;
+use common::TestBundle;
+use nt_mcp_core::bundle::{BundleSettings, ToolCtx};
 use nt_mcp_core::store::core_migrations;
 use nt_mcp_core::{Store, ToolBundle, ToolErrorKind};
 use nt_polymarket::{PolymarketBundle, PolymarketConfig};
 use serde_json::{Value, json};
 
-async fn setup(config: PolymarketConfig) -> (PolymarketBundle, ToolCtx) {
-    let bundle = PolymarketBundle::from_config(config).expect("bundle");
+async fn setup(config: PolymarketConfig) -> (TestBundle, ToolCtx) {
+    let bundle = TestBundle::from_config(config).expect("bundle");
     let store = Store::open("sqlite::memory:").await.expect("open");
     let mut migrations = core_migrations();
     migrations.extend(bundle.migrations());
     store.migrate(&migrations).await.expect("migrate");
-    let ctx = ToolCtx {
-        store,
-        clock: Arc::new(ManualClock::new(1_750_000_000_000)),
-        progress: Progress::recording(),
-        cancel: CancellationToken::new(),
-        caller: Caller::local(),
-        variant: Arc::from("test"),
-        live_trading: false,
-    };
+    let ctx = common::ctx_at(store, 1_750_000_000_000, false);
     (bundle, ctx)
 }
 
@@ -49,7 +40,7 @@ fn assert_reads_plain(tool: &str, text: &str) {
     }
 }
 
-async fn call(b: &PolymarketBundle, ctx: &ToolCtx, tool: &str, args: Value) -> Value {
+async fn call(b: &TestBundle, ctx: &ToolCtx, tool: &str, args: Value) -> Value {
     match b.call(tool, args, ctx.clone()).await {
         Ok(out) => {
             assert!(

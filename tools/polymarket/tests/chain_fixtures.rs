@@ -3,21 +3,22 @@
 //! and `ChainClient::send` must speak standard JSON-RPC to a node: here a
 //! local fake on 127.0.0.1 that recovers the sender from the raw transaction.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use alloy_primitives::keccak256;
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use nt_mcp_core::bundle::{Caller, CancellationToken, ToolCtx};
-use nt_mcp_core::clock::ManualClock;
-use nt_mcp_core::progress::Progress;
+use common::TestBundle;
+use nt_mcp_core::bundle::ToolCtx;
 use nt_mcp_core::store::core_migrations;
 use nt_mcp_core::{Store, ToolBundle, ToolErrorKind};
+use nt_polymarket::PolymarketConfig;
 use nt_polymarket::chain::{ChainClient, Tx1559};
 use nt_polymarket::collateral;
 use nt_polymarket::signing::Wallet;
-use nt_polymarket::{PolymarketBundle, PolymarketConfig};
 use rust_decimal_macros::dec;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -123,20 +124,12 @@ async fn send_uses_consecutive_nonces_and_the_node_fee_market() {
     assert_eq!(node.raws.lock().expect("lock").len(), 2);
 }
 
-async fn ctx_with(bundle: &PolymarketBundle, live_trading: bool) -> ToolCtx {
+async fn ctx_with(bundle: &TestBundle, live_trading: bool) -> ToolCtx {
     let store = Store::open("sqlite::memory:").await.expect("open");
     let mut migrations = core_migrations();
     migrations.extend(bundle.migrations());
     store.migrate(&migrations).await.expect("migrate");
-    ToolCtx {
-        store,
-        clock: Arc::new(ManualClock::new(1_750_000_000_000)),
-        progress: Progress::recording(),
-        cancel: CancellationToken::new(),
-        caller: Caller::local(),
-        variant: Arc::from("test"),
-        live_trading,
-    }
+    common::ctx_at(store, 1_750_000_000_000, live_trading)
 }
 
 #[tokio::test]
@@ -147,7 +140,7 @@ async fn the_collateral_tool_sends_only_when_asked_with_live_trading_from_an_eoa
         rpc_url: Some(url),
         ..PolymarketConfig::default()
     };
-    let bundle = PolymarketBundle::from_config(config.clone()).expect("bundle");
+    let bundle = TestBundle::from_config(config.clone()).expect("bundle");
     let wrap = json!({"action": "wrap", "amount": "25", "send": true});
 
     // Live trading off: refused, nothing signed or sent.
@@ -160,7 +153,7 @@ async fn the_collateral_tool_sends_only_when_asked_with_live_trading_from_an_eoa
     assert!(node.raws.lock().expect("lock").is_empty());
 
     // A proxy wallet sends through its contract, not from the key.
-    let proxy = PolymarketBundle::from_config(PolymarketConfig {
+    let proxy = TestBundle::from_config(PolymarketConfig {
         signature_type: 1,
         funder: Some("0x7c3Db723F0B1b5cA1Ab9a8D0C54A5f2A0C2E9C11".into()),
         ..config

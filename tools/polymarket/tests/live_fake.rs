@@ -2,6 +2,8 @@
 //! checked), Gamma and the Data API on 127.0.0.1, answering with the
 //! documented JSON shapes.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,16 +12,15 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::routing::{any, get};
 use axum::{Json, Router};
-use nt_mcp_core::bundle::{Caller, CancellationToken, ToolCtx, VenueMode};
-use nt_mcp_core::clock::ManualClock;
-use nt_mcp_core::progress::Progress;
+use common::TestBundle;
+use nt_mcp_core::bundle::{ToolCtx, VenueMode};
 use nt_mcp_core::store::core_migrations;
 use nt_mcp_core::{Store, ToolBundle, ToolErrorKind};
+use nt_polymarket::PolymarketConfig;
 use nt_polymarket::auth::{ApiCreds, hmac_signature};
 use nt_polymarket::signing::{
     EXCHANGE_V2, Exchange, NEG_RISK_EXCHANGE_V2, SignedOrder, Wallet, sign_clob_auth, verify_order,
 };
-use nt_polymarket::{PolymarketBundle, PolymarketConfig};
 use serde_json::{Value, json};
 
 const SECRET: &str = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seS0xMjM0NTY3OA==";
@@ -374,21 +375,13 @@ async fn serve() -> (String, String, Arc<Fake>) {
     (urls[0].clone(), urls[1].clone(), fake)
 }
 
-async fn setup(config: PolymarketConfig) -> (PolymarketBundle, ToolCtx) {
-    let bundle = PolymarketBundle::from_config(config).expect("bundle");
+async fn setup(config: PolymarketConfig) -> (TestBundle, ToolCtx) {
+    let bundle = TestBundle::from_config(config).expect("bundle");
     let store = Store::open("sqlite::memory:").await.expect("open");
     let mut migrations = core_migrations();
     migrations.extend(bundle.migrations());
     store.migrate(&migrations).await.expect("migrate");
-    let ctx = ToolCtx {
-        store,
-        clock: Arc::new(ManualClock::new(1_750_000_000_000)),
-        progress: Progress::recording(),
-        cancel: CancellationToken::new(),
-        caller: Caller::local(),
-        variant: Arc::from("test"),
-        live_trading: true,
-    };
+    let ctx = common::ctx_at(store, 1_750_000_000_000, true);
     (bundle, ctx)
 }
 
@@ -408,7 +401,7 @@ fn live_config(clob: &str, meta: &str, creds: bool) -> PolymarketConfig {
     }
 }
 
-async fn call(b: &PolymarketBundle, ctx: &ToolCtx, tool: &str, args: Value) -> Value {
+async fn call(b: &TestBundle, ctx: &ToolCtx, tool: &str, args: Value) -> Value {
     match b.call(tool, args, ctx.clone()).await {
         Ok(out) => {
             assert!(
@@ -444,7 +437,7 @@ async fn live_tools_route_to_clob_gamma_and_data_api() {
             .iter()
             .any(|v| v.name == "polymarket" && v.mode == VenueMode::Live)
     );
-    let offline = PolymarketBundle::from_config(PolymarketConfig {
+    let offline = TestBundle::from_config(PolymarketConfig {
         private_key: Some(PK.into()),
         ..PolymarketConfig::default()
     })

@@ -4,6 +4,8 @@
 //! `GET /book` and `POST /books`, Gamma `/markets` and `/events`, and the
 //! Data API `/holders`, all in the documented JSON shapes.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,14 +14,13 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use common::TestBundle;
 use futures::{SinkExt, StreamExt};
-use nt_mcp_core::bundle::{Caller, CancellationToken, ToolCtx};
-use nt_mcp_core::clock::ManualClock;
-use nt_mcp_core::progress::Progress;
+use nt_mcp_core::bundle::ToolCtx;
 use nt_mcp_core::store::core_migrations;
 use nt_mcp_core::{Store, ToolBundle, ToolErrorKind};
+use nt_polymarket::PolymarketConfig;
 use nt_polymarket::auth::ApiCreds;
-use nt_polymarket::{PolymarketBundle, PolymarketConfig};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -307,21 +308,13 @@ async fn serve() -> (Urls, Arc<Fake>) {
     )
 }
 
-async fn setup(config: PolymarketConfig) -> (PolymarketBundle, ToolCtx) {
-    let bundle = PolymarketBundle::from_config(config).expect("bundle");
+async fn setup(config: PolymarketConfig) -> (TestBundle, ToolCtx) {
+    let bundle = TestBundle::from_config(config).expect("bundle");
     let store = Store::open("sqlite::memory:").await.expect("open");
     let mut migrations = core_migrations();
     migrations.extend(bundle.migrations());
     store.migrate(&migrations).await.expect("migrate");
-    let ctx = ToolCtx {
-        store,
-        clock: Arc::new(ManualClock::new(1_750_000_000_000)),
-        progress: Progress::recording(),
-        cancel: CancellationToken::new(),
-        caller: Caller::local(),
-        variant: Arc::from("test"),
-        live_trading: true,
-    };
+    let ctx = common::ctx_at(store, 1_750_000_000_000, true);
     (bundle, ctx)
 }
 
@@ -341,7 +334,7 @@ fn live_config(u: &Urls) -> PolymarketConfig {
     }
 }
 
-async fn call(b: &PolymarketBundle, ctx: &ToolCtx, tool: &str, args: Value) -> Value {
+async fn call(b: &TestBundle, ctx: &ToolCtx, tool: &str, args: Value) -> Value {
     match b.call(tool, args, ctx.clone()).await {
         Ok(out) => {
             assert_eq!(out.structured["venue"], "polymarket", "{tool}");
@@ -353,7 +346,7 @@ async fn call(b: &PolymarketBundle, ctx: &ToolCtx, tool: &str, args: Value) -> V
 
 /// Calls `tool` until `done` holds (at most 5 s, every 10 ms).
 async fn until(
-    b: &PolymarketBundle,
+    b: &TestBundle,
     ctx: &ToolCtx,
     tool: &str,
     args: Value,

@@ -9,24 +9,26 @@
 //! same scenario runs on SQLite and, when reachable, on PostgreSQL; and once
 //! through the bundle's `polymarket_stream_orders` tool.
 
+mod common;
+
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::TestBundle;
 use futures::{SinkExt, StreamExt};
-use nt_mcp_core::bundle::{Caller, CancellationToken, ToolCtx};
+use nt_mcp_core::bundle::{CancellationToken, ToolCtx};
 use nt_mcp_core::clock::ManualClock;
-use nt_mcp_core::progress::Progress;
 use nt_mcp_core::store::core_migrations;
 use nt_mcp_core::{Store, ToolBundle, ToolErrorKind};
+use nt_polymarket::PolymarketConfig;
 use nt_polymarket::auth::ApiCreds;
 use nt_polymarket::user_ws::{
     OrderEventKind, Recorder, TradeStatus, UserEvent, UserStreamConfig, UserStreamState,
     parse_frame, run,
 };
 use nt_polymarket::venue::AuditInfo;
-use nt_polymarket::{PolymarketBundle, PolymarketConfig};
 use rust_decimal_macros::dec;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -640,18 +642,10 @@ fn parses_the_documented_frames() {
 // ------------------------------------------------------------ through the tool
 
 fn ctx(store: Store) -> ToolCtx {
-    ToolCtx {
-        store,
-        clock: Arc::new(ManualClock::new(T0)),
-        progress: Progress::recording(),
-        cancel: CancellationToken::new(),
-        caller: Caller::local(),
-        variant: Arc::from("test"),
-        live_trading: true,
-    }
+    common::ctx_at(store, T0, true)
 }
 
-async fn call(b: &PolymarketBundle, ctx: &ToolCtx, args: Value) -> Value {
+async fn call(b: &TestBundle, ctx: &ToolCtx, args: Value) -> Value {
     b.call("polymarket_stream_orders", args, ctx.clone())
         .await
         .expect("polymarket_stream_orders")
@@ -665,7 +659,7 @@ async fn stream_orders_tool_starts_reports_and_stops() {
         ..Fake::default()
     });
     let ws_url = serve(fake.clone()).await;
-    let bundle = PolymarketBundle::from_config(PolymarketConfig {
+    let bundle = TestBundle::from_config(PolymarketConfig {
         // Nothing here is called: markets default to those of open live orders.
         clob_url: "http://127.0.0.1:9".into(),
         gamma_url: "http://127.0.0.1:9".into(),
@@ -753,7 +747,7 @@ async fn stream_orders_tool_starts_reports_and_stops() {
 
 #[tokio::test]
 async fn stream_orders_is_refused_on_the_local_clob() {
-    let bundle = PolymarketBundle::from_config(PolymarketConfig::default()).expect("bundle");
+    let bundle = TestBundle::from_config(PolymarketConfig::default()).expect("bundle");
     let store = Store::open("sqlite::memory:").await.expect("open");
     let mut migrations = core_migrations();
     migrations.extend(bundle.migrations());

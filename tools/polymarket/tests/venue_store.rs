@@ -2,10 +2,12 @@
 //! transaction, reload after restart, idempotent placement.
 
 use nt_mcp_core::Store;
+use nt_mcp_core::bundle::ToolCtx;
+use nt_mcp_core::clock::ManualClock;
 use nt_mcp_core::store::core_migrations;
 use nt_polymarket::engine::NewOrder;
 use nt_polymarket::types::{OrderType, Outcome, Side};
-use nt_polymarket::venue::{self, AuditInfo, CancelWhich, LocalClob, PAPER};
+use nt_polymarket::venue::{self, CancelWhich, LocalClob, PAPER};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use sqlx::Row;
@@ -18,14 +20,12 @@ async fn store() -> Store {
     store
 }
 
-fn audit(tool: &str) -> AuditInfo {
-    AuditInfo {
-        variant: "test".into(),
-        tool: tool.into(),
-        caller: "stdio".into(),
-        args_digest: "d".into(),
-        at_ms: 1_700_000_000_000,
-    }
+fn audit(store: &Store, tool: &str) -> ToolCtx {
+    let mut ctx = ToolCtx::new(store.clone())
+        .with_clock(std::sync::Arc::new(ManualClock::new(1_700_000_000_000)));
+    ctx.variant = "test".into();
+    ctx.tool = tool.into();
+    ctx
 }
 
 async fn count(store: &Store, sql: &str) -> i64 {
@@ -54,9 +54,8 @@ async fn orders_fills_and_settlement_persist_and_reload() {
     };
     let (taken, dup) = clob
         .place(
-            store.pool(),
+            &audit(&store, "polymarket_place_order"),
             order(dec!(0.63), "c1"),
-            &audit("polymarket_place_order"),
         )
         .await
         .expect("place");
@@ -64,9 +63,8 @@ async fn orders_fills_and_settlement_persist_and_reload() {
     assert_eq!(taken.order.filled, dec!(10));
     let (again, dup) = clob
         .place(
-            store.pool(),
+            &audit(&store, "polymarket_place_order"),
             order(dec!(0.63), "c1"),
-            &audit("polymarket_place_order"),
         )
         .await
         .expect("place again");
@@ -74,9 +72,8 @@ async fn orders_fills_and_settlement_persist_and_reload() {
     assert_eq!(again.order.order_id, taken.order.order_id);
     let (rest, _) = clob
         .place(
-            store.pool(),
+            &audit(&store, "polymarket_place_order"),
             order(dec!(0.50), "c2"),
-            &audit("polymarket_place_order"),
         )
         .await
         .expect("rest");
@@ -121,10 +118,9 @@ async fn orders_fills_and_settlement_persist_and_reload() {
 
     let cancelled = clob
         .cancel(
-            store.pool(),
+            &audit(&store, "polymarket_cancel_order"),
             PAPER,
             CancelWhich::Ids(std::slice::from_ref(&rest.order.order_id)),
-            &audit("polymarket_cancel_order"),
         )
         .await
         .expect("cancel");
@@ -140,10 +136,9 @@ async fn orders_fills_and_settlement_persist_and_reload() {
 
     let (_, payouts) = clob
         .resolve(
-            store.pool(),
+            &audit(&store, "polymarket_settle"),
             &fed.condition_id,
             Outcome::Yes,
-            &audit("polymarket_settle"),
         )
         .await
         .expect("resolve");
@@ -190,7 +185,7 @@ async fn refused_orders_change_nothing() {
     let fed = venue::seed_spec(&venue::seed_markets()[0], 0);
     let err = clob
         .place(
-            store.pool(),
+            &audit(&store, "polymarket_place_order"),
             NewOrder {
                 account: PAPER.into(),
                 token_id: fed.yes_token.clone(),
@@ -200,7 +195,6 @@ async fn refused_orders_change_nothing() {
                 order_type: OrderType::Gtc,
                 client_order_id: None,
             },
-            &audit("polymarket_place_order"),
         )
         .await
         .expect_err("no funds");

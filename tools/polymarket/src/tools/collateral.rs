@@ -14,15 +14,16 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{PolymarketBundle, VENUE, find_market};
+use crate::PolymarketBundle;
 use crate::chain::{ChainClient, SentTx};
 use crate::collateral::{self, Call};
 use crate::error::{PolymarketError, Result};
 use crate::live::{self as livepath, Live};
+use crate::local_view::acct_of;
+use crate::local_view::{VENUE, find_market};
 use crate::rest::AssetType;
 use crate::signing::{EXCHANGE_V2, EXCHANGE_V3, NEG_RISK_EXCHANGE_V2};
 use crate::types::{NumText, parse_decimal};
-use crate::venue::{AuditInfo, PAPER, audit_row};
 use nt_mcp_core::bundle::{ToolCtx, ToolOutput};
 
 /// What `polymarket_collateral` does.
@@ -219,7 +220,8 @@ impl PolymarketBundle {
                 v["balance"].as_str().unwrap_or("unknown")
             ));
         }
-        Ok(livepath::answer(
+        Ok(ToolOutput::from_venue(
+            crate::live::LIVE_VENUE,
             text,
             json!({ "collateral": "pUSD", "account": live.address, "signature_type": sig,
                     "pusd": view, "missing_approvals": missing, "token": token, "refreshed": input.refresh }),
@@ -228,12 +230,7 @@ impl PolymarketBundle {
 
     /// Sends `calls` from the configured EOA through the Polygon RPC, with
     /// an audit row before (what will be sent) and after (the hashes).
-    async fn send_calls(
-        &self,
-        calls: &[Call],
-        ctx: &ToolCtx,
-        audit: &AuditInfo,
-    ) -> Result<Vec<SentTx>> {
+    async fn send_calls(&self, calls: &[Call], ctx: &ToolCtx) -> Result<Vec<SentTx>> {
         if !ctx.live_trading {
             return Err(PolymarketError::Refused(
                 "sending transactions needs live trading on (--live-trading / NT_LIVE_TRADING); without send=true the calldata is returned for review".into(),
@@ -254,29 +251,24 @@ impl PolymarketBundle {
         })?;
         let pool = ctx.store.pool();
         let mut tx = pool.begin().await?;
-        audit_row(
-            &mut tx,
-            audit,
-            "onchain_tx_pending",
-            &json!({ "calls": calls }),
-        )
-        .await?;
+        ctx.audit(&mut *tx, "onchain_tx_pending", &json!({ "calls": calls }))
+            .await?;
         tx.commit().await?;
         let sent = ChainClient::new(url, self.config.chain_id)?
             .send(wallet, calls)
             .await?;
         let mut tx = pool.begin().await?;
-        audit_row(&mut tx, audit, "onchain_tx_sent", &json!({ "sent": sent })).await?;
+        ctx.audit(&mut *tx, "onchain_tx_sent", &json!({ "sent": sent }))
+            .await?;
         tx.commit().await?;
         Ok(sent)
     }
 
     /// `polymarket_collateral`.
-    pub(super) async fn collateral(
+    pub(crate) async fn collateral(
         &self,
         input: CollateralInput,
         ctx: &ToolCtx,
-        audit: AuditInfo,
     ) -> Result<ToolOutput> {
         let venue = if self.live.is_some() {
             livepath::LIVE_VENUE
@@ -297,7 +289,7 @@ impl PolymarketBundle {
                 let engine = guard
                     .as_ref()
                     .ok_or_else(|| PolymarketError::Config("not loaded".into()))?;
-                let acct = engine.account(PAPER);
+                let acct = engine.account(acct_of(ctx));
                 let (cash, available) = acct
                     .map(|a| (a.cash, a.available_cash()))
                     .unwrap_or_default();
@@ -305,7 +297,7 @@ impl PolymarketBundle {
                     format!(
                         "paper pUSD {cash} (available {available}); the local CLOB needs no approvals"
                     ),
-                    json!({ "collateral": "pUSD", "account": PAPER, "pusd": { "balance": cash, "available": available } }),
+                    json!({ "collateral": "pUSD", "account": acct_of(ctx), "pusd": { "balance": cash, "available": available } }),
                 )
             }
             CollateralAction::Approvals => {
@@ -359,7 +351,7 @@ impl PolymarketBundle {
             let calls: Vec<Call> = serde_json::from_value(body["calls"].clone()).map_err(|_| {
                 PolymarketError::invalid("send", "this action has no transaction to send")
             })?;
-            let sent = self.send_calls(&calls, ctx, &audit).await?;
+            let sent = self.send_calls(&calls, ctx).await?;
             text = format!(
                 "sent {} transaction(s): {}",
                 sent.len(),
@@ -373,6 +365,15 @@ impl PolymarketBundle {
         }
         Ok(ToolOutput::new(format!("venue: {venue}\n{text}"), body))
     }
+}
+
+/// `polymarket_collateral`.
+pub(crate) async fn collateral(
+    b: std::sync::Arc<PolymarketBundle>,
+    input: CollateralInput,
+    ctx: ToolCtx,
+) -> Result<ToolOutput, nt_mcp_core::ToolError> {
+    Ok(b.collateral(input, &ctx).await?)
 }
 
 #[cfg(test)]

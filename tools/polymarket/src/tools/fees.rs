@@ -9,10 +9,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{PolymarketBundle, VENUE, find_market, live_token};
+use crate::PolymarketBundle;
 use crate::error::{PolymarketError, Result};
 use crate::fees::{self, BuilderRates, FeeEstimate, FeeSource, Role};
-use crate::live::{self as livepath, Live};
+use crate::live::Live;
+use crate::local_view::{VENUE, find_market, live_token};
 use crate::types::{NumText, Outcome, Side, parse_decimal};
 use nt_mcp_core::bundle::{ToolCtx, ToolOutput};
 
@@ -113,7 +114,7 @@ fn text(head: &str, e: &FeeEstimate) -> String {
 }
 
 impl PolymarketBundle {
-    pub(super) async fn fee_estimate(
+    pub(crate) async fn fee_estimate(
         &self,
         input: FeeEstimateInput,
         ctx: &ToolCtx,
@@ -157,7 +158,7 @@ impl PolymarketBundle {
         ))
     }
 
-    pub(super) async fn live_fee_estimate(
+    pub(crate) async fn live_fee_estimate(
         &self,
         live: &Live,
         input: FeeEstimateInput,
@@ -197,9 +198,19 @@ impl PolymarketBundle {
         let est = fees::estimate(
             schedule, source, builder, p.role, input.side, p.price, p.shares,
         )?;
-        Ok(livepath::answer(
+        Ok(ToolOutput::from_venue(
+            crate::live::LIVE_VENUE,
             text(&format!("fee estimate for token {token}"), &est),
             json!({ "market": condition, "token_id": token, "estimate": est }),
         ))
     }
+}
+
+/// `polymarket_fee_estimate`.
+pub(crate) async fn fee_estimate(
+    b: std::sync::Arc<PolymarketBundle>,
+    input: FeeEstimateInput,
+    ctx: ToolCtx,
+) -> Result<ToolOutput, nt_mcp_core::ToolError> {
+    Ok(b.venue().fee_estimate(input, &ctx).await?)
 }

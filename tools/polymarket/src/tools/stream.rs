@@ -11,10 +11,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use super::PolymarketBundle;
+use crate::PolymarketBundle;
 use crate::auth::ApiCreds;
 use crate::error::{PolymarketError, Result};
-use crate::live::{self as livepath, Live};
+use crate::live::Live;
 use crate::rest::ClobClient;
 use crate::user_ws::{Recorder, Started, UserStreamConfig, UserStreamStatus, user_url};
 use crate::venue::AuditInfo;
@@ -50,7 +50,7 @@ pub struct StreamOrdersInput {
 }
 
 /// Why the local CLOB refuses the tool.
-pub(super) const LOCAL_REFUSAL: &str = "the user channel (own orders and fills over the CLOB's authenticated WebSocket) needs the live venue (POLYMARKET_PRIVATE_KEY with API credentials); the local CLOB's orders and fills are always current (polymarket_open_orders, polymarket_positions)";
+pub(crate) const LOCAL_REFUSAL: &str = "the user channel (own orders and fills over the CLOB's authenticated WebSocket) needs the live venue (POLYMARKET_PRIVATE_KEY with API credentials); the local CLOB's orders and fills are always current (polymarket_open_orders, polymarket_positions)";
 
 fn is_condition_id(s: &str) -> bool {
     s.len() == 66 && s.starts_with("0x") && s[2..].chars().all(|c| c.is_ascii_hexdigit())
@@ -167,12 +167,11 @@ impl PolymarketBundle {
     }
 
     /// `polymarket_stream_orders` on the live venue.
-    pub(super) async fn live_stream_orders(
+    pub(crate) async fn live_stream_orders(
         &self,
         live: &Live,
         input: StreamOrdersInput,
         ctx: &ToolCtx,
-        audit: AuditInfo,
     ) -> Result<ToolOutput> {
         let limit = i64::from(input.limit.unwrap_or(20).clamp(1, 200));
         let (action, status): (&str, Option<UserStreamStatus>) = match input.action {
@@ -182,7 +181,7 @@ impl PolymarketBundle {
                 let recorder = Recorder::new(
                     ctx.store.pool().clone(),
                     ctx.clock.clone(),
-                    audit,
+                    AuditInfo::from_ctx(ctx),
                     &creds.key,
                 );
                 let cfg = UserStreamConfig::new(&user_url(&self.config.ws_url), creds, markets);
@@ -255,9 +254,19 @@ impl PolymarketBundle {
                     ))
             )
         }));
-        Ok(livepath::answer(
+        Ok(ToolOutput::from_venue(
+            crate::live::LIVE_VENUE,
             lines.join("\n"),
             json!({ "action": action, "stream": status, "orders": orders, "fills": fills }),
         ))
     }
+}
+
+/// `polymarket_stream_orders`.
+pub(crate) async fn stream_orders(
+    b: std::sync::Arc<PolymarketBundle>,
+    input: StreamOrdersInput,
+    ctx: ToolCtx,
+) -> Result<ToolOutput, nt_mcp_core::ToolError> {
+    Ok(b.venue().stream_orders(input, &ctx).await?)
 }

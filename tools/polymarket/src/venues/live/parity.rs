@@ -12,18 +12,18 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use super::{EnsembleInput, QuoteInput, SettleInput, dec_arg, live_token};
 use crate::book::BookSet;
 use crate::collateral;
 use crate::ensemble;
 use crate::error::{PolymarketError, Result};
 use crate::fees;
+use crate::inputs::{EnsembleInput, QuoteInput, SettleInput};
 use crate::live::{self as livepath, Live, LiveOrder};
+use crate::local_view::{dec_arg, live_token};
 use crate::mm::{self, AsParams};
 use crate::rest::AssetType;
 use crate::risk::OrderExposure;
 use crate::types::{OrderType, Outcome, Side};
-use crate::venue::AuditInfo;
 use nt_mcp_core::bundle::{ToolCtx, ToolOutput};
 
 /// Best bid and ask of one token on the live CLOB.
@@ -39,7 +39,7 @@ async fn top(live: &Live, token: &str) -> Result<(Option<Decimal>, Option<Decima
 }
 
 /// The market-maker's parameters from the call, with the model's defaults.
-pub(super) fn quote_params(input: &QuoteInput) -> Result<AsParams> {
+pub(crate) fn quote_params(input: &QuoteInput) -> Result<AsParams> {
     let d = AsParams::default();
     Ok(AsParams {
         gamma: input.gamma.unwrap_or(d.gamma),
@@ -85,7 +85,7 @@ async fn pusd_balance(live: &Live) -> Result<Decimal> {
 
 /// The ensemble's Kelly multiplier (default 0.25) and largest bankroll
 /// fraction (default 0.1) from the call.
-pub(super) fn kelly_args(input: &EnsembleInput) -> Result<(Decimal, Decimal)> {
+pub(crate) fn kelly_args(input: &EnsembleInput) -> Result<(Decimal, Decimal)> {
     Ok((
         dec_arg(
             "kelly_multiplier",
@@ -101,7 +101,7 @@ pub(super) fn kelly_args(input: &EnsembleInput) -> Result<(Decimal, Decimal)> {
 }
 
 /// Records the call's forecasts of `market` for Brier scoring.
-pub(super) async fn record_forecasts(
+pub(crate) async fn record_forecasts(
     pool: &sqlx::AnyPool,
     market: &str,
     forecasts: &[ensemble::Forecast],
@@ -123,7 +123,7 @@ pub(super) async fn record_forecasts(
 /// The risk verdict on a suggestion, as text and as JSON: `None` when
 /// there is no trade to check, `Some(None)` within the limits,
 /// `Some(Some(e))` refused by `e`.
-pub(super) fn risk_verdict(verdict: Option<Option<PolymarketError>>) -> (String, Value) {
+pub(crate) fn risk_verdict(verdict: Option<Option<PolymarketError>>) -> (String, Value) {
     match verdict {
         Some(None) => (
             "; within the risk limits".to_string(),
@@ -137,14 +137,13 @@ pub(super) fn risk_verdict(verdict: Option<Option<PolymarketError>>) -> (String,
     }
 }
 
-impl super::PolymarketBundle {
+impl crate::PolymarketBundle {
     /// `polymarket_quote_market` on the live venue.
-    pub(super) async fn live_quote(
+    pub(crate) async fn live_quote(
         &self,
         live: &Live,
         input: QuoteInput,
         ctx: &ToolCtx,
-        audit: AuditInfo,
     ) -> Result<ToolOutput> {
         let params = quote_params(&input)?;
         let m = live.gamma.market(&input.market).await?;
@@ -180,8 +179,7 @@ impl super::PolymarketBundle {
                         .into(),
                 ));
             }
-            cancelled =
-                livepath::cancel(live, ctx, &[], Some(&m.condition_id), false, &audit).await?;
+            cancelled = livepath::cancel(live, ctx, &[], Some(&m.condition_id), false).await?;
             // The ask on YES rests as a BUY of NO at 1 - ask (its complement).
             let legs = [
                 quotes
@@ -195,7 +193,7 @@ impl super::PolymarketBundle {
             ];
             for (token, price, size, tag) in legs.into_iter().flatten() {
                 let order = LiveOrder {
-                    client_order_id: format!("mm-{}-{}-{tag}", m.condition_id, audit.at_ms),
+                    client_order_id: format!("mm-{}-{}-{tag}", m.condition_id, ctx.clock.now_ms()),
                     token_id: token,
                     side: Side::Buy,
                     price,
@@ -204,7 +202,7 @@ impl super::PolymarketBundle {
                     tick: Some(tick),
                     neg_risk: Some(m.neg_risk),
                 };
-                let (o, _) = livepath::place(live, ctx, order, &audit, live.pnl_equity()).await?;
+                let (o, _) = livepath::place(live, ctx, order, live.pnl_equity()).await?;
                 placed.push(o);
             }
         }
@@ -214,7 +212,8 @@ impl super::PolymarketBundle {
                 |q| format!("{}x{}", q.price, q.size),
             )
         };
-        Ok(livepath::answer(
+        Ok(ToolOutput::from_venue(
+            crate::live::LIVE_VENUE,
             format!(
                 "{}: live mid {mid} inventory {inventory}; reservation {} spread {} bid {} ask {}{}",
                 m.slug,
@@ -239,7 +238,7 @@ impl super::PolymarketBundle {
 
     /// `polymarket_ensemble_signal` on the live venue: the live asks, the
     /// market's fee schedule from the venue, the account's pUSD as bankroll.
-    pub(super) async fn live_ensemble(
+    pub(crate) async fn live_ensemble(
         &self,
         live: &Live,
         input: EnsembleInput,
@@ -291,7 +290,8 @@ impl super::PolymarketBundle {
             _ => None,
         };
         let (risk_text, risk) = risk_verdict(verdict);
-        Ok(livepath::answer(
+        Ok(ToolOutput::from_venue(
+            crate::live::LIVE_VENUE,
             format!(
                 "{}: ensemble P(YES) {} edge {} against the live asks (fees: {}) -> {}{risk_text}",
                 m.slug,
@@ -318,7 +318,7 @@ impl super::PolymarketBundle {
     /// markets, so this reads the account's positions in the market and,
     /// once they are redeemable, returns the V2 adapter's redeem calldata
     /// (for review; sending needs the wallet).
-    pub(super) async fn live_settle(&self, live: &Live, input: SettleInput) -> Result<ToolOutput> {
+    pub(crate) async fn live_settle(&self, live: &Live, input: SettleInput) -> Result<ToolOutput> {
         let m = live.gamma.market(&input.market).await?;
         let positions: Vec<_> = live
             .data
@@ -342,13 +342,15 @@ impl super::PolymarketBundle {
             } else {
                 "the venue does not report the positions as redeemable yet"
             };
-            return Ok(livepath::answer(
+            return Ok(ToolOutput::from_venue(
+                crate::live::LIVE_VENUE,
                 format!("{}: nothing to redeem: {why}", m.slug),
                 json!({ "market": m.condition_id, "closed": m.closed, "positions": rows, "redeem": Value::Null }),
             ));
         }
         let call = collateral::redeem(&m.condition_id, m.neg_risk)?;
-        Ok(livepath::answer(
+        Ok(ToolOutput::from_venue(
+            crate::live::LIVE_VENUE,
             format!(
                 "{}: {} redeemable position(s) worth {payout} pUSD; redeem through {} (calldata for review, not sent)",
                 m.slug,
@@ -364,7 +366,7 @@ impl super::PolymarketBundle {
     /// account's CLOB trades (taker or maker side, volume, fees at each
     /// fill's fee rate), P&L from the Data API, and the Brier score of the
     /// forecasts recorded here for markets the venue has resolved.
-    pub(super) async fn live_analytics(&self, live: &Live, ctx: &ToolCtx) -> Result<ToolOutput> {
+    pub(crate) async fn live_analytics(&self, live: &Live, ctx: &ToolCtx) -> Result<ToolOutput> {
         let clob = live.clob().await?;
         let trades = clob.trades().await?;
         let list = trades["data"]
@@ -418,7 +420,8 @@ impl super::PolymarketBundle {
             }
         }
         let brier = ensemble::brier(&pairs);
-        Ok(livepath::answer(
+        Ok(ToolOutput::from_venue(
+            crate::live::LIVE_VENUE,
             format!(
                 "fills: {taker_n} taker ({taker_vol} pUSD), {maker_n} maker ({maker_vol} pUSD); unrealized {unrealized} realized {realized}; Brier score {} over {} resolved forecasts",
                 brier.map_or_else(|| "none".to_string(), |b| b.to_string()),

@@ -1,0 +1,5 @@
+//! The real Polymarket CLOB behind [`super::ClobVenue`].
+
+pub(crate) mod markets;
+pub(crate) mod orders;
+pub(crate) mod parity;
