@@ -23,7 +23,6 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::broker::{Broker, EventStream, Granularity, OrderChange, OrderUpdate};
-use crate::bundle::setting;
 use crate::compliance::CheckResult;
 use crate::dates::{format_iso_ms, parse_iso_ms};
 use crate::error::{BrokersError, Result};
@@ -223,20 +222,24 @@ impl AlpacaClient {
         ) else {
             return Ok(None);
         };
-        let base_url = setting(settings, "alpaca_base_url", "ALPACA_BASE_URL")
+        let base_url = settings
+            .string("alpaca_base_url", "ALPACA_BASE_URL")
             .unwrap_or_else(|| format!("https://{PAPER_HOST}"));
-        let stream_url = setting(settings, "alpaca_stream_url", "ALPACA_STREAM_URL")
+        let stream_url = settings
+            .string("alpaca_stream_url", "ALPACA_STREAM_URL")
             .unwrap_or_else(|| default_stream_url(&base_url));
         Self::new(AlpacaConfig {
-            data_url: setting(settings, "alpaca_data_url", "ALPACA_DATA_URL")
+            data_url: settings
+                .string("alpaca_data_url", "ALPACA_DATA_URL")
                 .unwrap_or_else(|| "https://data.alpaca.markets".into()),
             base_url,
             stream_url,
-            data_stream_url: setting(settings, "alpaca_data_stream_url", "ALPACA_DATA_STREAM_URL")
+            data_stream_url: settings
+                .string("alpaca_data_stream_url", "ALPACA_DATA_STREAM_URL")
                 .unwrap_or_else(|| DEFAULT_DATA_STREAM_URL.into()),
             key_id: key_id.trim().to_string(),
             secret_key: secret_key.trim().to_string(),
-            feed: setting(settings, "alpaca_data_feed", "ALPACA_DATA_FEED"),
+            feed: settings.string("alpaca_data_feed", "ALPACA_DATA_FEED"),
             policy: HttpPolicy::default(),
         })
         .map(Some)

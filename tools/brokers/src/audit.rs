@@ -128,22 +128,44 @@ pub async fn begin(pool: &AnyPool) -> Result<Transaction<'static, Any>> {
     Ok(tx)
 }
 
-/// Appends one event on `conn` (a transaction's connection) and returns its
-/// hash. Takes the chain's lock first (see [`lock_chain`]), so concurrent
-/// appenders wait for each other instead of both linking to the same head.
-pub async fn append(conn: &mut AnyConnection, ev: &AuditEvent<'_>) -> Result<String> {
+/// The chain's head: the last row's sequence number and hash.
+#[derive(Debug, Clone)]
+pub struct ChainHead {
+    seq: i64,
+    hash: String,
+}
+
+/// Reads the chain's head on `conn`, taking the chain's lock first (see
+/// [`lock_chain`]).
+pub async fn head(conn: &mut AnyConnection) -> Result<ChainHead> {
     lock_chain(conn).await?;
     let last = sqlx::query("SELECT seq, hash FROM broker_audit ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await?;
-    let (prev_seq, prev_hash) = match last {
-        Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
-        None => (0, GENESIS.to_string()),
-    };
-    let seq = prev_seq + 1;
+    Ok(match last {
+        Some(row) => ChainHead {
+            seq: row.try_get::<i64, _>(0)?,
+            hash: row.try_get::<String, _>(1)?,
+        },
+        None => ChainHead {
+            seq: 0,
+            hash: GENESIS.to_string(),
+        },
+    })
+}
+
+/// Inserts `ev` as the link after `head` and moves `head` to it; returns
+/// its hash. The caller holds the chain's lock (it read `head` in this
+/// transaction).
+pub async fn link(
+    conn: &mut AnyConnection,
+    head: &mut ChainHead,
+    ev: &AuditEvent<'_>,
+) -> Result<String> {
+    let seq = head.seq + 1;
     let payload = ev.payload.to_string();
     let hash = row_hash(
-        &prev_hash,
+        &head.hash,
         seq,
         ev.at_ms,
         ev.venue,
@@ -165,11 +187,59 @@ pub async fn append(conn: &mut AnyConnection, ev: &AuditEvent<'_>) -> Result<Str
     .bind(ev.order_id)
     .bind(ev.client_order_id)
     .bind(payload)
-    .bind(&prev_hash)
+    .bind(&head.hash)
     .bind(&hash)
     .execute(&mut *conn)
     .await?;
+    head.seq = seq;
+    head.hash.clone_from(&hash);
     Ok(hash)
+}
+
+/// Appends one event on `conn` (a transaction's connection) and returns its
+/// hash. Takes the chain's lock first (see [`lock_chain`]), so concurrent
+/// appenders wait for each other instead of both linking to the same head.
+pub async fn append(conn: &mut AnyConnection, ev: &AuditEvent<'_>) -> Result<String> {
+    let mut h = head(conn).await?;
+    link(conn, &mut h, ev).await
+}
+
+/// A transaction holding the chain's lock that reads the chain's head once
+/// and appends every further row after it: one state change with several
+/// audit rows (an order, its checks and its fill) costs one head read.
+pub struct ChainTx {
+    tx: Transaction<'static, Any>,
+    head: Option<ChainHead>,
+}
+
+impl ChainTx {
+    /// Begins the transaction (see [`begin`]).
+    pub async fn begin(pool: &AnyPool) -> Result<Self> {
+        Ok(Self {
+            tx: begin(pool).await?,
+            head: None,
+        })
+    }
+
+    /// The transaction's connection, for the state change's own statements.
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Appends `ev` to the chain in this transaction; returns its hash.
+    pub async fn append(&mut self, ev: &AuditEvent<'_>) -> Result<String> {
+        let head = match &mut self.head {
+            Some(h) => h,
+            None => self.head.insert(head(&mut self.tx).await?),
+        };
+        link(&mut self.tx, head, ev).await
+    }
+
+    /// Commits the state change with its audit rows.
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
 }
 
 /// What [`verify`] found.

@@ -184,6 +184,12 @@ pub trait Broker: Send + Sync {
         false
     }
 
+    /// The paper broker behind this trait object, so the order desk can
+    /// place a paper order whole in one transaction.
+    fn as_paper(&self) -> Option<&crate::paper::PaperBroker> {
+        None
+    }
+
     /// Hands the broker the bundle's database, for venues that keep state
     /// there (Questrade's rotating OAuth refresh token). Called before each
     /// use; the first store given is kept.

@@ -14,13 +14,13 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde_json::json;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use nt_mcp_core::Store;
 
 use crate::audit::{self, AuditEvent};
 use crate::broker::Broker;
-use crate::compliance::{self, CheckResult, Context, Rate, Review};
+use crate::compliance::{self, CheckResult, Context, Rate, Review, RulesCache};
 use crate::error::{BrokersError, Result};
 use crate::types::{Order, OrderRequest, Side};
 
@@ -38,7 +38,8 @@ pub struct Placed {
 }
 
 impl Placed {
-    fn repeat(order: Order) -> Self {
+    /// The answer for a client id already used: its order, nothing new.
+    pub(crate) fn repeat(order: Order) -> Self {
         Self {
             order,
             new: false,
@@ -95,6 +96,17 @@ async fn rate(
 /// `to` per `from` from the stored daily CAD rates (CAD per unit), the
 /// latest of the last [`RATE_MAX_AGE_DAYS`] days for each.
 async fn stored_rate(store: &Store, from: &str, to: &str, now_ms: i64) -> Result<Option<Rate>> {
+    let mut conn = store.pool().acquire().await?;
+    stored_rate_on(&mut conn, from, to, now_ms).await
+}
+
+/// [`stored_rate`] on `conn` (a transaction's connection).
+pub(crate) async fn stored_rate_on(
+    conn: &mut AnyConnection,
+    from: &str,
+    to: &str,
+    now_ms: i64,
+) -> Result<Option<Rate>> {
     let today = crate::dates::day_of_ms(now_ms);
     let newest = crate::dates::format_date(today);
     let oldest = crate::dates::format_date(today - RATE_MAX_AGE_DAYS);
@@ -110,7 +122,7 @@ async fn stored_rate(store: &Store, from: &str, to: &str, now_ms: i64) -> Result
         .bind(currency)
         .bind(&newest)
         .bind(&oldest)
-        .fetch_optional(store.pool())
+        .fetch_optional(&mut *conn)
         .await?;
         let Some(row) = row else {
             return Ok(None);
@@ -182,14 +194,32 @@ pub async fn check(
     Ok(compliance::review(&rules, req, &ctx))
 }
 
-/// Places `req` at `broker` through idempotency, compliance and audit.
+/// Places `req` at `broker` through idempotency, compliance and audit
+/// (the account's rules read from the store).
 pub async fn place(
     store: &Store,
     broker: &Arc<dyn Broker>,
     req: &OrderRequest,
     now_ms: i64,
 ) -> Result<Placed> {
+    place_with(store, broker, req, now_ms, &RulesCache::default()).await
+}
+
+/// [`place`] with the account's rules read through `rules`. A paper order
+/// runs whole in the paper broker: idempotency, compliance, the order, its
+/// fill and their audit rows in one transaction.
+pub async fn place_with(
+    store: &Store,
+    broker: &Arc<dyn Broker>,
+    req: &OrderRequest,
+    now_ms: i64,
+    rules: &RulesCache,
+) -> Result<Placed> {
     req.validate()?;
+    if let Some(paper) = broker.as_paper() {
+        let rules = rules.get(store.pool(), broker.venue()).await?;
+        return paper.place_reviewed(req, &rules).await;
+    }
     let cid = req.client_order_id.trim();
     if broker.records_own_audit() {
         if let Some(order) = broker.find_by_client_id(cid).await? {

@@ -36,8 +36,8 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 
 use crate::broker::{Broker, EventStream, Granularity, OrderChange, OrderUpdate};
-use crate::bundle::{period_setting, setting};
 use crate::compliance::CheckResult;
+use crate::config::period_setting;
 use crate::error::{BrokersError, Result};
 use crate::http::{HttpPolicy, Resilient};
 use crate::types::{
@@ -245,7 +245,7 @@ impl IbkrClient {
     /// `ibkr_gateway_url` / `ibkr_account_id`); `None` when no gateway URL
     /// is set. The gateway holds the login, so no secret is configured here.
     pub fn from_settings(settings: &BundleSettings) -> Result<Option<Self>> {
-        let Some(base_url) = setting(settings, "ibkr_gateway_url", "IBKR_GATEWAY_URL") else {
+        let Some(base_url) = settings.string("ibkr_gateway_url", "IBKR_GATEWAY_URL") else {
             return Ok(None);
         };
         let allow = std::env::var("IBKR_ALLOW_INVALID_CERTS")
@@ -259,9 +259,9 @@ impl IbkrClient {
         )?;
         Self::new(IbkrConfig {
             base_url,
-            account_id: setting(settings, "ibkr_account_id", "IBKR_ACCOUNT_ID"),
+            account_id: settings.string("ibkr_account_id", "IBKR_ACCOUNT_ID"),
             allow_invalid_certs: allow,
-            ws_url: setting(settings, "ibkr_ws_url", "IBKR_WS_URL"),
+            ws_url: settings.string("ibkr_ws_url", "IBKR_WS_URL"),
             policy: HttpPolicy::default(),
             keepalive,
         })

@@ -13,6 +13,7 @@ pub mod broker;
 pub mod bundle;
 pub mod calendar;
 pub mod compliance;
+pub mod config;
 /// Calendar arithmetic, shared with the other bundles through the runtime.
 pub use nt_mcp_core::dates;
 pub mod desk;
@@ -28,6 +29,7 @@ pub mod questrade;
 pub mod settlement;
 pub mod sim;
 pub mod tax;
+mod tools;
 pub mod tradier;
 pub mod types;
 pub mod urls;

@@ -14,7 +14,6 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use crate::broker::{Broker, EventStream, Granularity, OrderChange, OrderUpdate};
-use crate::bundle::setting;
 use crate::compliance::CheckResult;
 use crate::error::{BrokersError, Result};
 use crate::http::{HttpPolicy, Resilient};
@@ -142,7 +141,8 @@ impl OandaClient {
         ) else {
             return Ok(None);
         };
-        let live = setting(settings, "oanda_env", "OANDA_ENV")
+        let live = settings
+            .string("oanda_env", "OANDA_ENV")
             .is_some_and(|v| v.eq_ignore_ascii_case("live"));
         let (rest, stream) = if live {
             (
@@ -156,9 +156,11 @@ impl OandaClient {
             )
         };
         Self::new(OandaConfig {
-            base_url: setting(settings, "oanda_base_url", "OANDA_BASE_URL")
+            base_url: settings
+                .string("oanda_base_url", "OANDA_BASE_URL")
                 .unwrap_or_else(|| rest.into()),
-            stream_url: setting(settings, "oanda_stream_url", "OANDA_STREAM_URL")
+            stream_url: settings
+                .string("oanda_stream_url", "OANDA_STREAM_URL")
                 .unwrap_or_else(|| stream.into()),
             token,
             account_id,

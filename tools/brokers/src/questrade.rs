@@ -38,8 +38,8 @@ use sqlx::Row;
 use tokio::sync::Mutex;
 
 use crate::broker::{Broker, EventStream, Granularity, OrderUpdate};
-use crate::bundle::{period_setting, setting};
 use crate::compliance::CheckResult;
+use crate::config::period_setting;
 use crate::dates::{format_iso_ms, parse_iso_ms};
 use crate::error::{BrokersError, Result};
 use crate::http::{HttpPolicy, Resilient};
@@ -290,7 +290,8 @@ impl QuestradeCore {
         else {
             return Ok(None);
         };
-        let practice = setting(settings, "questrade_practice", "QUESTRADE_PRACTICE")
+        let practice = settings
+            .string("questrade_practice", "QUESTRADE_PRACTICE")
             .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
         let login = if practice {
             "https://practicelogin.questrade.com"
@@ -298,11 +299,12 @@ impl QuestradeCore {
             "https://login.questrade.com"
         };
         Self::new(QuestradeConfig {
-            login_url: setting(settings, "questrade_login_url", "QUESTRADE_LOGIN_URL")
+            login_url: settings
+                .string("questrade_login_url", "QUESTRADE_LOGIN_URL")
                 .unwrap_or_else(|| login.into()),
-            api_url: setting(settings, "questrade_api_url", "QUESTRADE_API_URL"),
+            api_url: settings.string("questrade_api_url", "QUESTRADE_API_URL"),
             refresh_token: token.trim().to_string(),
-            account_id: setting(settings, "questrade_account_id", "QUESTRADE_ACCOUNT_ID"),
+            account_id: settings.string("questrade_account_id", "QUESTRADE_ACCOUNT_ID"),
             practice,
             policy: HttpPolicy::default(),
             keepalive: period_setting(

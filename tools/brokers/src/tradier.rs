@@ -38,7 +38,6 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::broker::{Broker, EventStream, Granularity, OrderChange, OrderUpdate};
-use crate::bundle::setting;
 use crate::compliance::CheckResult;
 use crate::dates::{format_date, parse_date, parse_iso_ms};
 use crate::error::{BrokersError, Result};
@@ -200,11 +199,12 @@ impl TradierClient {
             return Ok(None);
         };
         Self::new(TradierConfig {
-            base_url: setting(settings, "tradier_base_url", "TRADIER_BASE_URL")
+            base_url: settings
+                .string("tradier_base_url", "TRADIER_BASE_URL")
                 .unwrap_or_else(|| format!("https://{SANDBOX_HOST}")),
             token: token.trim().to_string(),
-            account_id: setting(settings, "tradier_account_id", "TRADIER_ACCOUNT_ID"),
-            stream_url: setting(settings, "tradier_stream_url", "TRADIER_STREAM_URL"),
+            account_id: settings.string("tradier_account_id", "TRADIER_ACCOUNT_ID"),
+            stream_url: settings.string("tradier_stream_url", "TRADIER_STREAM_URL"),
             policy: HttpPolicy::default(),
         })
         .map(Some)

@@ -693,22 +693,21 @@ async fn alpaca_gives_up_after_bounded_reconnects() {
 
 #[tokio::test]
 async fn broker_watch_streams_alpaca_trade_updates_across_a_reconnect() {
-    use nt_mcp_core::bundle::{Caller, CancellationToken, ToolBundle, ToolCtx};
+    use nt_mcp_core::bundle::{ToolBundle, ToolCtx};
     use nt_mcp_core::clock::ManualClock;
     use nt_mcp_core::progress::Progress;
 
     let (url, conns) = ws_server(false).await;
     let bundle = nt_brokers::BrokersBundle::paper_only(Default::default())
         .with_broker(Arc::new(client("http://127.0.0.1:9", &url, SECRET)));
+    let bundle = Arc::new(bundle).routes();
     let progress = Progress::recording();
-    let ctx = ToolCtx {
-        store: store_at("sqlite::memory:").await,
-        clock: Arc::new(ManualClock::new(0)),
-        progress: progress.clone(),
-        cancel: CancellationToken::new(),
-        caller: Caller::local(),
-        variant: Arc::from("t"),
-        live_trading: false,
+    let ctx = {
+        let mut c = ToolCtx::new(store_at("sqlite::memory:").await)
+            .with_clock(Arc::new(ManualClock::new(0)));
+        c.progress = progress.clone();
+        c.variant = Arc::from("t");
+        c
     };
     let out = tokio::time::timeout(
         Duration::from_secs(15),
@@ -812,22 +811,20 @@ async fn alpaca_replace_order_patches_and_answers_the_new_order() {
 
 #[tokio::test]
 async fn broker_replace_order_tool_replaces_at_alpaca_and_audits_it() {
-    use nt_mcp_core::bundle::{Caller, CancellationToken, ToolBundle, ToolCtx};
+    use nt_mcp_core::bundle::{ToolBundle, ToolCtx};
     use nt_mcp_core::clock::ManualClock;
-    use nt_mcp_core::progress::Progress;
 
     let fake = Fake::default();
     let base = serve(fake.clone()).await;
     let bundle = nt_brokers::BrokersBundle::paper_only(Default::default())
         .with_broker(Arc::new(client(&base, "ws://127.0.0.1:9/stream", SECRET)));
-    let ctx = ToolCtx {
-        store: store_at("sqlite::memory:").await,
-        clock: Arc::new(ManualClock::new(1_750_000_000_000)),
-        progress: Progress::recording(),
-        cancel: CancellationToken::new(),
-        caller: Caller::local(),
-        variant: Arc::from("t"),
-        live_trading: true,
+    let bundle = Arc::new(bundle).routes();
+    let ctx = {
+        let mut c = ToolCtx::new(store_at("sqlite::memory:").await)
+            .with_clock(Arc::new(ManualClock::new(1_750_000_000_000)))
+            .with_live_trading(true);
+        c.variant = Arc::from("t");
+        c
     };
     let placed = bundle
         .call(
@@ -887,22 +884,20 @@ async fn broker_replace_order_tool_replaces_at_alpaca_and_audits_it() {
 /// refused. With shorts allowed it goes through, marked a short sale.
 #[tokio::test]
 async fn a_plain_sell_beyond_the_alpaca_position_is_a_refused_short_sale() {
-    use nt_mcp_core::bundle::{Caller, CancellationToken, ToolBundle, ToolCtx};
+    use nt_mcp_core::bundle::{ToolBundle, ToolCtx};
     use nt_mcp_core::clock::ManualClock;
-    use nt_mcp_core::progress::Progress;
 
     let fake = Fake::default();
     let base = serve(fake.clone()).await;
     let bundle = nt_brokers::BrokersBundle::paper_only(Default::default())
         .with_broker(Arc::new(client(&base, "ws://127.0.0.1:9/stream", SECRET)));
-    let ctx = ToolCtx {
-        store: store_at("sqlite::memory:").await,
-        clock: Arc::new(ManualClock::new(1_750_000_000_000)),
-        progress: Progress::recording(),
-        cancel: CancellationToken::new(),
-        caller: Caller::local(),
-        variant: Arc::from("t"),
-        live_trading: true,
+    let bundle = Arc::new(bundle).routes();
+    let ctx = {
+        let mut c = ToolCtx::new(store_at("sqlite::memory:").await)
+            .with_clock(Arc::new(ManualClock::new(1_750_000_000_000)))
+            .with_live_trading(true);
+        c.variant = Arc::from("t");
+        c
     };
     let sell = |cid: &str, symbol: &str, qty: &str, reduce: bool| {
         json!({"broker": "alpaca", "client_order_id": cid, "symbol": symbol, "side": "sell",
@@ -1220,21 +1215,18 @@ async fn alpaca_quote_stream_gives_up_after_bounded_reconnects_and_checks_symbol
 
 #[tokio::test]
 async fn broker_watch_streams_alpaca_quotes() {
-    use nt_mcp_core::bundle::{Caller, CancellationToken, ToolBundle, ToolCtx};
+    use nt_mcp_core::bundle::{ToolBundle, ToolCtx};
     use nt_mcp_core::clock::ManualClock;
-    use nt_mcp_core::progress::Progress;
 
     let (fake, _) = data_server(false).await;
     let bundle = nt_brokers::BrokersBundle::paper_only(Default::default())
         .with_broker(Arc::new(data_client(&format!("ws://{}/v2", fake.addr))));
-    let ctx = ToolCtx {
-        store: store_at("sqlite::memory:").await,
-        clock: Arc::new(ManualClock::new(0)),
-        progress: Progress::recording(),
-        cancel: CancellationToken::new(),
-        caller: Caller::local(),
-        variant: Arc::from("t"),
-        live_trading: false,
+    let bundle = Arc::new(bundle).routes();
+    let ctx = {
+        let mut c = ToolCtx::new(store_at("sqlite::memory:").await)
+            .with_clock(Arc::new(ManualClock::new(0)));
+        c.variant = Arc::from("t");
+        c
     };
     let out = tokio::time::timeout(
         Duration::from_secs(20),

@@ -3,13 +3,10 @@
 //! name the rule, the audit chain verifies and exports, tax reports come
 //! from the audited fills.
 
-use std::sync::Arc;
-
 mod support;
 use support::pg;
 
 use nt_brokers::BrokersBundle;
-use nt_mcp_core::bundle::BundleSettings;
 use nt_mcp_core::manifest::Manifest;
 use nt_mcp_core::registry::{BundleCatalog, Runtime, RuntimeOptions};
 use nt_mcp_core::server::{McpServer, Transport};
@@ -20,11 +17,7 @@ use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 
 async fn connect(url: &str) -> RunningService<RoleClient, ()> {
-    let catalog = BundleCatalog::new().register("brokers", |s: &BundleSettings| {
-        BrokersBundle::new(s)
-            .map(|b| Arc::new(b) as Arc<dyn ToolBundle>)
-            .map_err(|e| e.to_string())
-    });
+    let catalog = BundleCatalog::new().with::<BrokersBundle>();
     let manifest =
         Manifest::parse("t.toml", "name = \"t\"\nbundles = [\"brokers\"]\n").expect("manifest");
     let store = Store::open(url).await.expect("store");
@@ -34,6 +27,7 @@ async fn connect(url: &str) -> RunningService<RoleClient, ()> {
         store,
         RuntimeOptions {
             live_trading: false,
+            ..Default::default()
         },
     )
     .await

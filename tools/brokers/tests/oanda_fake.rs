@@ -370,7 +370,7 @@ async fn the_pricing_stream_yields_prices_and_heartbeats() {
 
 #[tokio::test]
 async fn broker_watch_streams_oanda_prices_without_heartbeats() {
-    use nt_mcp_core::bundle::{Caller, CancellationToken, ToolBundle, ToolCtx};
+    use nt_mcp_core::bundle::{ToolBundle, ToolCtx};
     use nt_mcp_core::clock::ManualClock;
     use nt_mcp_core::progress::Progress;
 
@@ -383,15 +383,13 @@ async fn broker_watch_streams_oanda_prices_without_heartbeats() {
     store.migrate(&m).await.expect("migrate");
     let bundle = nt_brokers::BrokersBundle::paper_only(Default::default())
         .with_broker(Arc::new(client(&base, "tok-123")));
+    let bundle = Arc::new(bundle).routes();
     let progress = Progress::recording();
-    let ctx = ToolCtx {
-        store,
-        clock: Arc::new(ManualClock::new(0)),
-        progress: progress.clone(),
-        cancel: CancellationToken::new(),
-        caller: Caller::local(),
-        variant: Arc::from("t"),
-        live_trading: false,
+    let ctx = {
+        let mut c = ToolCtx::new(store).with_clock(Arc::new(ManualClock::new(0)));
+        c.progress = progress.clone();
+        c.variant = Arc::from("t");
+        c
     };
     // The fake sends 2 prices and 2 heartbeats, then ends the stream.
     let out = tokio::time::timeout(
@@ -427,6 +425,7 @@ async fn broker_watch_streams_oanda_prices_without_heartbeats() {
     // A wrong token: the venue's refusal, not the token.
     let bad = nt_brokers::BrokersBundle::paper_only(Default::default())
         .with_broker(Arc::new(client(&base, "tok-wrong-999")));
+    let bad = Arc::new(bad).routes();
     let err = bad
         .call(
             "broker_watch",

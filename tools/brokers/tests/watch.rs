@@ -11,7 +11,7 @@ use nt_brokers::BrokersBundle;
 use nt_brokers::http::HttpPolicy;
 use nt_brokers::paper::PaperConfig;
 use nt_brokers::tradier::{TradierClient, TradierConfig};
-use nt_mcp_core::bundle::{Caller, CancellationToken, ToolBundle, ToolCtx};
+use nt_mcp_core::bundle::{CancellationToken, ToolBundle, ToolCtx};
 use nt_mcp_core::clock::ManualClock;
 use nt_mcp_core::progress::Progress;
 use nt_mcp_core::store::core_migrations;
@@ -29,21 +29,17 @@ async fn store() -> Store {
 }
 
 fn ctx(store: &Store, progress: &Progress, cancel: &CancellationToken) -> ToolCtx {
-    ToolCtx {
-        store: store.clone(),
-        clock: Arc::new(ManualClock::new(T0)),
-        progress: progress.clone(),
-        cancel: cancel.clone(),
-        caller: Caller::local(),
-        variant: Arc::from("t"),
-        live_trading: false,
-    }
+    let mut c = ToolCtx::new(store.clone()).with_clock(Arc::new(ManualClock::new(T0)));
+    c.progress = progress.clone();
+    c.cancel = cancel.clone();
+    c.variant = Arc::from("t");
+    c
 }
 
 #[tokio::test]
 async fn paper_order_placed_while_watching_arrives() {
     let store = store().await;
-    let bundle = Arc::new(BrokersBundle::paper_only(PaperConfig::default()));
+    let bundle = Arc::new(Arc::new(BrokersBundle::paper_only(PaperConfig::default())).routes());
     let progress = Progress::recording();
     let cancel = CancellationToken::new();
     let c = ctx(&store, &progress, &cancel);
@@ -116,6 +112,7 @@ async fn paper_order_placed_while_watching_arrives() {
 async fn paper_quotes_stream_for_the_symbols_asked() {
     let store = store().await;
     let bundle = BrokersBundle::paper_only(PaperConfig::default());
+    let bundle = Arc::new(bundle).routes();
     let (progress, cancel) = (Progress::recording(), CancellationToken::new());
     let out = bundle
         .call(
@@ -141,6 +138,7 @@ async fn paper_quotes_stream_for_the_symbols_asked() {
 async fn a_cancelled_watch_stops_at_once() {
     let store = store().await;
     let bundle = BrokersBundle::paper_only(PaperConfig::default());
+    let bundle = Arc::new(bundle).routes();
     let (progress, cancel) = (Progress::recording(), CancellationToken::new());
     let c = ctx(&store, &progress, &cancel);
     let stopper = cancel.clone();
@@ -180,6 +178,7 @@ async fn bad_bounds_name_their_field_and_an_unreachable_stream_names_its_venue()
     })
     .expect("tradier");
     let bundle = BrokersBundle::paper_only(PaperConfig::default()).with_broker(Arc::new(tradier));
+    let bundle = Arc::new(bundle).routes();
     let (progress, cancel) = (Progress::recording(), CancellationToken::new());
     let c = ctx(&store, &progress, &cancel);
     for (args, field) in [
