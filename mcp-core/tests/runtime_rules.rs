@@ -35,6 +35,12 @@ impl ToolBundle for VenueBundle {
                 route(format!("{n}_place_order"), "Places an order.", done).trade(),
                 route(format!("{n}_quote"), "Quotes.", done),
                 route(format!("{n}_crash"), "Panics.", crash),
+                route(
+                    format!("{n}_search"),
+                    "Searches on the CPU for 3 s.",
+                    search,
+                )
+                .cpu_heavy(),
             ],
         )
     }
@@ -61,6 +67,23 @@ async fn crash(
     _ctx: ToolCtx,
 ) -> Result<ToolOutput, ToolError> {
     panic!("boom");
+}
+
+/// Pure CPU work for up to 3 s, stopping when cancelled: never awaits.
+async fn search(
+    _b: Arc<VenueBundle>,
+    _input: NoArgs,
+    ctx: ToolCtx,
+) -> Result<ToolOutput, ToolError> {
+    let started = std::time::Instant::now();
+    let mut x: u64 = 1;
+    while started.elapsed() < std::time::Duration::from_secs(3) {
+        ctx.check_cancelled()?;
+        for i in 0..10_000u64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(i);
+        }
+    }
+    Ok(ToolOutput::new(format!("{x}"), json!({"x": x})))
 }
 
 fn catalog() -> BundleCatalog {
@@ -197,4 +220,30 @@ async fn renames_and_deny_lists_shape_the_tool_list() {
     assert_eq!(annotations.destructive_hint, Some(true));
     assert_eq!(text(&call(&client, "quote").await), "paper_quote done");
     client.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn a_cpu_heavy_tool_never_blocks_other_calls() {
+    // One thread drives every task here: if the 3 s search ran on it, the
+    // ping sent 200 ms later would wait for the search to end.
+    let client = Arc::new(connect(BOTH, false).await);
+    let t0 = std::time::Instant::now();
+    let searching = {
+        let client = client.clone();
+        tokio::spawn(async move { call(&client, "paper_search").await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let pong = call(&client, "ping").await;
+    assert_eq!(text(&pong), "pong");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_millis(1500),
+        "ping answered {:?} after the search started",
+        t0.elapsed()
+    );
+    assert!(
+        !searching.is_finished(),
+        "ping answered while the search ran"
+    );
+    let done = searching.await.expect("join");
+    assert_eq!(error_kind(&done), None, "{}", text(&done));
 }
