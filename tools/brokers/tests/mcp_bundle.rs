@@ -7,10 +7,10 @@ mod support;
 use support::pg;
 
 use nt_brokers::BrokersBundle;
+use nt_mcp_core::Store;
 use nt_mcp_core::manifest::Manifest;
 use nt_mcp_core::registry::{BundleCatalog, Runtime, RuntimeOptions};
 use nt_mcp_core::server::{McpServer, Transport};
-use nt_mcp_core::{Store, ToolBundle};
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
