@@ -16,9 +16,7 @@ use nt_fantasy::FantasyBundle;
 use nt_fantasy::data::{StatsProvider, StatsQuery};
 use nt_fantasy::model::Sport;
 use nt_fantasy::provider::{BallDontLie, BallDontLieConfig};
-use nt_mcp_core::bundle::{
-    BundleSettings, Caller, ToolBundle, ToolCtx, VenueMode,
-};
+use nt_mcp_core::bundle::{BundleSettings, Caller, ToolBundle, ToolCtx, VenueMode};
 use nt_mcp_core::clock::ManualClock;
 use nt_mcp_core::progress::Progress;
 use nt_mcp_core::store::core_migrations;

@@ -1,11 +1,11 @@
 //! The collective tool: syndicate-owned teams, their money and their votes.
 
-use std::sync::Arc;
 use nt_mcp_core::{Route, ToolCtx, ToolError, ToolOutput, route};
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
+use std::sync::Arc;
 
 use crate::FantasyBundle;
 use crate::collective::{self, Motion};
@@ -210,15 +210,8 @@ async fn collective_vote(
             member,
             motion,
         } => {
-            let p = collective::propose(
-                &ctx.store,
-                &actor,
-                &collective_id,
-                &member,
-                motion,
-                now,
-            )
-            .await?;
+            let p = collective::propose(&ctx.store, &actor, &collective_id, &member, motion, now)
+                .await?;
             out(p.summary(), json!({"proposal": p}))
         }
         CollectiveInput::Vote {
@@ -226,15 +219,8 @@ async fn collective_vote(
             member,
             approve,
         } => {
-            let p = collective::vote(
-                &ctx.store,
-                &actor,
-                &proposal_id,
-                &member,
-                approve,
-                now,
-            )
-            .await?;
+            let p =
+                collective::vote(&ctx.store, &actor, &proposal_id, &member, approve, now).await?;
             out(p.summary(), json!({"proposal": p}))
         }
         CollectiveInput::Deposit {
@@ -242,15 +228,8 @@ async fn collective_vote(
             member,
             amount,
         } => {
-            let b = collective::deposit(
-                &ctx.store,
-                &actor,
-                &collective_id,
-                &member,
-                amount,
-                now,
-            )
-            .await?;
+            let b = collective::deposit(&ctx.store, &actor, &collective_id, &member, amount, now)
+                .await?;
             out(
                 format!(
                     "{member} deposited {amount}; credit {}.",
@@ -264,25 +243,13 @@ async fn collective_vote(
             member,
             amount,
         } => {
-            let w = collective::withdraw(
-                &ctx.store,
-                &actor,
-                &collective_id,
-                &member,
-                amount,
-                now,
-            )
-            .await?;
+            let w = collective::withdraw(&ctx.store, &actor, &collective_id, &member, amount, now)
+                .await?;
             let mb = w.balances.member(&member);
             out(
                 format!(
                     "{member} withdrew {} ({} from credit, {} from stake); credit {}, stake {}, pool {}.",
-                    w.amount,
-                    w.from_credit,
-                    w.from_stake,
-                    mb.credit,
-                    mb.stake,
-                    w.balances.pool
+                    w.amount, w.from_credit, w.from_stake, mb.credit, mb.stake, w.balances.pool
                 ),
                 json!({"withdrawal": w}),
             )

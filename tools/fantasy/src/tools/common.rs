@@ -48,7 +48,10 @@ pub(crate) fn resolve_scoring(input: Option<ScoringInput>, sport: Sport) -> Resu
     Ok(rules)
 }
 
-pub(crate) fn out(text: String, structured: impl Serialize) -> std::result::Result<ToolOutput, ToolError> {
+pub(crate) fn out(
+    text: String,
+    structured: impl Serialize,
+) -> std::result::Result<ToolOutput, ToolError> {
     Ok(ToolOutput::new(text, structured))
 }
 

@@ -1,8 +1,8 @@
 //! League tools: create and join leagues, read a league and a team's roster.
 
-use std::sync::Arc;
 use nt_mcp_core::{Route, ToolCtx, ToolError, ToolOutput, route};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
@@ -337,8 +337,7 @@ async fn roster(
         .collect();
     let lineup = league::lineup(&ctx.store, &team.id, week).await?;
     // One line a player, best projection first.
-    let points =
-        |p: &crate::model::Player| proj.get(&p.id).copied().unwrap_or_default();
+    let points = |p: &crate::model::Player| proj.get(&p.id).copied().unwrap_or_default();
     let mut by_proj: Vec<&crate::model::Player> = roster.iter().collect();
     by_proj.sort_by_key(|p| std::cmp::Reverse(points(p)));
     let lines: String = by_proj

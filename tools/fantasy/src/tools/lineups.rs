@@ -1,9 +1,9 @@
 //! Lineup tools: set a team's lineup, the optimal lineup and diverse lineups
 //! (branch-and-bound searches: CPU-heavy, cancellable).
 
-use std::sync::Arc;
 use nt_mcp_core::{Route, ToolCtx, ToolError, ToolOutput, route};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
@@ -19,7 +19,9 @@ use crate::league::{self, LeagueKind};
 use crate::model::{Sport, parse_slots};
 use crate::optimizer::{self, Candidate, DiverseOptions, LineupRules, StackRule};
 use crate::sample::SAMPLE_SEASON;
-use crate::tools::common::{ScoringInput, last_week, latest_season_or_sample, out, resolve_scoring};
+use crate::tools::common::{
+    ScoringInput, last_week, latest_season_or_sample, out, resolve_scoring,
+};
 
 /// The lineup tools.
 pub(crate) fn routes() -> Vec<Route<FantasyBundle>> {
@@ -258,10 +260,9 @@ async fn set_lineup(
         None => {
             league::best_lineup_until(&ctx.store, &lg, &team.id, week, now, ctx.cancel.clone())
                 .await?
-        },
+        }
     };
-    let rows =
-        league::set_lineup(&ctx.store, &actor, &team.id, week, assignment, now).await?;
+    let rows = league::set_lineup(&ctx.store, &actor, &team.id, week, assignment, now).await?;
     out(
         format!(
             "{} week {week} lineup set{}: {}.",
@@ -282,6 +283,8 @@ async fn optimal_lineup(
     ctx: ToolCtx,
 ) -> std::result::Result<ToolOutput, ToolError> {
     let (pool, rules, source) = lineup_setup(&ctx, &i).await?;
+    // A call cancelled while its pool loaded does not start the search.
+    ctx.check_cancelled()?;
     let cancel = ctx.cancel.clone();
     let started = std::time::Instant::now();
     let (lineup, stats) = tokio::task::spawn_blocking(move || {

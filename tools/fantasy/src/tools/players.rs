@@ -1,7 +1,7 @@
 //! Player tools: stats summaries, projections and stats imports.
 
-use std::sync::Arc;
 use nt_mcp_core::{Route, ToolCtx, ToolError, ToolOutput, route};
+use std::sync::Arc;
 use std::time::Duration;
 
 use schemars::JsonSchema;
@@ -13,7 +13,9 @@ use crate::data::{self, SampleProvider, StatsProvider, StatsQuery};
 use crate::db::Actor;
 use crate::model::Sport;
 use crate::stats;
-use crate::tools::common::{ScoringInput, last_week, latest_season_or_sample, out, resolve_scoring, sport_of_player};
+use crate::tools::common::{
+    ScoringInput, last_week, latest_season_or_sample, out, resolve_scoring, sport_of_player,
+};
 
 /// The player tools.
 pub(crate) fn routes() -> Vec<Route<FantasyBundle>> {
@@ -222,9 +224,9 @@ async fn import_stats(
             (batch, provider.name())
         }
         ImportFormat::Csv | ImportFormat::Json => {
-            let text = i.data.ok_or_else(|| {
-                ToolError::invalid("data", "csv and json imports need `data`")
-            })?;
+            let text = i
+                .data
+                .ok_or_else(|| ToolError::invalid("data", "csv and json imports need `data`"))?;
             if text.len() > 20 * 1024 * 1024 {
                 return Err(ToolError::invalid("data", "at most 20 MiB per import"));
             }

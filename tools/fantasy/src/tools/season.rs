@@ -1,8 +1,8 @@
 //! Season tools: run the weekly cycle and read the standings.
 
-use std::sync::Arc;
 use nt_mcp_core::{Route, ToolCtx, ToolError, ToolOutput, route};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use schemars::JsonSchema;

@@ -1,10 +1,10 @@
 //! The waiver tool: claim a free agent.
 
-use std::sync::Arc;
 use nt_mcp_core::{Route, ToolCtx, ToolError, ToolOutput, route};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
+use std::sync::Arc;
 
 use crate::FantasyBundle;
 use crate::db::Actor;
