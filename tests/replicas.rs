@@ -46,9 +46,6 @@ async fn three_replicas_and_32_clients_act_as_one_service() {
                 "symbol": "SHOP.TO",
                 "side": "buy",
                 "qty": "1",
-                "order_type": "limit",
-                "limit_price": "1.00",
-                "time_in_force": "gtc",
             });
             let first = http_client(&urls[k % 3], None).await.expect("connect");
             let placed = call(&first, "broker_place_order", order.clone()).await;

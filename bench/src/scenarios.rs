@@ -200,25 +200,26 @@ pub async fn paper_orders(opts: &Options, target: &Target) -> Result<Rates> {
         .spawn()?;
     let pid = transport.id();
     let client = std::sync::Arc::new(().serve(transport).await?);
+    // Market orders that fill: each task buys one share, then sells it, so
+    // positions stay bounded and no sell is ever short.
     let order = |i: usize| {
         let args = serde_json::json!({
             "client_order_id": format!("bench-{i}"),
             "symbol": "SHOP.TO",
-            "side": "buy",
+            "side": if i % 2 == 0 { "buy" } else { "sell" },
             "qty": "1",
-            "order_type": "limit",
-            "limit_price": "1.00",
-            "time_in_force": "gtc",
         });
         CallToolRequestParams::new("broker_place_order")
             .with_arguments(args.as_object().cloned().unwrap_or_default())
     };
-    // Warm up (opens the paper account) and check the order is accepted.
-    let first = client.call_tool(order(usize::MAX)).await?;
-    if first.is_error == Some(true) {
-        bail!("the paper order was refused: {:?}", first.content);
+    // Warm up (opens the paper account) and check orders are accepted.
+    for i in [usize::MAX - 1, usize::MAX] {
+        let first = client.call_tool(order(i)).await?;
+        if first.is_error == Some(true) {
+            bail!("the paper order was refused: {:?}", first.content);
+        }
     }
-    let per_task = opts.orders / opts.in_flight.max(1);
+    let per_task = (opts.orders / opts.in_flight.max(1)) & !1;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for t in 0..opts.in_flight.max(1) {
