@@ -14,7 +14,10 @@ fn rust_sources(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().to_string();
         if path.is_dir() {
-            if !matches!(name.as_str(), "target" | "tests" | ".git" | "fixtures" | "benches") {
+            if !matches!(
+                name.as_str(),
+                "target" | "tests" | ".git" | "fixtures" | "benches"
+            ) {
                 rust_sources(&path, out);
             }
         } else if name.ends_with(".rs") {

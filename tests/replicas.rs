@@ -27,7 +27,13 @@ async fn three_replicas_and_32_clients_act_as_one_service() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let manifest = write_manifest(dir.path(), "replicas", MANIFEST);
-    let args = ["serve", "--manifest", manifest.as_str(), "--db", pg.url.as_str()];
+    let args = [
+        "serve",
+        "--manifest",
+        manifest.as_str(),
+        "--db",
+        pg.url.as_str(),
+    ];
     let (a, b, c) = tokio::join!(
         http_server(&args, &[]),
         http_server(&args, &[]),
@@ -50,7 +56,9 @@ async fn three_replicas_and_32_clients_act_as_one_service() {
             let first = http_client(&urls[k % 3], None).await.expect("connect");
             let placed = call(&first, "broker_place_order", order.clone()).await;
             assert!(!is_error(&placed), "{}", text(&placed));
-            let again_client = http_client(&urls[(k + 1) % 3], None).await.expect("connect");
+            let again_client = http_client(&urls[(k + 1) % 3], None)
+                .await
+                .expect("connect");
             let again = call(&again_client, "broker_place_order", order).await;
             assert!(!is_error(&again), "{}", text(&again));
             assert_eq!(structured(&again)["new"], json!(false), "{}", text(&again));
@@ -85,18 +93,49 @@ async fn three_replicas_and_32_clients_act_as_one_service() {
     // A job started on replica A is awaited from replica B ...
     let on_a = http_client(&urls[0], None).await.expect("connect");
     let on_b = http_client(&urls[1], None).await.expect("connect");
-    let started = call(&on_a, "diag_long_running", json!({"duration_ms": 800, "steps": 4})).await;
-    let job = structured(&started)["job_id"].as_str().expect("job id").to_string();
-    let done = call(&on_b, "job_status", json!({"job_id": job, "wait_ms": 10000})).await;
-    assert_eq!(structured(&done)["status"], json!("succeeded"), "{}", text(&done));
+    let started = call(
+        &on_a,
+        "diag_long_running",
+        json!({"duration_ms": 800, "steps": 4}),
+    )
+    .await;
+    let job = structured(&started)["job_id"]
+        .as_str()
+        .expect("job id")
+        .to_string();
+    let done = call(
+        &on_b,
+        "job_status",
+        json!({"job_id": job, "wait_ms": 10000}),
+    )
+    .await;
+    assert_eq!(
+        structured(&done)["status"],
+        json!("succeeded"),
+        "{}",
+        text(&done)
+    );
 
     // ... and a long one is cancelled from replica B.
-    let started = call(&on_a, "diag_long_running", json!({"duration_ms": 60000, "steps": 60})).await;
-    let job = structured(&started)["job_id"].as_str().expect("job id").to_string();
+    let started = call(
+        &on_a,
+        "diag_long_running",
+        json!({"duration_ms": 60000, "steps": 60}),
+    )
+    .await;
+    let job = structured(&started)["job_id"]
+        .as_str()
+        .expect("job id")
+        .to_string();
     let cancelled = call(&on_b, "job_cancel", json!({"job_id": job})).await;
     assert!(!is_error(&cancelled), "{}", text(&cancelled));
     let seen = call(&on_b, "job_status", json!({"job_id": job, "wait_ms": 5000})).await;
-    assert_eq!(structured(&seen)["status"], json!("cancelled"), "{}", text(&seen));
+    assert_eq!(
+        structured(&seen)["status"],
+        json!("cancelled"),
+        "{}",
+        text(&seen)
+    );
     for client in [checker, on_a, on_b] {
         client.cancel().await.expect("close");
     }
@@ -106,9 +145,11 @@ async fn three_replicas_and_32_clients_act_as_one_service() {
 
 #[tokio::test]
 async fn a_callers_rate_limit_is_shared_by_replicas() {
-    let Some(pg) =
-        nt_mcp_core::testing::pg_schema("nt_replicas_", "a_callers_rate_limit_is_shared_by_replicas")
-            .await
+    let Some(pg) = nt_mcp_core::testing::pg_schema(
+        "nt_replicas_",
+        "a_callers_rate_limit_is_shared_by_replicas",
+    )
+    .await
     else {
         return;
     };
@@ -118,7 +159,13 @@ async fn a_callers_rate_limit_is_shared_by_replicas() {
         "limited",
         "name = \"limited\"\nbundles = []\n[limits]\ncalls_per_minute = 6\n",
     );
-    let args = ["serve", "--manifest", manifest.as_str(), "--db", pg.url.as_str()];
+    let args = [
+        "serve",
+        "--manifest",
+        manifest.as_str(),
+        "--db",
+        pg.url.as_str(),
+    ];
     let (one, two) = tokio::join!(stdio_client(&args), stdio_client(&args));
     for i in 0..6 {
         let client = if i % 2 == 0 { &one } else { &two };

@@ -14,11 +14,14 @@ const SECRET: &str = "swarm-secret-swarm-secret-swarm-secret-42";
 
 const INIT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
-const PING: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"ping","arguments":{}}}"#;
+const PING: &str =
+    r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"ping","arguments":{}}}"#;
 
 fn mint(sub: &str, scope: &str, ttl: &str) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_neural-trader-mcp"))
-        .args(["token", "issue", "--sub", sub, "--scope", scope, "--ttl", ttl])
+        .args([
+            "token", "issue", "--sub", sub, "--scope", scope, "--ttl", ttl,
+        ])
         .env("NT_JWT_SECRET", SECRET)
         .output()
         .expect("run token issue");
@@ -27,7 +30,10 @@ fn mint(sub: &str, scope: &str, ttl: &str) -> String {
         "token issue failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).expect("utf8").trim().to_string()
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string()
 }
 
 async fn post(
@@ -74,7 +80,9 @@ async fn sessions_belong_to_their_subject_and_minted_tokens_work() {
     let bob = mint("bob", "read", "30m");
 
     // A minted token opens a full rmcp session; the caller is its subject.
-    let client = http_client(&server.url, Some(&alice)).await.expect("connect");
+    let client = http_client(&server.url, Some(&alice))
+        .await
+        .expect("connect");
     assert_eq!(text(&call(&client, "ping", json!({})).await), "pong");
     client.cancel().await.expect("close");
 
