@@ -48,6 +48,36 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// A scratch folder and a SQLite file URL in it, for one scenario.
+fn scratch_db(tag: &str, target: &Target) -> Result<(std::path::PathBuf, String)> {
+    let dir = std::env::temp_dir().join(format!(
+        "nt-bench-{tag}-{}-{}",
+        target.name,
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let db = format!("sqlite://{}", dir.join("bench.db").display());
+    Ok((dir, db))
+}
+
+/// Starts `target` on stdio over `db` (stderr discarded) and connects.
+async fn stdio_session(
+    target: &Target,
+    db: &str,
+) -> Result<(
+    rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    Option<u32>,
+)> {
+    let (transport, _) =
+        TokioChildProcess::builder(tokio::process::Command::new(&target.exe).configure(|c| {
+            c.args(target.stdio_args(db)).env("RUST_LOG", "error");
+        }))
+        .stderr(Stdio::null())
+        .spawn()?;
+    let pid = transport.id();
+    Ok((().serve(transport).await?, pid))
+}
+
 /// Median time from process start to the first `tools/list` answer, on a
 /// database file that already exists (a returning user's `state.db`: its
 /// migrations are applied, start-up only checks them). The first start,
@@ -82,17 +112,8 @@ pub async fn startup(opts: &Options, target: &Target) -> Result<Duration> {
 
 /// Sequential `ping` over stdio: calls/s, p50, p99, peak RSS (KiB).
 pub async fn stdio_calls(opts: &Options, target: &Target) -> Result<Rates> {
-    let dir = std::env::temp_dir().join(format!("nt-bench-{}-{}", target.name, std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let db = format!("sqlite://{}", dir.join("bench.db").display());
-    let (transport, _) =
-        TokioChildProcess::builder(tokio::process::Command::new(&target.exe).configure(|c| {
-            c.args(target.stdio_args(&db)).env("RUST_LOG", "error");
-        }))
-        .stderr(Stdio::null())
-        .spawn()?;
-    let pid = transport.id();
-    let client = ().serve(transport).await?;
+    let (dir, db) = scratch_db("stdio", target)?;
+    let (client, pid) = stdio_session(target, &db).await?;
     for _ in 0..100 {
         client.call_tool(ping()).await?;
     }
@@ -186,27 +207,19 @@ pub async fn http_calls(opts: &Options, target: &Target) -> Result<Rates> {
 }
 
 /// Paper orders through MCP over stdio on a SQLite file: `in_flight` tasks
-/// each place limit orders (compliance, the order's transaction and its
+/// each place market orders that fill (compliance, the order's transaction and its
 /// hash-chained audit) on one session. Orders/s and latency percentiles.
 pub async fn paper_orders(opts: &Options, target: &Target) -> Result<Rates> {
-    let dir = std::env::temp_dir().join(format!("nt-bench-orders-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let db = format!("sqlite://{}", dir.join("orders.db").display());
-    let (transport, _) =
-        TokioChildProcess::builder(tokio::process::Command::new(&target.exe).configure(|c| {
-            c.args(target.stdio_args(&db)).env("RUST_LOG", "error");
-        }))
-        .stderr(Stdio::null())
-        .spawn()?;
-    let pid = transport.id();
-    let client = std::sync::Arc::new(().serve(transport).await?);
+    let (dir, db) = scratch_db("orders", target)?;
+    let (client, pid) = stdio_session(target, &db).await?;
+    let client = std::sync::Arc::new(client);
     // Market orders that fill: each task buys one share, then sells it, so
     // positions stay bounded and no sell is ever short.
     let order = |i: usize| {
         let args = serde_json::json!({
             "client_order_id": format!("bench-{i}"),
             "symbol": "SHOP.TO",
-            "side": if i % 2 == 0 { "buy" } else { "sell" },
+            "side": if i.is_multiple_of(2) { "buy" } else { "sell" },
             "qty": "1",
         });
         CallToolRequestParams::new("broker_place_order")
