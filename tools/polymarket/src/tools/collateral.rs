@@ -345,7 +345,6 @@ impl PolymarketBundle {
         };
         let mut body = body;
         let mut text = text;
-        body["venue"] = json!(venue);
         body["sent"] = json!(false);
         if input.send {
             let calls: Vec<Call> = serde_json::from_value(body["calls"].clone()).map_err(|_| {
@@ -363,7 +362,7 @@ impl PolymarketBundle {
             body["sent"] = json!(true);
             body["transactions"] = json!(sent);
         }
-        Ok(ToolOutput::new(format!("venue: {venue}\n{text}"), body))
+        Ok(ToolOutput::from_venue(venue, text, body))
     }
 }
 

@@ -149,12 +149,10 @@ impl PolymarketBundle {
             p.price,
             p.shares,
         )?;
-        Ok(ToolOutput::new(
-            text(
-                &format!("venue: {VENUE}\nfee estimate for token {token}"),
-                &est,
-            ),
-            json!({ "venue": VENUE, "market": market, "token_id": token, "estimate": est }),
+        Ok(ToolOutput::from_venue(
+            VENUE,
+            text(&format!("fee estimate for token {token}"), &est),
+            json!({ "market": market, "token_id": token, "estimate": est }),
         ))
     }
 

@@ -33,15 +33,16 @@ impl PolymarketBundle {
         };
         let risk = load_risk(ctx.store.pool(), acct_of(ctx), now, eq).await?;
         let loss = risk.daily_loss(eq);
-        Ok(ToolOutput::new(
+        Ok(ToolOutput::from_venue(
+            VENUE,
             format!(
-                "venue: {VENUE}\nkill switch {}; exposure {total} / {}; daily loss {loss} / {}; max order {}",
+                "kill switch {}; exposure {total} / {}; daily loss {loss} / {}; max order {}",
                 if risk.kill_switch { "ON" } else { "off" },
                 risk.limits.max_total_exposure,
                 risk.limits.daily_loss_limit,
                 risk.limits.max_order_notional
             ),
-            json!({ "venue": VENUE, "limits": risk.limits, "kill_switch": risk.kill_switch, "total_exposure": total,
+            json!({ "limits": risk.limits, "kill_switch": risk.kill_switch, "total_exposure": total,
                     "equity": r6(eq), "day_start_equity": r6(risk.day_start_equity), "daily_loss": r6(loss) }),
         ))
     }
@@ -98,13 +99,14 @@ impl PolymarketBundle {
             }
         }
         save_risk(pool, acct_of(ctx), &risk, now).await?;
-        Ok(ToolOutput::new(
+        Ok(ToolOutput::from_venue(
+            VENUE,
             format!(
-                "venue: {VENUE}\nrisk limits saved; kill switch {}; cancelled {} order(s)",
+                "risk limits saved; kill switch {}; cancelled {} order(s)",
                 if risk.kill_switch { "ON" } else { "off" },
                 cancelled.len()
             ),
-            json!({ "venue": VENUE, "limits": risk.limits, "kill_switch": risk.kill_switch, "cancelled": cancelled.len() }),
+            json!({ "limits": risk.limits, "kill_switch": risk.kill_switch, "cancelled": cancelled.len() }),
         ))
     }
 
@@ -136,14 +138,15 @@ impl PolymarketBundle {
             .find(|(a, _)| a == acct_of(ctx))
             .map(|(_, p)| *p)
             .unwrap_or_default();
-        Ok(ToolOutput::new(
+        Ok(ToolOutput::from_venue(
+            VENUE,
             format!(
-                "venue: {VENUE}\nresolved {} as {}; paper received {paper} pUSD; {} order(s) cancelled",
+                "resolved {} as {}; paper received {paper} pUSD; {} order(s) cancelled",
                 market,
                 winner.as_str(),
                 cancelled.len()
             ),
-            json!({ "venue": VENUE, "market": market, "winner": winner, "paper_payout": paper,
+            json!({ "market": market, "winner": winner, "paper_payout": paper,
                     "payouts": payouts.iter().map(|(a, p)| json!({"account": a, "usdc": p})).collect::<Vec<_>>(),
                     "cancelled_orders": cancelled.len(),
                     "redeem": { "to": redeem.to, "data": redeem.data, "purpose": redeem.purpose,
@@ -239,9 +242,10 @@ impl PolymarketBundle {
         }
         let brier = ensemble::brier(&pairs);
         let fees = crate::analytics::fees_paid(&taker_fees);
-        Ok(ToolOutput::new(
+        Ok(ToolOutput::from_venue(
+            VENUE,
             format!(
-                "venue: {VENUE}\nfills: {taker_n} taker ({taker_vol} pUSD), {maker_n} maker ({maker_vol} pUSD); fees paid {} pUSD on taker fills, 0 as maker; spread captured {} pUSD on {} maker shares; realized {} unrealized {}; Brier score {} over {} resolved forecasts",
+                "fills: {taker_n} taker ({taker_vol} pUSD), {maker_n} maker ({maker_vol} pUSD); fees paid {} pUSD on taker fills, 0 as maker; spread captured {} pUSD on {} maker shares; realized {} unrealized {}; Brier score {} over {} resolved forecasts",
                 fees.total,
                 captured.total.round_dp(6),
                 captured.shares,
@@ -250,7 +254,7 @@ impl PolymarketBundle {
                 brier.map_or_else(|| "n/a".to_string(), |b| b.to_string()),
                 pairs.len()
             ),
-            json!({ "venue": VENUE, "taker_fills": taker_n, "taker_volume": taker_vol, "maker_fills": maker_n, "maker_volume": maker_vol,
+            json!({ "taker_fills": taker_n, "taker_volume": taker_vol, "maker_fills": maker_n, "maker_volume": maker_vol,
                     "realized_pnl": view["realized_pnl"], "unrealized_pnl": view["unrealized_pnl"], "equity": view["equity"],
                     "spread_captured": captured.total.round_dp(6), "spread_captured_per_share": captured.per_share(),
                     "maker_shares": captured.shares, "fees_paid": fees,
@@ -294,9 +298,10 @@ impl PolymarketBundle {
         }
         let mut body = view;
         body["activity"] = json!(activity);
-        Ok(ToolOutput::new(
+        Ok(ToolOutput::from_venue(
+            VENUE,
             format!(
-                "venue: {VENUE}\n{name}: {}\n{} recent trades",
+                "{name}: {}\n{} recent trades",
                 account_text(&body),
                 activity.len()
             ),
@@ -332,9 +337,10 @@ impl PolymarketBundle {
             .enumerate()
             .map(|(i, r)| format!("{}. {} pnl {} equity {}", i + 1, r.0, r.1, r.2))
             .collect();
-        Ok(ToolOutput::new(
-            format!("venue: {VENUE}\n{}", lines.join("\n")),
-            json!({ "venue": VENUE, "leaderboard": rows.iter().enumerate().map(|(i, r)| json!({"rank": i + 1, "account": r.0, "pnl": r.1, "equity": r.2})).collect::<Vec<_>>() }),
+        Ok(ToolOutput::from_venue(
+            VENUE,
+            lines.join("\n"),
+            json!({ "leaderboard": rows.iter().enumerate().map(|(i, r)| json!({"rank": i + 1, "account": r.0, "pnl": r.1, "equity": r.2})).collect::<Vec<_>>() }),
         ))
     }
 }

@@ -55,13 +55,10 @@ impl PolymarketBundle {
                 )
             })
             .collect();
-        Ok(ToolOutput::new(
-            format!(
-                "venue: {VENUE}\n{} markets\n{}",
-                list.len(),
-                lines.join("\n")
-            ),
-            json!({ "venue": VENUE, "count": list.len(), "markets": list }),
+        Ok(ToolOutput::from_venue(
+            VENUE,
+            format!("{} markets\n{}", list.len(), lines.join("\n")),
+            json!({ "count": list.len(), "markets": list }),
         ))
     }
 
@@ -72,13 +69,13 @@ impl PolymarketBundle {
             .ok_or_else(|| PolymarketError::Config("not loaded".into()))?;
         let (m, _) = find_market(engine, &input.market)?;
         let mut summary = market_summary(engine, m);
-        summary["venue"] = json!(VENUE);
         summary["yes_book"] =
             serde_json::to_value(engine.book(&m.yes_token, 5)?).unwrap_or_default();
         summary["no_book"] = serde_json::to_value(engine.book(&m.no_token, 5)?).unwrap_or_default();
-        Ok(ToolOutput::new(
+        Ok(ToolOutput::from_venue(
+            VENUE,
             format!(
-                "venue: {VENUE}\n{} ({})\nYES mid {}",
+                "{} ({})\nYES mid {}",
                 m.question,
                 m.slug,
                 plain(&summary["mid"])
@@ -123,13 +120,14 @@ impl PolymarketBundle {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        Ok(ToolOutput::new(
+        Ok(ToolOutput::from_venue(
+            VENUE,
             format!(
-                "venue: {VENUE}\ntoken {token}\nbids {}\nasks {}",
+                "token {token}\nbids {}\nasks {}",
                 fmt(&book.bids),
                 fmt(&book.asks)
             ),
-            json!({ "venue": VENUE, "token_id": token, "bids": book.bids, "asks": book.asks, "mid": mid, "spread": spread,
+            json!({ "token_id": token, "bids": book.bids, "asks": book.asks, "mid": mid, "spread": spread,
                     "last_trade_price": engine.last_trade(&token) }),
         ))
     }
@@ -161,16 +159,14 @@ impl PolymarketBundle {
             };
             points.push(json!({ "t": r.try_get::<i64, _>("at_ms")?, "p": price, "size": r.try_get::<String, _>("size")? }));
         }
-        Ok(ToolOutput::new(
-            format!(
-                "venue: {VENUE}\n{}",
-                history_text(
-                    &format!("{} prints for token {}", points.len(), input.token_id),
-                    &points,
-                    1
-                )
+        Ok(ToolOutput::from_venue(
+            VENUE,
+            history_text(
+                &format!("{} prints for token {}", points.len(), input.token_id),
+                &points,
+                1,
             ),
-            json!({ "venue": VENUE, "token_id": input.token_id, "history": points }),
+            json!({ "token_id": input.token_id, "history": points }),
         ))
     }
 
@@ -211,14 +207,10 @@ impl PolymarketBundle {
             tokens.push(json!({ "token_id": token, "outcome": outcome, "holders": holders.iter().map(|(n, s)| json!({
                 "proxy_wallet": n, "name": n, "amount": s, "outcome_index": index })).collect::<Vec<_>>() }));
         }
-        Ok(ToolOutput::new(
-            format!(
-                "venue: {VENUE}\n{} ({})\n{}",
-                m.question,
-                m.condition_id,
-                lines.join("\n")
-            ),
-            json!({ "venue": VENUE, "market": m.condition_id, "question": m.question, "tokens": tokens }),
+        Ok(ToolOutput::from_venue(
+            VENUE,
+            format!("{} ({})\n{}", m.question, m.condition_id, lines.join("\n")),
+            json!({ "market": m.condition_id, "question": m.question, "tokens": tokens }),
         ))
     }
 

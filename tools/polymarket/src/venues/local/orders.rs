@@ -55,7 +55,7 @@ impl PolymarketBundle {
             .await?;
         let o = &out.order;
         let text = format!(
-            "venue: {VENUE}\n{}order {} {} {} @ {}: {} filled, status {}",
+            "{}order {} {} {} @ {}: {} filled, status {}",
             if duplicate {
                 "duplicate client_order_id, existing "
             } else {
@@ -68,9 +68,10 @@ impl PolymarketBundle {
             o.filled,
             o.status.as_str()
         );
-        Ok(ToolOutput::new(
+        Ok(ToolOutput::from_venue(
+            VENUE,
             text,
-            json!({ "venue": VENUE, "duplicate": duplicate, "order": o, "fills": out.fills }),
+            json!({ "duplicate": duplicate, "order": o, "fills": out.fills }),
         ))
     }
 
@@ -99,13 +100,10 @@ impl PolymarketBundle {
         };
         let cancelled = self.clob.cancel(ctx, acct_of(ctx), which).await?;
         let ids: Vec<&str> = cancelled.iter().map(|o| o.order_id.as_str()).collect();
-        Ok(ToolOutput::new(
-            format!(
-                "venue: {VENUE}\ncancelled {} order(s): {}",
-                ids.len(),
-                ids.join(", ")
-            ),
-            json!({ "venue": VENUE, "cancelled": cancelled }),
+        Ok(ToolOutput::from_venue(
+            VENUE,
+            format!("cancelled {} order(s): {}", ids.len(), ids.join(", ")),
+            json!({ "cancelled": cancelled }),
         ))
     }
 
@@ -137,13 +135,10 @@ impl PolymarketBundle {
                 )
             })
             .collect();
-        Ok(ToolOutput::new(
-            format!(
-                "venue: {VENUE}\n{} open order(s)\n{}",
-                orders.len(),
-                lines.join("\n")
-            ),
-            json!({ "venue": VENUE, "orders": orders }),
+        Ok(ToolOutput::from_venue(
+            VENUE,
+            format!("{} open order(s)\n{}", orders.len(), lines.join("\n")),
+            json!({ "orders": orders }),
         ))
     }
 
@@ -153,10 +148,7 @@ impl PolymarketBundle {
             .as_ref()
             .ok_or_else(|| PolymarketError::Config("not loaded".into()))?;
         let view = account_view(engine, acct_of(ctx));
-        Ok(ToolOutput::new(
-            format!("venue: {VENUE}\n{}", account_text(&view)),
-            view,
-        ))
+        Ok(ToolOutput::from_venue(VENUE, account_text(&view), view))
     }
 
     pub(crate) async fn copy(&self, input: CopyInput, ctx: &ToolCtx) -> Result<ToolOutput> {
@@ -257,15 +249,16 @@ impl PolymarketBundle {
             .iter()
             .map(|(t, s, p, z)| json!({"token_id": t, "side": s, "price": p, "size": z}))
             .collect();
-        Ok(ToolOutput::new(
+        Ok(ToolOutput::from_venue(
+            VENUE,
             format!(
-                "venue: {VENUE}\ncopy {} x{}: {} order(s) planned{}",
+                "copy {} x{}: {} order(s) planned{}",
                 input.source,
                 scale,
                 planned.len(),
                 if input.dry_run { " (dry run)" } else { "" }
             ),
-            json!({ "venue": VENUE, "source": input.source, "scale": scale, "planned": planned, "results": results }),
+            json!({ "source": input.source, "scale": scale, "planned": planned, "results": results }),
         ))
     }
 }

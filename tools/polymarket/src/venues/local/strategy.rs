@@ -66,16 +66,17 @@ impl PolymarketBundle {
                 )
             })
             .collect();
-        Ok(ToolOutput::new(
+        Ok(ToolOutput::from_venue(
+            VENUE,
             format!(
-                "venue: {VENUE}\nscanned {} markets, {} neg-risk events ({} skipped as incomplete sets): {} opportunities net of taker fees\n{}",
+                "scanned {} markets, {} neg-risk events ({} skipped as incomplete sets): {} opportunities net of taker fees\n{}",
                 binaries.len(),
                 events.len(),
                 skipped.len(),
                 found.len(),
                 lines.join("\n")
             ),
-            json!({ "venue": VENUE, "markets_scanned": binaries.len(), "events_scanned": events.len(), "skipped_events": skipped, "opportunities": found }),
+            json!({ "markets_scanned": binaries.len(), "events_scanned": events.len(), "skipped_events": skipped, "opportunities": found }),
         ))
     }
 
@@ -138,9 +139,10 @@ impl PolymarketBundle {
                 placed.push(out.order);
             }
         }
-        Ok(ToolOutput::new(
+        Ok(ToolOutput::from_venue(
+            VENUE,
             format!(
-                "venue: {VENUE}\n{}: reservation {} spread {} bid {} ask {}{}",
+                "{}: reservation {} spread {} bid {} ask {}{}",
                 spec.slug,
                 quotes.reservation,
                 quotes.spread,
@@ -158,7 +160,7 @@ impl PolymarketBundle {
                     String::new()
                 }
             ),
-            json!({ "venue": VENUE, "market": spec.condition_id, "quotes": quotes, "placed": placed,
+            json!({ "market": spec.condition_id, "quotes": quotes, "placed": placed,
                     "fees": "quotes rest as maker orders: CLOB V2 charges makers no platform fee" }),
         ))
     }
@@ -218,9 +220,10 @@ impl PolymarketBundle {
             _ => None,
         };
         let (risk_text, risk) = crate::venues::live::parity::risk_verdict(risk_verdict);
-        Ok(ToolOutput::new(
+        Ok(ToolOutput::from_venue(
+            VENUE,
             format!(
-                "venue: {VENUE}\n{}: ensemble P(YES) {} edge {} -> {}{risk_text}",
+                "{}: ensemble P(YES) {} edge {} -> {}{risk_text}",
                 spec.slug,
                 s.probability,
                 s.edge,
@@ -235,7 +238,7 @@ impl PolymarketBundle {
                     _ => "no trade".into(),
                 }
             ),
-            json!({ "venue": VENUE, "market": spec.condition_id, "suggestion": s, "token_id": token,
+            json!({ "market": spec.condition_id, "suggestion": s, "token_id": token,
                     "risk": risk }),
         ))
     }
