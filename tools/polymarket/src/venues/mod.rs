@@ -4,6 +4,8 @@
 //! configured, else local) and every tool handler calls it; each answer says
 //! which venue answered.
 
+pub(crate) mod collateral;
+pub(crate) mod fees;
 pub(crate) mod live;
 pub(crate) mod local;
 

@@ -3,3 +3,4 @@
 pub(crate) mod markets;
 pub(crate) mod orders;
 pub(crate) mod parity;
+pub(crate) mod user_stream;

@@ -224,7 +224,7 @@ impl PolymarketBundle {
     /// The local CLOB has no user channel.
     pub(crate) fn refuse_stream_orders(&self) -> Result<ToolOutput> {
         Err(PolymarketError::Refused(
-            crate::tools::stream::LOCAL_REFUSAL.into(),
+            crate::venues::live::user_stream::LOCAL_REFUSAL.into(),
         ))
     }
 }
