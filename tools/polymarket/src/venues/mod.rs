@@ -100,39 +100,39 @@ pub(crate) struct LiveVenue<'a> {
 #[async_trait::async_trait]
 impl ClobVenue for LocalVenue<'_> {
     async fn markets(&self, input: MarketsInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.markets(input, ctx).await
+        self.markets(input, ctx).await
     }
 
     async fn market(&self, input: MarketInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.market(input, ctx).await
+        self.market(input, ctx).await
     }
 
     async fn orderbook(&self, input: OrderbookInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.orderbook(input, ctx).await
+        self.orderbook(input, ctx).await
     }
 
     async fn price_history(&self, input: HistoryInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.history(input, ctx).await
+        self.history(input, ctx).await
     }
 
     async fn place_order(&self, input: OrderInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.place(input, ctx).await
+        self.place(input, ctx).await
     }
 
     async fn cancel_order(&self, input: CancelInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.cancel(input, ctx).await
+        self.cancel(input, ctx).await
     }
 
     async fn open_orders(&self, input: OpenOrdersInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.open_orders(input, ctx).await
+        self.open_orders(input, ctx).await
     }
 
     async fn positions(&self, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.positions(ctx).await
+        self.positions(ctx).await
     }
 
     async fn find_arbitrage(&self, input: ArbInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.find_arb(input, ctx).await
+        self.find_arb(input, ctx).await
     }
 
     async fn fee_estimate(&self, input: FeeEstimateInput, ctx: &ToolCtx) -> Result<ToolOutput> {
@@ -140,92 +140,90 @@ impl ClobVenue for LocalVenue<'_> {
     }
 
     async fn quote_market(&self, input: QuoteInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.quote(input, ctx).await
+        self.quote(input, ctx).await
     }
 
     async fn risk_status(&self, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.risk_status(ctx).await
+        self.risk_status(ctx).await
     }
 
     async fn set_risk_limits(&self, input: RiskInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.set_risk(input, ctx).await
+        self.set_risk(input, ctx).await
     }
 
     async fn settle(&self, input: SettleInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.settle(input, ctx).await
+        self.settle(input, ctx).await
     }
 
     async fn analytics(&self, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.analytics(ctx).await
+        self.analytics(ctx).await
     }
 
     async fn ensemble_signal(&self, input: EnsembleInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.ensemble(input, ctx).await
+        self.ensemble(input, ctx).await
     }
 
     async fn wallet(&self, input: WalletInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.wallet(input, ctx).await
+        self.wallet(input, ctx).await
     }
 
     async fn leaderboard(&self, _input: LeaderboardInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.leaderboard(ctx).await
+        self.leaderboard(ctx).await
     }
 
     async fn holders(&self, input: HoldersInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.holders(input, ctx).await
+        self.holders(input, ctx).await
     }
 
     async fn stream_books(&self, _input: StreamInput, _ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.refuse_stream_books()
+        self.refuse_stream_books()
     }
 
     async fn stream_orders(&self, _input: StreamOrdersInput, _ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.refuse_stream_orders()
+        self.refuse_stream_orders()
     }
 
     async fn copy_wallet(&self, input: CopyInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.0.copy(input, ctx).await
+        self.copy(input, ctx).await
     }
 }
 
 #[async_trait::async_trait]
 impl ClobVenue for LiveVenue<'_> {
     async fn markets(&self, input: MarketsInput, _ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_markets(self.live, input).await
+        self.live_markets(self.live, input).await
     }
 
     async fn market(&self, input: MarketInput, _ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_market(self.live, input).await
+        self.live_market(self.live, input).await
     }
 
     async fn orderbook(&self, input: OrderbookInput, _ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_orderbook(self.live, input).await
+        self.live_orderbook(self.live, input).await
     }
 
     async fn price_history(&self, input: HistoryInput, _ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_history(self.live, input).await
+        self.live_history(self.live, input).await
     }
 
     async fn place_order(&self, input: OrderInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_place(self.live, input, ctx).await
+        self.live_place(self.live, input, ctx).await
     }
 
     async fn cancel_order(&self, input: CancelInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_cancel(self.live, input, ctx).await
+        self.live_cancel(self.live, input, ctx).await
     }
 
     async fn open_orders(&self, input: OpenOrdersInput, _ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_open_orders(self.live, input).await
+        self.live_open_orders(self.live, input).await
     }
 
     async fn positions(&self, _ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_wallet(self.live, None).await
+        self.live_wallet(self.live, None).await
     }
 
     async fn find_arbitrage(&self, input: ArbInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle
-            .live_arb(self.live, input, ctx.clock.now_ms())
-            .await
+        self.live_arb(self.live, input, ctx.clock.now_ms()).await
     }
 
     async fn fee_estimate(&self, input: FeeEstimateInput, ctx: &ToolCtx) -> Result<ToolOutput> {
@@ -233,51 +231,67 @@ impl ClobVenue for LiveVenue<'_> {
     }
 
     async fn quote_market(&self, input: QuoteInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_quote(self.live, input, ctx).await
+        self.live_quote(self.live, input, ctx).await
     }
 
     async fn risk_status(&self, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_risk_status(self.live, ctx).await
+        self.live_risk_status(self.live, ctx).await
     }
 
     async fn set_risk_limits(&self, input: RiskInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_set_risk(self.live, input, ctx).await
+        self.live_set_risk(self.live, input, ctx).await
     }
 
     async fn settle(&self, input: SettleInput, _ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_settle(self.live, input).await
+        self.live_settle(self.live, input).await
     }
 
     async fn analytics(&self, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_analytics(self.live, ctx).await
+        self.live_analytics(self.live, ctx).await
     }
 
     async fn ensemble_signal(&self, input: EnsembleInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_ensemble(self.live, input, ctx).await
+        self.live_ensemble(self.live, input, ctx).await
     }
 
     async fn wallet(&self, input: WalletInput, _ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_wallet(self.live, input.address).await
+        self.live_wallet(self.live, input.address).await
     }
 
     async fn leaderboard(&self, input: LeaderboardInput, _ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_leaderboard(self.live, input).await
+        self.live_leaderboard(self.live, input).await
     }
 
     async fn holders(&self, input: HoldersInput, _ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_holders(self.live, input).await
+        self.live_holders(self.live, input).await
     }
 
     async fn stream_books(&self, input: StreamInput, _ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_stream(self.live, input).await
+        self.live_stream(self.live, input).await
     }
 
     async fn stream_orders(&self, input: StreamOrdersInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_stream_orders(self.live, input, ctx).await
+        self.live_stream_orders(self.live, input, ctx).await
     }
 
     async fn copy_wallet(&self, input: CopyInput, ctx: &ToolCtx) -> Result<ToolOutput> {
-        self.bundle.live_copy(self.live, input, ctx).await
+        self.live_copy(self.live, input, ctx).await
+    }
+}
+
+impl std::ops::Deref for LocalVenue<'_> {
+    type Target = PolymarketBundle;
+
+    fn deref(&self) -> &PolymarketBundle {
+        self.0
+    }
+}
+
+impl std::ops::Deref for LiveVenue<'_> {
+    type Target = PolymarketBundle;
+
+    fn deref(&self) -> &PolymarketBundle {
+        self.bundle
     }
 }
 

@@ -7,7 +7,6 @@ use nt_mcp_core::bundle::ToolOutput;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::PolymarketBundle;
 use crate::arb::{self, ArbParams, BinaryQuote, NegRiskEvent};
 use crate::book::{BookSet, L2Book};
 use crate::engine::Level;
@@ -17,8 +16,9 @@ use crate::live::{self as livepath, LIVE_VENUE, Live};
 use crate::local_view::*;
 use crate::stream::Lookup;
 use crate::types::Outcome;
+use crate::venues::LiveVenue;
 
-impl PolymarketBundle {
+impl LiveVenue<'_> {
     pub(crate) async fn live_markets(
         &self,
         live: &Live,
@@ -176,7 +176,7 @@ pub(crate) fn stream_book_json(book: &L2Book, depth: usize, age_ms: u64) -> Valu
     })
 }
 
-impl PolymarketBundle {
+impl LiveVenue<'_> {
     /// One token's book: from the stream when subscribed, in sync and at
     /// most `max_age_ms` old; else a REST snapshot saying why.
     pub(crate) async fn live_book(

@@ -4,15 +4,15 @@ use nt_mcp_core::bundle::{ToolCtx, ToolOutput};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::PolymarketBundle;
 use crate::error::{PolymarketError, Result};
 use crate::inputs::*;
 use crate::live::{self as livepath, LIVE_RISK_ID, LIVE_VENUE, Live, LiveOrder};
 use crate::local_view::*;
 use crate::risk_store::{load_risk, save_risk};
 use crate::types::{OrderType, Side, parse_decimal};
+use crate::venues::LiveVenue;
 
-impl PolymarketBundle {
+impl LiveVenue<'_> {
     pub(crate) async fn live_place(
         &self,
         live: &Live,

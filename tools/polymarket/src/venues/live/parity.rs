@@ -137,7 +137,7 @@ pub(crate) fn risk_verdict(verdict: Option<Option<PolymarketError>>) -> (String,
     }
 }
 
-impl crate::PolymarketBundle {
+impl crate::venues::LiveVenue<'_> {
     /// `polymarket_quote_market` on the live venue.
     pub(crate) async fn live_quote(
         &self,

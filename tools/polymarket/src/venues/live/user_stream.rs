@@ -4,7 +4,6 @@
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::PolymarketBundle;
 use crate::auth::ApiCreds;
 use crate::error::{PolymarketError, Result};
 use crate::live::Live;
@@ -12,6 +11,7 @@ use crate::rest::ClobClient;
 use crate::tools::stream::{StreamOrdersAction, StreamOrdersInput};
 use crate::user_ws::{Recorder, Started, UserStreamConfig, UserStreamStatus, user_url};
 use crate::venue::AuditInfo;
+use crate::venues::LiveVenue;
 use nt_mcp_core::bundle::{ToolCtx, ToolOutput};
 
 /// Why the local CLOB refuses the tool.
@@ -21,7 +21,7 @@ fn is_condition_id(s: &str) -> bool {
     s.len() == 66 && s.starts_with("0x") && s[2..].chars().all(|c| c.is_ascii_hexdigit())
 }
 
-impl PolymarketBundle {
+impl LiveVenue<'_> {
     /// The API credentials the subscription sends: the configured ones, or
     /// those L1 auth derives for the wallet (as the live client does).
     async fn user_channel_creds(&self) -> Result<ApiCreds> {

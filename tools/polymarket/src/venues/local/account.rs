@@ -8,7 +8,6 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::PolymarketBundle;
 use crate::analytics::{MakerFill, SpreadCaptured, spread_captured};
 use crate::ensemble::{self};
 use crate::error::{PolymarketError, Result};
@@ -17,8 +16,9 @@ use crate::local_view::*;
 use crate::risk_store::{load_risk, save_risk};
 use crate::types::{NumText, Outcome, Side, parse_decimal};
 use crate::venue::CancelWhich;
+use crate::venues::LocalVenue;
 
-impl PolymarketBundle {
+impl LocalVenue<'_> {
     pub(crate) async fn risk_status(&self, ctx: &ToolCtx) -> Result<ToolOutput> {
         let now = ctx.clock.now_ms();
         let (eq, total) = {

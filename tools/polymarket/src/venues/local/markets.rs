@@ -7,23 +7,14 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::PolymarketBundle;
-use crate::engine::{Engine, Level};
+use crate::engine::Level;
 use crate::error::{PolymarketError, Result};
 use crate::inputs::*;
 use crate::local_view::*;
 use crate::types::Outcome;
+use crate::venues::LocalVenue;
 
-impl PolymarketBundle {
-    pub(crate) async fn engine<'a>(
-        &'a self,
-        ctx: &ToolCtx,
-    ) -> Result<tokio::sync::MutexGuard<'a, Option<Engine>>> {
-        self.clob
-            .engine_for(ctx.store.pool(), ctx.clock.now_ms(), acct_of(ctx))
-            .await
-    }
-
+impl LocalVenue<'_> {
     pub(crate) async fn markets(&self, input: MarketsInput, ctx: &ToolCtx) -> Result<ToolOutput> {
         let guard = self.engine(ctx).await?;
         let engine = guard

@@ -4,7 +4,6 @@ use nt_mcp_core::bundle::{ToolCtx, ToolOutput};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::PolymarketBundle;
 use crate::engine::NewOrder;
 use crate::error::{PolymarketError, Result};
 use crate::inputs::*;
@@ -12,8 +11,9 @@ use crate::local_view::*;
 use crate::risk_store::{load_risk, risk_check};
 use crate::types::{OrderType, Side, parse_decimal};
 use crate::venue::CancelWhich;
+use crate::venues::LocalVenue;
 
-impl PolymarketBundle {
+impl LocalVenue<'_> {
     pub(crate) async fn place(&self, mut input: OrderInput, ctx: &ToolCtx) -> Result<ToolOutput> {
         self.resolve_order_token(&mut input, ctx).await?;
         let cid = input

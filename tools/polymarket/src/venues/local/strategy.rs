@@ -6,7 +6,6 @@ use nt_mcp_core::bundle::{ToolCtx, ToolOutput};
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::PolymarketBundle;
 use crate::arb::{self, ArbParams, BinaryQuote, NegRiskEvent};
 use crate::engine::{MarketSpec, NewOrder};
 use crate::ensemble::{self};
@@ -17,8 +16,9 @@ use crate::mm::{self, AsParams};
 use crate::risk_store::{load_risk, risk_check};
 use crate::types::{OrderType, Side};
 use crate::venue::CancelWhich;
+use crate::venues::LocalVenue;
 
-impl PolymarketBundle {
+impl LocalVenue<'_> {
     pub(crate) async fn find_arb(&self, input: ArbInput, ctx: &ToolCtx) -> Result<ToolOutput> {
         let fee_override = arb_fee_override(&input)?;
         let guard = self.engine(ctx).await?;
