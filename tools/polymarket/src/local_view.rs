@@ -9,6 +9,28 @@ pub(crate) fn acct_of(ctx: &ToolCtx) -> &str {
     ctx.account_or(PAPER)
 }
 
+/// With per-caller accounts, a caller reads only its own wallet and the
+/// house's (the liquidity everyone trades against), never another caller's;
+/// `field` names the argument that asked.
+pub(crate) fn check_visible(ctx: &ToolCtx, field: &str, name: &str) -> Result<()> {
+    match ctx.account.as_deref() {
+        Some(own) if !visible(ctx, name) => Err(PolymarketError::invalid(
+            field,
+            format!(
+                "`{name}` is another caller's account: you can read your own (`{own}`) or `house`"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether this call may see account `name` (see [`check_visible`]).
+pub(crate) fn visible(ctx: &ToolCtx, name: &str) -> bool {
+    ctx.account
+        .as_deref()
+        .is_none_or(|own| name == own || name == crate::venue::HOUSE)
+}
+
 use std::collections::BTreeMap;
 
 use nt_mcp_core::bundle::ToolCtx;

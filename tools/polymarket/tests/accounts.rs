@@ -90,6 +90,49 @@ async fn two_callers_have_separate_wallets_orders_and_positions() {
     let p_orders = call(&b, &shared, "polymarket_open_orders", json!({})).await;
     assert_eq!(p_orders["orders"].as_array().map(Vec::len), Some(0));
 
+    // Nor can Alice read Bob's wallet, copy it, or find him among holders
+    // and on the leaderboard; the house stays visible.
+    let err = b
+        .call(
+            "polymarket_wallet",
+            json!({"address": "bob"}),
+            alice.clone(),
+        )
+        .await
+        .expect_err("another caller's wallet");
+    assert_eq!(err.field.as_deref(), Some("address"));
+    let err = b
+        .call(
+            "polymarket_copy_wallet",
+            json!({"source": "bob", "scale": "1", "dry_run": true}),
+            alice.clone(),
+        )
+        .await
+        .expect_err("another caller's wallet");
+    assert_eq!(err.field.as_deref(), Some("source"));
+    call(&b, &alice, "polymarket_wallet", json!({"address": "house"})).await;
+    call(&b, &bob, "polymarket_place_order", order("0.63", "t1")).await;
+    let holders = call(
+        &b,
+        &alice,
+        "polymarket_holders",
+        json!({"market": "fed-cut-next-fomc"}),
+    )
+    .await;
+    let text = holders.to_string();
+    assert!(text.contains("alice") && !text.contains("bob"), "{text}");
+    let board = call(&b, &alice, "polymarket_leaderboard", json!({}))
+        .await
+        .to_string();
+    assert!(
+        board.contains("alice") && board.contains("house") && !board.contains("bob"),
+        "{board}"
+    );
+    let board = call(&b, &shared, "polymarket_leaderboard", json!({}))
+        .await
+        .to_string();
+    assert!(board.contains("alice") && board.contains("bob"), "{board}");
+
     // Alice cancels her own.
     let mine = call(&b, &alice, "polymarket_cancel_order", json!({"all": true})).await;
     assert_eq!(mine["cancelled"].as_array().map(Vec::len), Some(1));

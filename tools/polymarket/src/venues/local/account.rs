@@ -264,6 +264,7 @@ impl LocalVenue<'_> {
 
     pub(crate) async fn wallet(&self, input: WalletInput, ctx: &ToolCtx) -> Result<ToolOutput> {
         let name = input.address.unwrap_or_else(|| acct_of(ctx).into());
+        check_visible(ctx, "address", &name)?;
         let view = {
             let guard = self.engine(ctx).await?;
             let engine = guard
@@ -317,6 +318,7 @@ impl LocalVenue<'_> {
         let mut rows: Vec<(String, Decimal, Decimal)> = engine
             .accounts()
             .keys()
+            .filter(|name| visible(ctx, name))
             .map(|name| {
                 let v = account_view(engine, name);
                 let pnl = |k: &str| {

@@ -177,6 +177,7 @@ impl LocalVenue<'_> {
             let mut holders: Vec<(&String, Decimal)> = engine
                 .accounts()
                 .iter()
+                .filter(|(name, _)| visible(ctx, name))
                 .filter_map(|(name, a)| {
                     a.positions
                         .get(token.as_str())

@@ -161,6 +161,7 @@ impl LocalVenue<'_> {
             input.max_order_notional.as_ref(),
             Decimal::from(250),
         )?;
+        check_visible(ctx, "source", &input.source)?;
         if input.source == acct_of(ctx) {
             return Err(PolymarketError::invalid(
                 "source",
