@@ -40,11 +40,6 @@ pub struct QuestradeConfig {
 /// inside Questrade's 30-minute session.
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(600);
 impl QuestradeClient {
-    /// A client for `cfg`; call [`Broker::attach_store`] before use.
-    pub fn new(cfg: QuestradeConfig) -> Result<Self> {
-        QuestradeCore::new(cfg).map(|c| Self(Arc::new(c)))
-    }
-
     /// Built from `QUESTRADE_REFRESH_TOKEN` (and optionally
     /// `QUESTRADE_PRACTICE=true`, `QUESTRADE_ACCOUNT_ID`,
     /// `QUESTRADE_LOGIN_URL`, `QUESTRADE_API_URL`,

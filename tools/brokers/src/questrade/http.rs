@@ -64,6 +64,13 @@ impl std::fmt::Debug for QuestradeCore {
     }
 }
 
+impl QuestradeClient {
+    /// A client for `cfg`; call [`Broker::attach_store`] before use.
+    pub fn new(cfg: QuestradeConfig) -> Result<Self> {
+        QuestradeCore::new(cfg).map(|c| Self(Arc::new(c)))
+    }
+}
+
 impl QuestradeCore {
     /// A client core for `cfg`.
     pub fn new(cfg: QuestradeConfig) -> Result<Self> {
