@@ -148,3 +148,40 @@ async fn resources_and_progress_over_stdio() {
     assert!(progress.iter().all(|p| p.total == Some(4.0)));
     client.cancel().await.expect("close");
 }
+
+#[tokio::test]
+async fn the_claude_optimized_variant_is_short_and_says_how_to_start() {
+    let client = stdio_client(&[
+        "serve",
+        "--variant",
+        "claude-optimized",
+        "--db",
+        "sqlite::memory:",
+    ])
+    .await;
+    let info = client.peer_info().expect("server info");
+    let instructions = info.instructions.clone().unwrap_or_default();
+    assert!(
+        instructions.starts_with("Start with server_info"),
+        "{instructions}"
+    );
+    let tools = client.list_all_tools().await.expect("tools/list");
+    // 16 chosen tools plus the 5 every variant has.
+    assert_eq!(
+        tools.len(),
+        21,
+        "{:?}",
+        tools.iter().map(|t| &t.name).collect::<Vec<_>>()
+    );
+    for tool in tools
+        .iter()
+        .filter(|t| t.name.contains('_') && !t.name.starts_with("job_") && t.name != "server_info")
+    {
+        let description = tool.description.as_deref().unwrap_or_default();
+        assert!(description.len() < 130, "{}: {description}", tool.name);
+    }
+    // The short descriptions change what the agent reads, not what runs.
+    let quote = call(&client, "broker_quote", json!({"symbol": "SHOP.TO"})).await;
+    assert!(!is_error(&quote), "{}", text(&quote));
+    client.cancel().await.expect("close");
+}
