@@ -183,24 +183,39 @@ impl Runtime {
         options: RuntimeOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<Self>, CoreError> {
-        let live_trading = manifest.trading.live || options.live_trading;
-        let jobs = Arc::new(JobManager::new(
-            store.clone(),
-            clock.clone(),
-            &manifest.name,
-        ));
-        let summary_cell: Arc<OnceLock<ServerSummary>> = Arc::new(OnceLock::new());
+        Self::resolve(manifest, catalog, async { Ok(store) }, options, clock).await
+    }
 
-        let mut bundles: Vec<Arc<dyn ToolBundle>> = vec![Arc::new(SystemBundle::new(
-            jobs.clone(),
-            summary_cell.clone(),
-        ))];
+    /// Opens the database at `url` and builds the runtime over it, doing the
+    /// two at once: the bundles' routes and input schemas are generated on a
+    /// blocking thread while the database opens and its migrations are
+    /// checked (the server's start-up path).
+    pub async fn open_and_build(
+        manifest: Manifest,
+        catalog: &BundleCatalog,
+        url: &str,
+        options: RuntimeOptions,
+    ) -> Result<Arc<Self>, CoreError> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        Self::resolve(manifest, catalog, Store::open(url), options, clock).await
+    }
+
+    async fn resolve(
+        manifest: Manifest,
+        catalog: &BundleCatalog,
+        store: impl std::future::Future<Output = Result<Store, CoreError>>,
+        options: RuntimeOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Arc<Self>, CoreError> {
+        let started = std::time::Instant::now();
+        let live_trading = manifest.trading.live || options.live_trading;
+        let mut hosted: Vec<Arc<dyn ToolBundle>> = Vec::new();
         for spanned in &manifest.bundles {
             let name = spanned.get_ref().as_str();
             if name == "system" {
                 continue;
             }
-            if bundles.iter().any(|b| b.name() == name) {
+            if hosted.iter().any(|b| b.name() == name) {
                 return Err(manifest.error_at(spanned, format!("bundle `{name}` is listed twice")));
             }
             let settings = BundleSettings {
@@ -227,10 +242,10 @@ impl Runtime {
                     manifest.error_at(spanned, format!("bundle `{name}` failed to start: {err}"))
                 })?
             };
-            bundles.push(bundle);
+            hosted.push(bundle);
         }
         for name in manifest.bundle_config.keys() {
-            if !bundles.iter().any(|b| b.name() == name) {
+            if name != "system" && !hosted.iter().any(|b| b.name() == name) {
                 return Err(CoreError::Manifest {
                     path: manifest.source.clone(),
                     message: format!(
@@ -239,17 +254,50 @@ impl Runtime {
                 });
             }
         }
+        // Input schemas are the slow part of the routes: build them on a
+        // blocking thread while the database opens.
+        let routing = {
+            let hosted = hosted.clone();
+            tokio::task::spawn_blocking(move || {
+                hosted
+                    .into_iter()
+                    .map(|b| {
+                        let routes = b.clone().routes();
+                        (b, routes)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        };
+        let store = store.await?;
+        let jobs = Arc::new(JobManager::new(
+            store.clone(),
+            clock.clone(),
+            &manifest.name,
+        ));
+        let summary_cell: Arc<OnceLock<ServerSummary>> = Arc::new(OnceLock::new());
+        let system: Arc<dyn ToolBundle> =
+            Arc::new(SystemBundle::new(jobs.clone(), summary_cell.clone()));
+        let mut bundles = vec![system.clone()];
+        bundles.extend(hosted);
 
         let mut migrations = core_migrations();
         for bundle in &bundles {
             migrations.extend(bundle.migrations());
         }
+        let built_bundles = started.elapsed();
         store.migrate(&migrations).await?;
+        let migrated = started.elapsed();
 
         // All tools of the hosted bundles, by the bundle's own name.
+        let mut routed = vec![(system.clone(), system.routes())];
+        routed.extend(
+            routing
+                .await
+                .map_err(|e| CoreError::Config(format!("building the tool table failed: {e}")))?,
+        );
         let mut all: Vec<(Arc<dyn ToolBundle>, ToolRoute)> = Vec::new();
-        for bundle in &bundles {
-            for route in bundle.clone().routes() {
+        for (bundle, routes) in routed {
+            for route in routes {
                 all.push((bundle.clone(), route));
             }
         }
@@ -336,6 +384,12 @@ impl Runtime {
         }
 
         let tool_list = Arc::new(tools.iter().map(to_mcp_tool).collect::<Vec<_>>());
+        tracing::debug!(
+            bundles_ms = built_bundles.as_secs_f64() * 1e3,
+            migrations_ms = (migrated - built_bundles).as_secs_f64() * 1e3,
+            routes_ms = (started.elapsed() - migrated).as_secs_f64() * 1e3,
+            "runtime resolved"
+        );
         let mut resources = Vec::new();
         let mut prompts = Vec::new();
         let mut venues = BTreeMap::new();

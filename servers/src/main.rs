@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use nt_mcp_core::manifest::Manifest;
 use nt_mcp_core::registry::{Runtime, RuntimeOptions};
-use nt_mcp_core::store::{Store, default_sqlite_url};
+use nt_mcp_core::store::default_sqlite_url;
 use nt_mcp_core::transport::http::{HttpOptions, HttpServer};
 use tokio_util::sync::CancellationToken;
 
@@ -105,14 +105,14 @@ fn load_manifest(args: &ServeArgs) -> Result<Manifest> {
 async fn build_runtime(args: &ServeArgs) -> Result<std::sync::Arc<Runtime>> {
     let manifest = load_manifest(args)?;
     let url = args.db.clone().unwrap_or_else(default_sqlite_url);
-    let store = Store::open(&url)
-        .await
-        .with_context(|| format!("opening database {}", nt_mcp_core::store::redact(&url)))?;
+
     let options = RuntimeOptions {
         live_trading: args.live_trading,
         stdio_account: args.account.clone(),
     };
-    Ok(Runtime::build(manifest, &catalog::catalog(), store, options).await?)
+    Runtime::open_and_build(manifest, &catalog::catalog(), &url, options)
+        .await
+        .with_context(|| format!("starting on {}", nt_mcp_core::store::redact(&url)))
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
