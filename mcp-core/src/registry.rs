@@ -254,6 +254,7 @@ impl Runtime {
                 });
             }
         }
+        let constructed = started.elapsed();
         // Input schemas are the slow part of the routes: build them on a
         // blocking thread while the database opens.
         let routing = {
@@ -269,6 +270,7 @@ impl Runtime {
             })
         };
         let store = store.await?;
+        let opened = started.elapsed();
         let jobs = Arc::new(JobManager::new(
             store.clone(),
             clock.clone(),
@@ -385,6 +387,8 @@ impl Runtime {
 
         let tool_list = Arc::new(tools.iter().map(to_mcp_tool).collect::<Vec<_>>());
         tracing::debug!(
+            construct_ms = constructed.as_secs_f64() * 1e3,
+            open_ms = (opened - constructed).as_secs_f64() * 1e3,
             bundles_ms = built_bundles.as_secs_f64() * 1e3,
             migrations_ms = (migrated - built_bundles).as_secs_f64() * 1e3,
             routes_ms = (started.elapsed() - migrated).as_secs_f64() * 1e3,
