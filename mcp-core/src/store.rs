@@ -119,7 +119,10 @@ impl Store {
         pool = match backend {
             // One connection: a memory database exists per connection, and a
             // single writer avoids SQLITE_BUSY between our own tasks.
-            Backend::Sqlite => pool.max_connections(1).after_connect(|conn, _| {
+            // Not tested before each acquire: the in-process connection
+            // cannot go stale, and the ping is a round trip to its worker
+            // thread ahead of every statement or transaction.
+            Backend::Sqlite => pool.max_connections(1).test_before_acquire(false).after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;")
                         .await?;
