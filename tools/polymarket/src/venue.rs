@@ -339,24 +339,28 @@ pub enum CancelWhich<'a> {
     All,
 }
 
+/// Appends the `audit_log` row of a state change with the call facts in
+/// `audit`, through the runtime's one audit insert (the user-stream recorder
+/// writes after its call has ended, so it has no `ToolCtx`).
 pub(crate) async fn audit_row(
     tx: &mut Transaction<'_, Any>,
     audit: &AuditInfo,
     outcome: &str,
     detail: &serde_json::Value,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (at_ms, variant, tool, caller, args_digest, outcome, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    let detail = detail.to_string();
+    nt_mcp_core::middleware::audit::append(
+        &mut **tx,
+        &nt_mcp_core::middleware::audit::AuditEntry {
+            at_ms: audit.at_ms,
+            variant: &audit.variant,
+            tool: &audit.tool,
+            caller: &audit.caller,
+            args_digest: &audit.args_digest,
+            outcome,
+            detail: Some(&detail),
+        },
     )
-    .bind(audit.at_ms)
-    .bind(&audit.variant)
-    .bind(&audit.tool)
-    .bind(&audit.caller)
-    .bind(&audit.args_digest)
-    .bind(outcome)
-    .bind(detail.to_string())
-    .execute(&mut **tx)
     .await?;
     Ok(())
 }
