@@ -1,0 +1,238 @@
+//! Beefy data: the typed models ([`types`]), the HTTP client with its
+//! database cache ([`client`]), the bundled snapshot ([`snapshot`]) and
+//! [`BeefyData`], the eight endpoints joined into one view per vault.
+
+pub mod client;
+pub mod snapshot;
+pub mod types;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::chains;
+use crate::error::{DefiError, Result};
+use types::{
+    ApyBreakdown, ApyMap, Boost, BreakdownMap, FeesMap, PriceMap, TvlMap, Vault, VaultFees,
+};
+
+/// One Beefy API endpoint this bundle reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Endpoint {
+    /// `GET /vaults`.
+    Vaults,
+    /// `GET /apy`.
+    Apy,
+    /// `GET /apy/breakdown`.
+    ApyBreakdown,
+    /// `GET /tvl`.
+    Tvl,
+    /// `GET /lps`.
+    Lps,
+    /// `GET /prices`.
+    Prices,
+    /// `GET /fees`.
+    Fees,
+    /// `GET /boosts`.
+    Boosts,
+}
+
+impl Endpoint {
+    /// Every endpoint, in load order.
+    pub const ALL: [Endpoint; 8] = [
+        Endpoint::Vaults,
+        Endpoint::Apy,
+        Endpoint::ApyBreakdown,
+        Endpoint::Tvl,
+        Endpoint::Lps,
+        Endpoint::Prices,
+        Endpoint::Fees,
+        Endpoint::Boosts,
+    ];
+
+    /// The URL path.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Vaults => "/vaults",
+            Endpoint::Apy => "/apy",
+            Endpoint::ApyBreakdown => "/apy/breakdown",
+            Endpoint::Tvl => "/tvl",
+            Endpoint::Lps => "/lps",
+            Endpoint::Prices => "/prices",
+            Endpoint::Fees => "/fees",
+            Endpoint::Boosts => "/boosts",
+        }
+    }
+}
+
+/// Where a [`BeefyData`] came from.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum Source {
+    /// The bundled snapshot taken at `taken_at` (Unix seconds).
+    Snapshot {
+        /// When the snapshot was taken.
+        taken_at: i64,
+    },
+    /// The Beefy API at `base`, oldest endpoint read at `fetched_ms`.
+    Api {
+        /// Base URL.
+        base: String,
+        /// When the oldest cached endpoint was fetched, ms.
+        fetched_ms: i64,
+    },
+}
+
+impl Source {
+    /// `snapshot` or `api`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Source::Snapshot { .. } => "snapshot",
+            Source::Api { .. } => "api",
+        }
+    }
+}
+
+/// The eight endpoints, parsed and indexed by vault id.
+#[derive(Debug, Clone)]
+pub struct BeefyData {
+    /// Where it came from.
+    pub source: Source,
+    /// Vaults in `/vaults` order.
+    pub vaults: Vec<Vault>,
+    index: HashMap<String, usize>,
+    /// `/apy`.
+    pub apy: ApyMap,
+    /// `/apy/breakdown`.
+    pub breakdown: BreakdownMap,
+    /// `/tvl` flattened to vault id -> USD.
+    pub tvl: HashMap<String, f64>,
+    /// `/lps`.
+    pub lps: PriceMap,
+    /// `/prices`.
+    pub prices: PriceMap,
+    /// `/fees`.
+    pub fees: FeesMap,
+    /// `/boosts`.
+    pub boosts: Vec<Boost>,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(endpoint: Endpoint, body: &Value) -> Result<T> {
+    serde_json::from_value(body.clone()).map_err(|e| {
+        DefiError::Upstream(format!(
+            "Beefy {} answered a shape this client does not read: {e}",
+            endpoint.path()
+        ))
+    })
+}
+
+impl BeefyData {
+    /// Joins the eight endpoint bodies (JSON as served) into one view.
+    pub fn from_bodies(source: Source, bodies: &BTreeMap<&'static str, Value>) -> Result<Self> {
+        let get = |e: Endpoint| -> Result<&Value> {
+            bodies
+                .get(e.path())
+                .ok_or_else(|| DefiError::Upstream(format!("Beefy {} missing", e.path())))
+        };
+        let vaults: Vec<Vault> = parse(Endpoint::Vaults, get(Endpoint::Vaults)?)?;
+        let tvl_by_chain: TvlMap = parse(Endpoint::Tvl, get(Endpoint::Tvl)?)?;
+        let mut tvl = HashMap::new();
+        for per_vault in tvl_by_chain.into_values() {
+            for (id, usd) in per_vault {
+                if let Some(usd) = usd {
+                    tvl.insert(id, usd);
+                }
+            }
+        }
+        let index = vaults
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.id.clone(), i))
+            .collect();
+        Ok(Self {
+            source,
+            index,
+            vaults,
+            apy: parse(Endpoint::Apy, get(Endpoint::Apy)?)?,
+            breakdown: parse(Endpoint::ApyBreakdown, get(Endpoint::ApyBreakdown)?)?,
+            tvl,
+            lps: parse(Endpoint::Lps, get(Endpoint::Lps)?)?,
+            prices: parse(Endpoint::Prices, get(Endpoint::Prices)?)?,
+            fees: parse(Endpoint::Fees, get(Endpoint::Fees)?)?,
+            boosts: parse(Endpoint::Boosts, get(Endpoint::Boosts)?)?,
+        })
+    }
+
+    /// The vault `id`, or a not-found error naming it.
+    pub fn vault(&self, id: &str) -> Result<&Vault> {
+        self.index
+            .get(id.trim())
+            .map(|&i| &self.vaults[i])
+            .ok_or_else(|| {
+                DefiError::NotFound(format!(
+                    "no vault `{id}` (list them with defi_vaults; ids look like `aerodrome-weth-usdc`)"
+                ))
+            })
+    }
+
+    /// The vault's total APY: `/apy/breakdown` `totalApy`, else `/apy`, else 0.
+    pub fn total_apy(&self, id: &str) -> f64 {
+        self.breakdown
+            .get(id)
+            .and_then(|b| b.total_apy)
+            .or_else(|| self.apy.get(id).copied().flatten())
+            .filter(|a| a.is_finite())
+            .unwrap_or(0.0)
+    }
+
+    /// The vault's breakdown (empty when the API has none).
+    pub fn breakdown(&self, id: &str) -> ApyBreakdown {
+        self.breakdown.get(id).cloned().unwrap_or_default()
+    }
+
+    /// TVL in USD (0 when unknown).
+    pub fn tvl(&self, id: &str) -> f64 {
+        self.tvl.get(id).copied().unwrap_or(0.0)
+    }
+
+    /// USD price of one want token of `vault` (`/lps` or `/prices` by its oracle).
+    pub fn want_price(&self, vault: &Vault) -> Option<f64> {
+        let map = if vault.oracle == "lps" {
+            &self.lps
+        } else {
+            &self.prices
+        };
+        map.get(&vault.oracle_id).copied().flatten()
+    }
+
+    /// USD price of token `oracle_id` in `/prices`.
+    pub fn price(&self, oracle_id: &str) -> Option<f64> {
+        self.prices.get(oracle_id).copied().flatten()
+    }
+
+    /// The vault's fees (zero when unknown).
+    pub fn fees(&self, id: &str) -> VaultFees {
+        self.fees.get(id).cloned().unwrap_or_default()
+    }
+
+    /// The boosts of vault `id`.
+    pub fn boosts_of<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a Boost> + 'a {
+        self.boosts.iter().filter(move |b| b.pool_id == id)
+    }
+
+    /// Chain keys that have vaults, with the known chain where there is one.
+    pub fn chain_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.vaults.iter().map(|v| v.chain.clone()).collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    /// The EIP-155 id of the vault's chain.
+    pub fn chain_id(vault: &Vault) -> Result<u64> {
+        chains::by_key(&vault.chain)
+            .map(|c| c.chain_id)
+            .ok_or_else(|| DefiError::NotFound(format!("unknown chain `{}`", vault.chain)))
+    }
+}
