@@ -27,7 +27,12 @@ async fn client_reads_every_endpoint_and_caches_for_the_ttl() {
     assert_eq!(data.vaults.len(), 36);
     assert_eq!(fake.total.load(Ordering::SeqCst), 8, "one GET per endpoint");
     for e in Endpoint::ALL {
-        assert_eq!(fake.hits.lock().expect("lock").get(e.path()), Some(&1), "{}", e.path());
+        assert_eq!(
+            fake.hits.lock().expect("lock").get(e.path()),
+            Some(&1),
+            "{}",
+            e.path()
+        );
     }
     let v = data.vault("aerodrome-weth-usdc").expect("vault");
     assert_eq!(v.chain, "base");
@@ -40,10 +45,16 @@ async fn client_reads_every_endpoint_and_caches_for_the_ttl() {
     // Within the TTL: memory, then (a second client, as another replica) the database.
     client.data(&store, SNAP_MS + 30_000).await.expect("memo");
     let replica = BeefyClient::new(&url, Duration::from_secs(60)).expect("client");
-    replica.data(&store, SNAP_MS + 30_000).await.expect("db cache");
+    replica
+        .data(&store, SNAP_MS + 30_000)
+        .await
+        .expect("db cache");
     assert_eq!(fake.total.load(Ordering::SeqCst), 8, "served from cache");
     // After the TTL: fetched again.
-    client.data(&store, SNAP_MS + 61_000).await.expect("refetch");
+    client
+        .data(&store, SNAP_MS + 61_000)
+        .await
+        .expect("refetch");
     assert_eq!(fake.total.load(Ordering::SeqCst), 16);
 }
 
@@ -55,7 +66,10 @@ async fn upstream_errors_are_clear() {
     let client = BeefyClient::new(&url, Duration::from_secs(60)).expect("client");
     let err = client.fetch(Endpoint::Vaults).await.expect_err("503");
     let text = err.to_string();
-    assert!(text.contains("/vaults") && text.contains("503") && text.contains("maintenance"), "{text}");
+    assert!(
+        text.contains("/vaults") && text.contains("503") && text.contains("maintenance"),
+        "{text}"
+    );
     let err = client.data(&store, SNAP_MS).await.expect_err("503");
     assert!(err.to_string().contains("503"));
     assert!(BeefyClient::new("ftp://x", Duration::from_secs(1)).is_err());
@@ -71,24 +85,50 @@ async fn tools_answer_from_the_api() {
         cache_ttl: Duration::from_secs(300),
         ..DefiConfig::default()
     });
-    let out = b.call("defi_vaults", json!({"chain": "arbitrum"}), ctx(&store, &clock, false)).await.expect("vaults");
+    let out = b
+        .call(
+            "defi_vaults",
+            json!({"chain": "arbitrum"}),
+            ctx(&store, &clock, false),
+        )
+        .await
+        .expect("vaults");
     assert_eq!(out.structured["source"], "api");
     assert_eq!(out.structured["venue"], "beefy-api");
-    assert!(out.text.starts_with("venue: beefy-api\nsource: api"), "{}", out.text);
-    assert!(out.structured["vaults"].as_array().expect("list").iter().all(|v| v["chain"] == "arbitrum"));
+    assert!(
+        out.text.starts_with("venue: beefy-api\nsource: api"),
+        "{}",
+        out.text
+    );
+    assert!(
+        out.structured["vaults"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|v| v["chain"] == "arbitrum")
+    );
 
     let cache: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM defi_api_cache")
         .fetch_one(store.pool())
         .await
         .expect("count");
     assert_eq!(cache, 8);
-    let err = b.call("defi_vault", json!({"vault_id": "nope"}), ctx(&store, &clock, false)).await.expect_err("unknown");
+    let err = b
+        .call(
+            "defi_vault",
+            json!({"vault_id": "nope"}),
+            ctx(&store, &clock, false),
+        )
+        .await
+        .expect_err("unknown");
     assert_eq!(err.kind, ToolErrorKind::NotFound);
 }
 
 #[tokio::test]
 async fn cache_and_paper_ledger_on_postgres() {
-    let Some(pg) = nt_mcp_core::testing::pg_schema("nt_defi_", "cache_and_paper_ledger_on_postgres").await else {
+    let Some(pg) =
+        nt_mcp_core::testing::pg_schema("nt_defi_", "cache_and_paper_ledger_on_postgres").await
+    else {
         return;
     };
     let store = store_at(&pg.url).await;
@@ -99,25 +139,47 @@ async fn cache_and_paper_ledger_on_postgres() {
     replica.data(&store, SNAP_MS + 1).await.expect("cached");
     assert_eq!(fake.total.load(Ordering::SeqCst), 8);
     // Upsert on refetch.
-    replica.data(&store, SNAP_MS + 120_000).await.expect("refetch");
+    replica
+        .data(&store, SNAP_MS + 120_000)
+        .await
+        .expect("refetch");
     assert_eq!(fake.total.load(Ordering::SeqCst), 16);
 
     let clock = Arc::new(ManualClock::new(SNAP_MS));
     let b = TestBundle::new(DefiConfig::default());
     let c = ctx(&store, &clock, false);
-    b.call("defi_paper_deposit", json!({"vault_id": "morpho-base-usdc", "amount": "1000", "client_id": "d1"}), c.clone())
-        .await
-        .expect("deposit");
-    b.call("defi_paper_deposit", json!({"vault_id": "morpho-base-usdc", "amount": "1000", "client_id": "d1"}), c.clone())
-        .await
-        .expect("replay");
+    b.call(
+        "defi_paper_deposit",
+        json!({"vault_id": "morpho-base-usdc", "amount": "1000", "client_id": "d1"}),
+        c.clone(),
+    )
+    .await
+    .expect("deposit");
+    b.call(
+        "defi_paper_deposit",
+        json!({"vault_id": "morpho-base-usdc", "amount": "1000", "client_id": "d1"}),
+        c.clone(),
+    )
+    .await
+    .expect("replay");
     clock.advance(31_536_000_000);
-    let out = b.call("defi_paper_withdraw", json!({"vault_id": "morpho-base-usdc", "all": true, "client_id": "w1"}), ctx(&store, &clock, false))
+    let out = b
+        .call(
+            "defi_paper_withdraw",
+            json!({"vault_id": "morpho-base-usdc", "all": true, "client_id": "w1"}),
+            ctx(&store, &clock, false),
+        )
         .await
         .expect("withdraw");
-    let got: f64 = out.structured["fill"]["want_amount"].as_str().expect("amount").parse().expect("num");
+    let got: f64 = out.structured["fill"]["want_amount"]
+        .as_str()
+        .expect("amount")
+        .parse()
+        .expect("num");
     // A year at the snapshot's APY (no withdrawal fee on this vault).
-    let apy = nt_defi::beefy::snapshot::data().expect("snapshot").total_apy("morpho-base-usdc");
+    let apy = nt_defi::beefy::snapshot::data()
+        .expect("snapshot")
+        .total_apy("morpho-base-usdc");
     assert!((got - 1000.0 * (1.0 + apy)).abs() < 1e-6, "{got} {apy}");
     pg.drop_schema().await;
 }

@@ -279,7 +279,7 @@ pub(crate) async fn apy_breakdown(
         },
         "lp_fee": bd.lp_fee,
         "want_price_usd": data.want_price(v),
-        "deposit_in_want": data.want_price(v).and_then(|p| Decimal::from_f64(p)).filter(|p| !p.is_zero()).map(|p| (deposit / p).round_dp(12)),
+        "deposit_in_want": data.want_price(v).and_then(Decimal::from_f64).filter(|p| !p.is_zero()).map(|p| (deposit / p).round_dp(12)),
     });
     let text = format!(
         "{}: farm APR {} before a {} performance fee -> vault APR {}, compounded {n}x/yr -> vault APY {}; trading APR {}; total APY {}{}; boost APR {}; ${deposit} over {days} days earns ${yield_usd:.2} (boosted ${boosted_yield:.2}){}",
@@ -317,7 +317,7 @@ pub(crate) async fn impermanent_loss(
     };
     let apy_used = input.apy.or(vault_apy).unwrap_or(0.0);
     let days = input.days.unwrap_or(365.0);
-    if !(days >= 0.0 && days <= 3650.0) {
+    if !(0.0..=3650.0).contains(&days) {
         return Err(DefiError::invalid("days", "must be in [0, 3650]").into());
     }
     let deposit = input.deposit_usd.unwrap_or(Decimal::ONE_THOUSAND);

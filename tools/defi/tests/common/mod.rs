@@ -37,7 +37,12 @@ impl TestBundle {
     }
 
     /// Calls `tool`.
-    pub async fn call(&self, tool: &str, args: Value, ctx: ToolCtx) -> Result<ToolOutput, ToolError> {
+    pub async fn call(
+        &self,
+        tool: &str,
+        args: Value,
+        ctx: ToolCtx,
+    ) -> Result<ToolOutput, ToolError> {
         self.router.call(tool, args, ctx).await
     }
 
@@ -82,9 +87,16 @@ pub struct FakeBeefy {
 async fn serve(State(f): State<Arc<FakeBeefy>>, Path(path): Path<String>) -> (StatusCode, String) {
     let path = format!("/{path}");
     f.total.fetch_add(1, Ordering::SeqCst);
-    *f.hits.lock().expect("lock").entry(path.clone()).or_default() += 1;
+    *f.hits
+        .lock()
+        .expect("lock")
+        .entry(path.clone())
+        .or_default() += 1;
     if f.fail.load(Ordering::SeqCst) {
-        return (StatusCode::SERVICE_UNAVAILABLE, r#"{"error":"maintenance"}"#.into());
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            r#"{"error":"maintenance"}"#.into(),
+        );
     }
     match Endpoint::ALL.iter().find(|e| e.path() == path) {
         Some(e) => (StatusCode::OK, snapshot::body(*e).to_string()),
@@ -98,7 +110,9 @@ pub async fn fake_beefy() -> (String, Arc<FakeBeefy>) {
     let app = Router::new()
         .route("/{*path}", get(serve))
         .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
