@@ -6,22 +6,31 @@
 //! - [`backtest`]: the event-driven backtester, metrics, walk-forward splits
 //!   and the look-ahead audit; [`strategy`]: the strategies and their typed
 //!   parameters.
+//! - [`monitor`]: performance tracking and the SVG equity/drawdown chart.
+//! - [`optimize`]: grid, random and Nelder–Mead search, the overfit check;
+//!   [`tuning`]: strategy optimisation with an out-of-sample hold-out.
+//! - [`portfolio`]: mean-variance and risk-parity weights, drift rebalancing,
+//!   TWAP/VWAP schedules, A/B test, Brinson attribution.
 //! - [`risk`]: VaR and CVaR, stress scenarios, adaptive sizing and the kill rule.
 //! - [`stats`]: statistics and distribution functions; [`rng`]: the seeded
 //!   generator.
 
 // Range checks are written `!(lo <= x && x <= hi)` on purpose: that form
 // also refuses NaN, which the "simplified" comparisons would let through.
-#![allow(clippy::nonminimal_bool)]
+#![allow(clippy::nonminimal_bool, clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod backtest;
 pub mod bars;
 pub mod data;
 pub mod error;
+pub mod monitor;
+pub mod optimize;
+pub mod portfolio;
 pub mod risk;
 pub mod rng;
 pub mod stats;
 pub mod strategy;
+pub mod tuning;
 
 pub use bars::{Bar, BarSeries};
 pub use error::{QuantError, Result};
