@@ -306,11 +306,13 @@ fn f(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(f64::NAN)
 }
 
-/// Cents, rounded down.
+/// Cents, rounded down (after dropping float noise below 1e-8, so
+/// 0.1 × 1000 is 100.00, not 99.99).
 pub fn cents_down(x: f64) -> Decimal {
-    Decimal::from_f64((x * 100.0).floor() / 100.0)
+    Decimal::from_f64(x)
         .unwrap_or_default()
-        .round_dp(2)
+        .round_dp(8)
+        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero)
 }
 
 /// The best price of each outcome of a one-line market (h2h) across books,
