@@ -1,0 +1,177 @@
+//! The `strategies` and `risk` bundles (the maths is in `nt-quant`).
+//!
+//! - [`StrategiesBundle`] (`strategies`): `strategy_list`, `market_bars`,
+//!   `backtest_run`, `pairs_backtest`, `strategy_compare`,
+//!   `strategy_optimize`, `portfolio_weights`, `portfolio_rebalance`,
+//!   `execution_schedule`, `attribution`, `performance_report`.
+//! - [`RiskBundle`] (`risk`): `risk_var`, `risk_stress_test`,
+//!   `risk_adaptive`, `risk_kill_check`.
+//! - [`market`]: where bars come from (synthetic default, CSV, Stooq);
+//!   [`error`]: settings errors and how quant errors reach the agent.
+//! - Handlers by family in `tools/` (backtest, optimize, portfolio, monitor, risk).
+
+pub mod error;
+pub mod market;
+mod tools;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use nt_mcp_core::bundle::{VenueMode, VenueStatus};
+use nt_mcp_core::{BundleSettings, NewBundle, ToolBundle, ToolRouter};
+use nt_quant::risk::adaptive::KillRule;
+
+pub use error::BundleError;
+use market::Market;
+
+fn check_keys(settings: &BundleSettings, bundle: &str, known: &[&str]) -> Result<(), BundleError> {
+    for key in settings.table.keys() {
+        if !known.contains(&key.as_str()) {
+            return Err(BundleError::Setting {
+                field: format!("bundle_config.{bundle}.{key}"),
+                rule: format!("unknown setting (known: {})", known.join(", ")),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn data_venues(market: &Market) -> Vec<VenueStatus> {
+    let mut v = vec![VenueStatus {
+        name: "synthetic".into(),
+        mode: VenueMode::Simulated,
+    }];
+    if market.has_stooq() {
+        v.push(VenueStatus {
+            name: "stooq".into(),
+            mode: VenueMode::Live,
+        });
+    }
+    v
+}
+
+/// The `strategies` bundle.
+#[derive(Debug)]
+pub struct StrategiesBundle {
+    pub(crate) market: Market,
+}
+
+impl NewBundle for StrategiesBundle {
+    const NAME: &'static str = "strategies";
+    type Error = BundleError;
+
+    /// Settings: `csv_dir` (env `NT_QUANT_CSV_DIR`): the folder `source: csv`
+    /// reads `<symbol>.csv` from; Stooq from `STOOQ_*` environment variables.
+    fn from_settings(settings: &BundleSettings) -> Result<Self, Self::Error> {
+        check_keys(settings, Self::NAME, &["csv_dir"])?;
+        Ok(Self {
+            market: Market::from_settings(settings, Self::NAME)?,
+        })
+    }
+}
+
+#[async_trait]
+impl ToolBundle for StrategiesBundle {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn routes(self: Arc<Self>) -> ToolRouter {
+        ToolRouter::new(self, tools::strategies_routes())
+    }
+
+    fn venues(&self) -> Vec<VenueStatus> {
+        data_venues(&self.market)
+    }
+}
+
+/// The `risk` bundle.
+#[derive(Debug)]
+pub struct RiskBundle {
+    pub(crate) market: Market,
+    pub(crate) kill_rule: KillRule,
+}
+
+impl RiskBundle {
+    /// The configured kill rule: `kill_max_drawdown`, `kill_max_period_loss`,
+    /// `kill_max_consecutive_losses` under `[bundle_config.risk]` (env
+    /// `NT_KILL_MAX_DRAWDOWN`, `NT_KILL_MAX_PERIOD_LOSS`,
+    /// `NT_KILL_MAX_CONSECUTIVE_LOSSES`), defaults 20%, 7%, off. A broker's
+    /// compliance check can read the same keys.
+    pub fn kill_rule_from(settings: &BundleSettings) -> Result<KillRule, BundleError> {
+        let bad = |e: nt_mcp_core::SettingError| BundleError::Setting {
+            field: format!("bundle_config.risk.{}", e.key),
+            rule: e.reason,
+        };
+        let mut rule = KillRule::default();
+        if let Some(d) = settings
+            .decimal("kill_max_drawdown", "NT_KILL_MAX_DRAWDOWN")
+            .map_err(bad)?
+        {
+            rule.max_drawdown = d.try_into().unwrap_or(f64::NAN);
+        }
+        if let Some(d) = settings
+            .decimal("kill_max_period_loss", "NT_KILL_MAX_PERIOD_LOSS")
+            .map_err(bad)?
+        {
+            rule.max_period_loss = d.try_into().unwrap_or(f64::NAN);
+        }
+        if let Some(n) = settings
+            .integer(
+                "kill_max_consecutive_losses",
+                "NT_KILL_MAX_CONSECUTIVE_LOSSES",
+            )
+            .map_err(bad)?
+        {
+            rule.max_consecutive_losses = u32::try_from(n).map_err(|_| BundleError::Setting {
+                field: "bundle_config.risk.kill_max_consecutive_losses".into(),
+                rule: "must be 0 or more".into(),
+            })?;
+        }
+        rule.check().map_err(|e| BundleError::Setting {
+            field: "bundle_config.risk.kill_*".into(),
+            rule: e.to_string(),
+        })?;
+        Ok(rule)
+    }
+}
+
+impl NewBundle for RiskBundle {
+    const NAME: &'static str = "risk";
+    type Error = BundleError;
+
+    fn from_settings(settings: &BundleSettings) -> Result<Self, Self::Error> {
+        check_keys(
+            settings,
+            Self::NAME,
+            &[
+                "csv_dir",
+                "kill_max_drawdown",
+                "kill_max_period_loss",
+                "kill_max_consecutive_losses",
+            ],
+        )?;
+        Ok(Self {
+            market: Market::from_settings(settings, Self::NAME)?,
+            kill_rule: Self::kill_rule_from(settings)?,
+        })
+    }
+}
+
+#[async_trait]
+impl ToolBundle for RiskBundle {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn routes(self: Arc<Self>) -> ToolRouter {
+        ToolRouter::new(self, tools::risk::routes())
+    }
+
+    fn venues(&self) -> Vec<VenueStatus> {
+        data_venues(&self.market)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,171 @@
+//! The bundles through their route tables: typed inputs, answers naming the
+//! data source, errors naming fields, progress and cancellation.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use nt_mcp_core::{
+    BundleSettings, NewBundle, Store, ToolBundle, ToolCtx, ToolErrorKind, ToolRouter,
+};
+use serde_json::{Value, json};
+
+use crate::{RiskBundle, StrategiesBundle};
+
+async fn ctx() -> ToolCtx {
+    ToolCtx::new(Store::open("sqlite::memory:").await.expect("store"))
+}
+
+fn strategies() -> ToolRouter {
+    Arc::new(StrategiesBundle::from_settings(&BundleSettings::default()).unwrap()).routes()
+}
+
+fn risk(table: BTreeMap<String, toml::Value>) -> Result<ToolRouter, crate::BundleError> {
+    let s = BundleSettings {
+        table,
+        live_trading: false,
+    };
+    Ok(Arc::new(RiskBundle::from_settings(&s)?).routes())
+}
+
+async fn call(r: &ToolRouter, name: &str, args: Value) -> Value {
+    r.call(name, args, ctx().await)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e:?}"))
+        .structured
+}
+
+#[tokio::test]
+async fn backtests_are_deterministic_name_their_source_and_pass_the_audit() {
+    let r = strategies();
+    let args = json!({"strategy": {"kind": "momentum", "lookback": 30}, "data": {"synthetic": {"seed": 7, "bars": 500}}, "lookahead_audit": true});
+    let a = call(&r, "backtest_run", args.clone()).await;
+    let b = call(&r, "backtest_run", args).await;
+    assert_eq!(a["metrics"], b["metrics"]);
+    assert!(
+        a["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("synthetic(seed=7")
+    );
+    assert_eq!(a["lookahead_audit"]["passed"], json!(true));
+    assert_eq!(a["metrics"]["bars"], json!(500));
+    let c = call(&r, "backtest_run", json!({"strategy": {"kind": "momentum", "lookback": 30}, "data": {"synthetic": {"seed": 8, "bars": 500}}})).await;
+    assert_ne!(a["metrics"], c["metrics"]);
+}
+
+#[tokio::test]
+async fn bad_parameters_name_their_field() {
+    let r = strategies();
+    let e = r
+        .call(
+            "backtest_run",
+            json!({"strategy": {"kind": "momentum", "lookback": 1}}),
+            ctx().await,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("strategy.lookback"), "{e:?}");
+    let e = r
+        .call(
+            "backtest_run",
+            json!({"strategy": {"kind": "momentum"}, "data": {"synthetic": {"bars": 1}}}),
+            ctx().await,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("data.synthetic.bars"), "{e:?}");
+    let e = r
+        .call(
+            "backtest_run",
+            json!({"strategy": {"kind": "momentum"}, "data": {"source": "csv"}}),
+            ctx().await,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("data.csv"), "{e:?}");
+    let e = r
+        .call(
+            "strategy_optimize",
+            json!({"strategy": {"kind": "swing"}, "space": [{"name": "nope", "min": 1, "max": 2}]}),
+            ctx().await,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("space[0].name"), "{e:?}");
+}
+
+#[tokio::test]
+async fn inline_csv_bars_are_used_and_named() {
+    let mut csv = String::from("Date,Close\n");
+    for d in 0..60 {
+        csv.push_str(&format!(
+            "2024-{:02}-{:02},{}\n",
+            1 + d / 28,
+            1 + d % 28,
+            100.0 + d as f64
+        ));
+    }
+    let out = call(&strategies(), "backtest_run", json!({"strategy": {"kind": "buy_and_hold"}, "data": {"source": "csv", "symbol": "UP", "csv": csv}})).await;
+    assert_eq!(out["source"], json!("csv:inline"));
+    assert!(out["metrics"]["total_return"].as_f64().unwrap() > 0.5);
+}
+
+#[tokio::test]
+async fn optimisation_reports_progress_and_stops_when_cancelled() {
+    let r = strategies();
+    let args = json!({"strategy": {"kind": "momentum"}, "space": [{"name": "lookback", "min": 5, "max": 100, "integer": true}], "method": {"method": "random", "trials": 40}});
+    let c = ctx().await;
+    let out = r
+        .call("strategy_optimize", args.clone(), c.clone())
+        .await
+        .unwrap()
+        .structured;
+    assert!(out["evaluations"].as_u64().unwrap() <= 40);
+    assert!(out["overfit"]["overfit"].is_boolean());
+    assert!(c.progress.snapshot().progress > 0.0);
+    let cancelled = ctx().await;
+    cancelled.cancel.cancel();
+    let e = r
+        .call("strategy_optimize", args, cancelled)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ToolErrorKind::Cancelled);
+}
+
+#[tokio::test]
+async fn the_performance_report_draws_a_chart() {
+    let out = call(
+        &strategies(),
+        "performance_report",
+        json!({"strategy": {"kind": "swing"}}),
+    )
+    .await;
+    assert_eq!(out["chart"]["mime_type"], json!("image/svg+xml"));
+    assert!(out["chart"]["svg"].as_str().unwrap().starts_with("<svg"));
+}
+
+#[tokio::test]
+async fn risk_tools_answer_and_the_kill_rule_comes_from_configuration() {
+    let r = risk(BTreeMap::new()).unwrap();
+    let v = call(
+        &r,
+        "risk_var",
+        json!({"data": {"synthetic": {"bars": 1000}}, "confidence": 0.95, "position_value": 1000}),
+    )
+    .await;
+    assert_eq!(v["results"].as_array().unwrap().len(), 3);
+    let table: BTreeMap<String, toml::Value> =
+        [("kill_max_drawdown".to_string(), toml::Value::Float(0.05))].into();
+    let r = risk(table).unwrap();
+    let k = call(&r, "risk_kill_check", json!({"equity": [100, 104, 98]})).await;
+    assert_eq!(k["decision"]["triggered"], json!(true));
+    assert_eq!(k["rule_source"], json!("configuration"));
+    let bad: BTreeMap<String, toml::Value> =
+        [("kill_max_drawdon".to_string(), toml::Value::Float(0.05))].into();
+    assert!(
+        risk(bad)
+            .unwrap_err()
+            .to_string()
+            .contains("kill_max_drawdon")
+    );
+}

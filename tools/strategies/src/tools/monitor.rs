@@ -1,0 +1,150 @@
+//! `performance_report`: rolling Sharpe, drawdown and hit rate over an
+//! equity series (given, or from a backtest), with an SVG chart of equity
+//! over drawdown.
+//!
+//! The runtime's `ToolOutput` carries text and structured content only (no
+//! MCP image blocks), so the chart comes back as SVG text in the structured
+//! field `chart.svg` with `chart.mime_type = "image/svg+xml"`.
+
+use std::sync::Arc;
+
+use nt_mcp_core::{Route, ToolCtx, ToolError, ToolOutput, route};
+use nt_quant::backtest::{BacktestConfig, run};
+use nt_quant::monitor::{equity_chart_svg, report};
+use nt_quant::strategy::StrategySpec;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::StrategiesBundle;
+use crate::error::{tool_error, under};
+use crate::market::DataInput;
+use crate::tools::common::round;
+
+/// The routes of this family.
+pub(crate) fn routes() -> Vec<Route<StrategiesBundle>> {
+    vec![route(
+        "performance_report",
+        "Track performance over an equity series (give `equity`, or a `strategy` to backtest on `data`): figures, rolling Sharpe, drawdown, hit rate, and an SVG chart of equity over drawdown (structured field chart.svg, image/svg+xml).",
+        performance,
+    )
+    .cpu_heavy()]
+}
+
+/// Input of `performance_report`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PerformanceInput {
+    /// Equity values, oldest first (at least 3), e.g. an account's daily values.
+    #[serde(default)]
+    pub equity: Vec<f64>,
+    /// Or: backtest this strategy and report on its equity.
+    #[serde(default)]
+    pub strategy: Option<StrategySpec>,
+    /// Bars for the strategy.
+    #[serde(default)]
+    pub data: DataInput,
+    /// Rolling window in periods (default 63, about a quarter of trading days).
+    #[serde(default = "window")]
+    pub window: usize,
+    /// Periods a year (default 252).
+    #[serde(default = "ppy")]
+    pub periods_per_year: f64,
+    /// Include the SVG chart (default true).
+    #[serde(default = "yes")]
+    pub chart: bool,
+    /// Chart title.
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+fn window() -> usize {
+    63
+}
+fn ppy() -> f64 {
+    252.0
+}
+fn yes() -> bool {
+    true
+}
+
+async fn performance(
+    b: Arc<StrategiesBundle>,
+    i: PerformanceInput,
+    _ctx: ToolCtx,
+) -> Result<ToolOutput, ToolError> {
+    let (equity, days, source, title) = match (&i.strategy, i.equity.is_empty()) {
+        (Some(spec), true) => {
+            let s = b.market.bars(&i.data, "data").await?;
+            let cfg = BacktestConfig::default();
+            let r = run(
+                &s,
+                spec.build()
+                    .map_err(|e| tool_error(under(e, "strategy")))?
+                    .as_mut(),
+                &cfg,
+            )
+            .map_err(tool_error)?;
+            let mut eq = vec![cfg.initial_capital];
+            eq.extend_from_slice(&r.equity);
+            let mut days = vec![s.bars[0].day - 1];
+            days.extend_from_slice(&r.days);
+            (
+                eq,
+                Some(days),
+                s.source.clone(),
+                format!("{} on {}", spec.kind(), s.symbol),
+            )
+        }
+        (None, false) => (
+            i.equity.clone(),
+            None,
+            "equity given".to_string(),
+            "equity".to_string(),
+        ),
+        _ => {
+            return Err(ToolError::invalid(
+                "equity",
+                "give either `equity` or `strategy`, not both or neither",
+            ));
+        }
+    };
+    let window = i.window.min(equity.len().saturating_sub(1)).max(2);
+    let r = report(&equity, window, i.periods_per_year, 0.0).map_err(tool_error)?;
+    let chart = if i.chart {
+        let svg = equity_chart_svg(
+            i.title.as_deref().unwrap_or(&title),
+            &equity,
+            days.as_deref(),
+        )
+        .map_err(tool_error)?;
+        Some(json!({"mime_type": "image/svg+xml", "svg": svg}))
+    } else {
+        None
+    };
+    let m = &r.metrics;
+    let last_rs = r.rolling_sharpe.last().copied().unwrap_or(0.0);
+    Ok(ToolOutput::new(
+        format!(
+            "source: {source}\n{} points: total {:+.2}%, Sharpe {:.2}, max DD {:.2}%, current DD {:.2}%, hit rate {:.0}%, rolling {}-period Sharpe now {:.2}{}",
+            equity.len(),
+            m.total_return * 100.0,
+            m.sharpe,
+            m.max_drawdown * 100.0,
+            r.current_drawdown * 100.0,
+            r.hit_rate * 100.0,
+            r.window,
+            last_rs,
+            if chart.is_some() {
+                "\nchart: SVG in structuredContent.chart.svg"
+            } else {
+                ""
+            }
+        ),
+        json!({
+            "source": source, "metrics": m, "hit_rate": r.hit_rate, "current_drawdown": r.current_drawdown, "window": r.window,
+            "rolling_sharpe_last": last_rs, "rolling_sharpe": r.rolling_sharpe.iter().rev().take(20).rev().map(|x| round(*x, 4)).collect::<Vec<_>>(),
+            "chart": chart,
+        }),
+    ))
+}
