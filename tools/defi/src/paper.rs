@@ -84,11 +84,16 @@ fn dec(row: &sqlx::any::AnyRow, col: &str) -> Result<Decimal> {
 
 /// The data's price per full share of `vault` (1 when it has none).
 pub fn snapshot_ppfs(vault: &Vault) -> Decimal {
-    vault
-        .price_per_full_share
-        .as_deref()
-        .and_then(|p| p.parse::<alloy_primitives::U256>().ok())
+    let text = vault.price_per_full_share.as_deref().unwrap_or("");
+    text.parse::<alloy_primitives::U256>()
+        .ok()
         .map(|raw| crate::chain::from_raw(raw, 18))
+        // A JSON number in exponent form (1.0612e18).
+        .or_else(|| {
+            text.parse::<f64>()
+                .ok()
+                .and_then(|f| Decimal::from_f64(f / 1e18))
+        })
         .filter(|p| *p > Decimal::ZERO)
         .unwrap_or(Decimal::ONE)
 }

@@ -183,3 +183,37 @@ async fn cache_and_paper_ledger_on_postgres() {
     assert!((got - 1000.0 * (1.0 + apy)).abs() < 1e-6, "{got} {apy}");
     pg.drop_schema().await;
 }
+
+#[test]
+fn odd_entries_are_skipped_and_wrong_shapes_named() {
+    use nt_defi::beefy::{BeefyData, Source, snapshot};
+    use std::collections::BTreeMap;
+    let mut bodies: BTreeMap<&'static str, serde_json::Value> = BTreeMap::new();
+    for e in Endpoint::ALL {
+        bodies.insert(
+            e.path(),
+            serde_json::from_str(snapshot::body(e)).expect("json"),
+        );
+    }
+    let vaults = bodies
+        .get_mut("/vaults")
+        .expect("vaults")
+        .as_array_mut()
+        .expect("array");
+    // A number where the API serves a string, and an entry without an id.
+    vaults[0]["pricePerFullShare"] = json!(1_250_000_000_000_000_000u64);
+    vaults.push(json!({"name": "no id"}));
+    bodies.get_mut("/apy").expect("apy")["broken"] = json!("n/a");
+    let data = BeefyData::from_bodies(Source::Snapshot { taken_at: 0 }, &bodies).expect("data");
+    assert_eq!(data.vaults.len(), 36);
+    assert_eq!(data.skipped, 2);
+    let first = &data.vaults[0];
+    assert_eq!(nt_defi::paper::snapshot_ppfs(first).to_string(), "1.25");
+
+    bodies.insert("/vaults", json!({"error": "moved"}));
+    let err = BeefyData::from_bodies(Source::Snapshot { taken_at: 0 }, &bodies).expect_err("shape");
+    assert!(
+        err.to_string().contains("/vaults") && err.to_string().contains("array"),
+        "{err}"
+    );
+}

@@ -535,8 +535,32 @@ async fn sending_needs_confirm_live_trading_and_a_key() {
     let (url, node) = fake_node().await;
     let store = store().await;
     let clock = Arc::new(ManualClock::new(SNAP_MS));
-    let keyed = bundle(&url, Some(KEY));
     let args = json!({"vault_id": "aerodrome-weth-usdc", "action": "approve", "amount": "2", "confirm": true});
+    // On the snapshot (placeholder addresses) nothing is ever sent.
+    let on_snapshot = bundle(&url, Some(KEY))
+        .call(
+            "defi_send_transaction",
+            args.clone(),
+            ctx(&store, &clock, true),
+        )
+        .await
+        .expect_err("snapshot");
+    assert_eq!(on_snapshot.kind, ToolErrorKind::Refused);
+    assert!(
+        on_snapshot.message.contains("BEEFY_API_URL"),
+        "{}",
+        on_snapshot.message
+    );
+    // With the (fake) Beefy API as the data source:
+    let (beefy_url, _beefy) = common::fake_beefy().await;
+    let mut config = DefiConfig {
+        beefy_api_url: Some(beefy_url),
+        cache_ttl: std::time::Duration::from_secs(300),
+        private_key: Some(KEY.into()),
+        ..DefiConfig::default()
+    };
+    config.rpc_urls.insert("base".into(), url.clone());
+    let keyed = TestBundle::new(config);
     let off = keyed
         .call(
             "defi_send_transaction",

@@ -116,15 +116,52 @@ pub struct BeefyData {
     pub fees: FeesMap,
     /// `/boosts`.
     pub boosts: Vec<Boost>,
+    /// Entries upstream that did not parse and were left out.
+    pub skipped: usize,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(endpoint: Endpoint, body: &Value) -> Result<T> {
-    serde_json::from_value(body.clone()).map_err(|e| {
-        DefiError::Upstream(format!(
-            "Beefy {} answered a shape this client does not read: {e}",
-            endpoint.path()
-        ))
-    })
+fn shape(endpoint: Endpoint, want: &str) -> DefiError {
+    DefiError::Upstream(format!(
+        "Beefy {} answered a shape this client does not read (expected {want})",
+        endpoint.path()
+    ))
+}
+
+/// A JSON array of `T`; entries that do not parse are skipped and counted,
+/// so one odd vault upstream does not hide the others.
+fn parse_list<T: serde::de::DeserializeOwned>(
+    endpoint: Endpoint,
+    body: &Value,
+    skipped: &mut usize,
+) -> Result<Vec<T>> {
+    let list = body.as_array().ok_or_else(|| shape(endpoint, "an array"))?;
+    Ok(list
+        .iter()
+        .filter_map(|v| {
+            let parsed = serde_json::from_value(v.clone()).ok();
+            *skipped += usize::from(parsed.is_none());
+            parsed
+        })
+        .collect())
+}
+
+/// A JSON object of `T` by key, skipping (and counting) entries that do not parse.
+fn parse_map<T: serde::de::DeserializeOwned>(
+    endpoint: Endpoint,
+    body: &Value,
+    skipped: &mut usize,
+) -> Result<BTreeMap<String, T>> {
+    let map = body
+        .as_object()
+        .ok_or_else(|| shape(endpoint, "an object"))?;
+    Ok(map
+        .iter()
+        .filter_map(|(k, v)| {
+            let parsed = serde_json::from_value(v.clone()).ok();
+            *skipped += usize::from(parsed.is_none());
+            parsed.map(|p| (k.clone(), p))
+        })
+        .collect())
 }
 
 impl BeefyData {
@@ -135,8 +172,10 @@ impl BeefyData {
                 .get(e.path())
                 .ok_or_else(|| DefiError::Upstream(format!("Beefy {} missing", e.path())))
         };
-        let vaults: Vec<Vault> = parse(Endpoint::Vaults, get(Endpoint::Vaults)?)?;
-        let tvl_by_chain: TvlMap = parse(Endpoint::Tvl, get(Endpoint::Tvl)?)?;
+        let mut skipped = 0;
+        let vaults: Vec<Vault> =
+            parse_list(Endpoint::Vaults, get(Endpoint::Vaults)?, &mut skipped)?;
+        let tvl_by_chain: TvlMap = parse_map(Endpoint::Tvl, get(Endpoint::Tvl)?, &mut skipped)?;
         let mut tvl = HashMap::new();
         for per_vault in tvl_by_chain.into_values() {
             for (id, usd) in per_vault {
@@ -150,17 +189,29 @@ impl BeefyData {
             .enumerate()
             .map(|(i, v)| (v.id.clone(), i))
             .collect();
+        let apy: ApyMap = parse_map(Endpoint::Apy, get(Endpoint::Apy)?, &mut skipped)?;
+        let breakdown: BreakdownMap = parse_map(
+            Endpoint::ApyBreakdown,
+            get(Endpoint::ApyBreakdown)?,
+            &mut skipped,
+        )?;
+        let lps: PriceMap = parse_map(Endpoint::Lps, get(Endpoint::Lps)?, &mut skipped)?;
+        let prices: PriceMap = parse_map(Endpoint::Prices, get(Endpoint::Prices)?, &mut skipped)?;
+        let fees: FeesMap = parse_map(Endpoint::Fees, get(Endpoint::Fees)?, &mut skipped)?;
+        let boosts: Vec<Boost> =
+            parse_list(Endpoint::Boosts, get(Endpoint::Boosts)?, &mut skipped)?;
         Ok(Self {
             source,
             index,
             vaults,
-            apy: parse(Endpoint::Apy, get(Endpoint::Apy)?)?,
-            breakdown: parse(Endpoint::ApyBreakdown, get(Endpoint::ApyBreakdown)?)?,
+            apy,
+            breakdown,
             tvl,
-            lps: parse(Endpoint::Lps, get(Endpoint::Lps)?)?,
-            prices: parse(Endpoint::Prices, get(Endpoint::Prices)?)?,
-            fees: parse(Endpoint::Fees, get(Endpoint::Fees)?)?,
-            boosts: parse(Endpoint::Boosts, get(Endpoint::Boosts)?)?,
+            lps,
+            prices,
+            fees,
+            boosts,
+            skipped,
         })
     }
 

@@ -71,13 +71,23 @@ pub struct Vault {
     /// Last harvest, Unix seconds.
     #[serde(default)]
     pub last_harvest: Option<i64>,
-    /// Price per full share scaled by 1e18, as a decimal string.
-    #[serde(default)]
+    /// Price per full share scaled by 1e18, as a decimal string (the API
+    /// serves a string; a number is read too).
+    #[serde(default, deserialize_with = "text_or_number")]
     pub price_per_full_share: Option<String>,
 }
 
 fn default_decimals() -> u32 {
     18
+}
+
+/// An optional integer sent as a string or a JSON number.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
 }
 
 impl Vault {
@@ -203,10 +213,10 @@ pub struct Boost {
     #[serde(default)]
     pub period_finish: Option<i64>,
     /// Reward token units (raw, 10^decimals) paid per second.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text_or_number")]
     pub reward_rate: Option<String>,
     /// Moo tokens staked (raw, 1e18).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text_or_number")]
     pub total_supply: Option<String>,
 }
 

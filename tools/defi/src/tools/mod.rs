@@ -46,6 +46,9 @@ pub(crate) fn venue(data: &BeefyData) -> &'static str {
 /// `api`) and when the data is from.
 pub(crate) fn answer(data: &BeefyData, text: impl AsRef<str>, mut body: Value) -> ToolOutput {
     if let Value::Object(map) = &mut body {
+        if data.skipped > 0 {
+            map.insert("skipped_upstream_entries".into(), Value::from(data.skipped));
+        }
         map.insert("source".into(), Value::String(data.source.label().into()));
         map.insert(
             "data".into(),

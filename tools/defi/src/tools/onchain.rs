@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use super::answer;
 use super::inputs::{BuildDepositInput, BuildWithdrawInput, PositionInput, SendAction, SendInput};
 use crate::DefiBundle;
-use crate::beefy::BeefyData;
 use crate::beefy::types::Vault;
+use crate::beefy::{BeefyData, Source};
 use crate::chain::reads::{WalletState, read_vault};
 use crate::chain::rpc::RpcClient;
 use crate::chain::tx::{self, Tx1559, TxCall};
@@ -41,6 +41,13 @@ fn target(v: &Vault) -> Result<Target> {
             .as_deref()
             .map(|a| parse_address("vault_id", a))
             .transpose()?,
+    })
+}
+
+/// A note for answers built on the snapshot, whose addresses are placeholders.
+fn snapshot_note(data: &BeefyData) -> Option<String> {
+    matches!(data.source, Source::Snapshot { .. }).then(|| {
+        "the bundled snapshot's contract addresses are placeholders, not deployed vaults: set BEEFY_API_URL for real addresses".to_string()
     })
 }
 
@@ -146,6 +153,7 @@ pub(crate) async fn position(
         text,
         json!({
             "ledger": "chain",
+            "notes": snapshot_note(&data).into_iter().collect::<Vec<_>>(),
             "vault_id": v.id,
             "chain": v.chain,
             "vault": {
@@ -210,7 +218,7 @@ pub(crate) async fn build_deposit(
         .as_deref()
         .map(|f| parse_address("from", f))
         .transpose()?;
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = snapshot_note(&data).into_iter().collect();
     let mut checks = Value::Null;
     let mut calls = Vec::new();
     let deposit_call = tx::deposit(&v.chain, t.chain_id, t.vault, raw);
@@ -357,6 +365,7 @@ pub(crate) async fn build_withdraw(
             "chain": v.chain,
             "chain_id": t.chain_id,
             "calls": [{ "call": call, "simulation": simulation }],
+            "notes": snapshot_note(&data).into_iter().collect::<Vec<_>>(),
             "price_per_full_share": ppfs,
             "withdraw_fee": fee,
             "expected": expected,
@@ -384,6 +393,13 @@ pub(crate) async fn send(
         DefiError::Refused("no signing key is configured (DEFI_PRIVATE_KEY)".into())
     })?;
     let data = b.data(&ctx).await?;
+    if matches!(data.source, Source::Snapshot { .. }) {
+        return Err(DefiError::Refused(format!(
+            "the bundled snapshot's contract addresses are placeholders: set BEEFY_API_URL (e.g. {}) so transactions go to real vaults",
+            crate::beefy::client::DEFAULT_BASE
+        ))
+        .into());
+    }
     let v = data.vault(&input.vault_id)?;
     let t = target(v)?;
     let rpc = need_rpc(&b, v)?;
