@@ -3,7 +3,13 @@
 //! documentation (developer.betfair.com, "Betting Type Definitions").
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Betfair's `Double` fields are JSON numbers: a [`Decimal`] written as one.
+fn number<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.to_f64().unwrap_or(0.0))
+}
 
 /// Login and keepAlive answer (`identitysso.betfair.com/api/login`, `/api/keepAlive`).
 #[derive(Debug, Clone, Deserialize)]
@@ -141,8 +147,10 @@ pub struct MarketBook {
 #[serde(rename_all = "camelCase")]
 pub struct LimitOrder {
     /// Stake.
+    #[serde(serialize_with = "number")]
     pub size: Decimal,
     /// Price.
+    #[serde(serialize_with = "number")]
     pub price: Decimal,
     /// `LAPSE`, `PERSIST`, `MARKET_ON_CLOSE`.
     pub persistence_type: String,
@@ -155,6 +163,7 @@ pub struct PlaceInstruction {
     /// Selection id.
     pub selection_id: i64,
     /// Handicap (0 for non-handicap markets).
+    #[serde(serialize_with = "number")]
     pub handicap: Decimal,
     /// `BACK` or `LAY`.
     pub side: String,
