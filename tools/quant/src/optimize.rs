@@ -130,6 +130,10 @@ impl Search<'_> {
         if let Some(s) = self.seen.get(&key) {
             return Ok(*s);
         }
+        if self.trials.len() >= self.total {
+            // Budget spent (a Nelder–Mead step ran over): not evaluated.
+            return Ok(f64::NEG_INFINITY);
+        }
         let s = (self.objective)(&x)?;
         let s = if s.is_nan() { f64::NEG_INFINITY } else { s };
         self.seen.insert(key, s);
