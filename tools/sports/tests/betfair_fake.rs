@@ -50,7 +50,10 @@ fn header<'a>(h: &'a HeaderMap, k: &str) -> Option<&'a str> {
 
 async fn login(State(f): State<Fake>, h: HeaderMap, body: Bytes) -> Response {
     if header(&h, "x-application") != Some(APP) {
-        return axum::Json(json!({"token": "", "product": "", "status": "FAIL", "error": "INVALID_APP_KEY"})).into_response();
+        return axum::Json(
+            json!({"token": "", "product": "", "status": "FAIL", "error": "INVALID_APP_KEY"}),
+        )
+        .into_response();
     }
     let form = String::from_utf8_lossy(&body).to_string();
     if !(form.contains("username=punter") && form.contains("password=s3cret")) {
@@ -60,7 +63,8 @@ async fn login(State(f): State<Fake>, h: HeaderMap, body: Bytes) -> Response {
     i.logins += 1;
     let token = format!("session-{}", i.logins);
     i.token = Some(token.clone());
-    axum::Json(json!({"token": token, "product": APP, "status": "SUCCESS", "error": ""})).into_response()
+    axum::Json(json!({"token": token, "product": APP, "status": "SUCCESS", "error": ""}))
+        .into_response()
 }
 
 async fn keep_alive(State(f): State<Fake>, h: HeaderMap) -> Response {
@@ -84,7 +88,12 @@ fn aping(code: &str) -> Response {
         .into_response()
 }
 
-async fn betting(State(f): State<Fake>, Path(op): Path<String>, h: HeaderMap, body: Bytes) -> Response {
+async fn betting(
+    State(f): State<Fake>,
+    Path(op): Path<String>,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
     let p: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let mut i = f.0.lock().unwrap();
     i.calls.push(op.clone());
@@ -100,7 +109,12 @@ async fn betting(State(f): State<Fake>, Path(op): Path<String>, h: HeaderMap, bo
             {"eventType": {"id": "7", "name": "Horse Racing"}, "marketCount": 310}
         ]),
         "listMarketCatalogue" => {
-            assert!(p["marketProjection"].as_array().is_some_and(|a| a.contains(&json!("RUNNER_DESCRIPTION"))), "{p}");
+            assert!(
+                p["marketProjection"]
+                    .as_array()
+                    .is_some_and(|a| a.contains(&json!("RUNNER_DESCRIPTION"))),
+                "{p}"
+            );
             json!([{
                 "marketId": MARKET, "marketName": "Match Odds", "marketStartTime": "2030-01-05T15:00:00.000Z", "totalMatched": 120345.5,
                 "runners": [
@@ -137,8 +151,10 @@ async fn betting(State(f): State<Fake>, Path(op): Path<String>, h: HeaderMap, bo
                        "placedDate": "2030-01-04T10:00:00.000Z", "averagePriceMatched": ins["limitOrder"]["price"], "sizeMatched": ins["limitOrder"]["size"], "orderStatus": "EXECUTION_COMPLETE"}]})
             }
         }
-        "cancelOrders" => json!({"status": "SUCCESS", "marketId": p["marketId"], "instructionReports": [
-            {"status": "SUCCESS", "instruction": p["instructions"][0], "sizeCancelled": 2.0, "cancelledDate": "2030-01-04T10:05:00.000Z"}]}),
+        "cancelOrders" => {
+            json!({"status": "SUCCESS", "marketId": p["marketId"], "instructionReports": [
+            {"status": "SUCCESS", "instruction": p["instructions"][0], "sizeCancelled": 2.0, "cancelledDate": "2030-01-04T10:05:00.000Z"}]})
+        }
         "listCurrentOrders" => json!({"currentOrders": [{
             "betId": "31242604941", "marketId": MARKET, "selectionId": 1096, "handicap": 0.0,
             "priceSize": {"price": 2.12, "size": 5.0}, "bspLiability": 0.0, "side": "BACK", "status": "EXECUTABLE",
@@ -172,8 +188,19 @@ fn client(base: &str, password: &str) -> BetfairClient {
         _ => None,
     };
     let cfg = BetfairConfig::resolve(env).expect("configured");
-    assert!(!format!("{cfg:?}").contains(password), "the password must not be in Debug output");
-    BetfairClient::new(cfg, Policy { attempts: 1, min_interval: std::time::Duration::ZERO, ..Policy::default() }).unwrap()
+    assert!(
+        !format!("{cfg:?}").contains(password),
+        "the password must not be in Debug output"
+    );
+    BetfairClient::new(
+        cfg,
+        Policy {
+            attempts: 1,
+            min_interval: std::time::Duration::ZERO,
+            ..Policy::default()
+        },
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -186,11 +213,17 @@ async fn the_client_speaks_api_ng() {
 
     let evs = c.odds("1", &[]).await.unwrap();
     assert_eq!(evs[0].event.id, MARKET);
-    assert_eq!((evs[0].event.home.as_str(), evs[0].event.away.as_str()), ("Arsenal", "Chelsea"));
+    assert_eq!(
+        (evs[0].event.home.as_str(), evs[0].event.away.as_str()),
+        ("Arsenal", "Chelsea")
+    );
     assert_eq!(evs[0].books[0].markets[0].outcomes[0].price, dec!(2.12));
 
     assert_eq!(c.selection_id(MARKET, "chelsea").await.unwrap(), 48351);
-    let placed = c.place_back(MARKET, 1096, dec!(2.12), dec!(5), "client-1").await.unwrap();
+    let placed = c
+        .place_back(MARKET, 1096, dec!(2.12), dec!(5), "client-1")
+        .await
+        .unwrap();
     assert_eq!(placed.bet_id, "31242604941");
     assert_eq!(placed.size_matched, dec!(5));
     {
@@ -199,11 +232,18 @@ async fn the_client_speaks_api_ng() {
         assert_eq!(ins["side"], "BACK");
         assert_eq!(ins["orderType"], "LIMIT");
         assert_eq!(ins["limitOrder"]["persistenceType"], "LAPSE");
-        assert_eq!(ins["limitOrder"]["size"], json!(5.0), "Betfair Doubles are JSON numbers");
+        assert_eq!(
+            ins["limitOrder"]["size"],
+            json!(5.0),
+            "Betfair Doubles are JSON numbers"
+        );
         assert_eq!(ins["limitOrder"]["price"], json!(2.12));
         assert_eq!(i.orders[0]["customerRef"], "client-1");
     }
-    let e = c.place_back(MARKET, 1096, dec!(2.12), dec!(5000), "client-2").await.unwrap_err();
+    let e = c
+        .place_back(MARKET, 1096, dec!(2.12), dec!(5000), "client-2")
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("INSUFFICIENT_FUNDS"), "{e}");
     assert_eq!(c.cancel(MARKET, "31242604941").await.unwrap(), dec!(2));
     let cur = c.current_orders().await.unwrap();
@@ -218,21 +258,36 @@ async fn the_client_speaks_api_ng() {
 
     let bad = client(&base, "wrong");
     let e = bad.list_event_types().await.unwrap_err();
-    assert!(e.to_string().contains("INVALID_USERNAME_OR_PASSWORD"), "{e}");
+    assert!(
+        e.to_string().contains("INVALID_USERNAME_OR_PASSWORD"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
 async fn bets_on_betfair_need_live_trading() {
     let (base, fake) = serve().await;
-    let bundle = SportsBundle::simulated(5, RiskConfig::default()).with_betfair(client(&base, "s3cret"));
-    assert!(bundle.venues().iter().any(|v| v.name == "betfair" && v.mode == VenueMode::Live));
+    let bundle =
+        SportsBundle::simulated(5, RiskConfig::default()).with_betfair(client(&base, "s3cret"));
+    assert!(
+        bundle
+            .venues()
+            .iter()
+            .any(|v| v.name == "betfair" && v.mode == VenueMode::Live)
+    );
     let store = store_at("sqlite::memory:").await;
     let r = router(bundle);
     let args = json!({"client_id": "bf1", "sport": "1", "event_id": MARKET, "selection": "Arsenal", "odds": "2.1", "stake": "5", "venue": "betfair"});
 
     let ctx = ToolCtx::new(store.clone());
-    let e = call(&r, &ctx, "bet_place", args.clone()).await.expect_err("live trading off");
-    assert!(e.message.contains("live trading is disabled"), "{}", e.message);
+    let e = call(&r, &ctx, "bet_place", args.clone())
+        .await
+        .expect_err("live trading off");
+    assert!(
+        e.message.contains("live trading is disabled"),
+        "{}",
+        e.message
+    );
     assert!(fake.0.lock().unwrap().orders.is_empty());
 
     let live = ctx.with_live_trading(true);
@@ -242,7 +297,11 @@ async fn bets_on_betfair_need_live_trading() {
     assert_eq!(placed["bet"]["odds"], "2.1");
     let again = ok(&r, &live, "bet_place", args).await;
     assert_eq!(again["duplicate"], true);
-    assert_eq!(fake.0.lock().unwrap().orders.len(), 1, "placing the same client id twice places it once");
+    assert_eq!(
+        fake.0.lock().unwrap().orders.len(),
+        1,
+        "placing the same client id twice places it once"
+    );
     assert_eq!(audit_count(&store, "bet_placed").await, 1);
     let feed = ok(&r, &live, "odds_events", json!({"source": "betfair"})).await;
     assert_eq!(feed["sports"][0]["title"], "Soccer");

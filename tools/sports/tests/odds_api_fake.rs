@@ -61,8 +61,10 @@ fn event() -> Value {
 
 fn with_quota(body: Value) -> Response {
     let mut r = axum::Json(body).into_response();
-    r.headers_mut().insert("x-requests-remaining", HeaderValue::from_static("497"));
-    r.headers_mut().insert("x-requests-used", HeaderValue::from_static("3"));
+    r.headers_mut()
+        .insert("x-requests-remaining", HeaderValue::from_static("497"));
+    r.headers_mut()
+        .insert("x-requests-used", HeaderValue::from_static("3"));
     r
 }
 
@@ -73,7 +75,11 @@ fn check(fake: &Fake, q: &Option<String>, odds: bool) -> Result<(), Response> {
         return Err((StatusCode::UNAUTHORIZED, axum::Json(json!({"message": "API key is not valid or is missing", "error_code": "INVALID_KEY"}))).into_response());
     }
     if odds && !q.contains("oddsFormat=decimal") {
-        return Err((StatusCode::UNPROCESSABLE_ENTITY, axum::Json(json!({"message": "oddsFormat must be decimal here"}))).into_response());
+        return Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"message": "oddsFormat must be decimal here"})),
+        )
+            .into_response());
     }
     Ok(())
 }
@@ -93,17 +99,29 @@ async fn odds(State(f): State<Fake>, Path(sport): Path<String>, RawQuery(q): Raw
         return r;
     }
     if sport != "soccer_epl" {
-        return (StatusCode::NOT_FOUND, axum::Json(json!({"message": "Unknown sport"}))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"message": "Unknown sport"})),
+        )
+            .into_response();
     }
     with_quota(json!([event()]))
 }
 
-async fn event_odds(State(f): State<Fake>, Path((_sport, id)): Path<(String, String)>, RawQuery(q): RawQuery) -> Response {
+async fn event_odds(
+    State(f): State<Fake>,
+    Path((_sport, id)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Response {
     if let Err(r) = check(&f, &q, true) {
         return r;
     }
     if id != EVENT {
-        return (StatusCode::NOT_FOUND, axum::Json(json!({"message": "Event not found"}))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"message": "Event not found"})),
+        )
+            .into_response();
     }
     with_quota(event())
 }
@@ -139,7 +157,15 @@ fn client(base: &str, key: &str) -> OddsApiClient {
         _ => None,
     };
     let cfg = OddsApiConfig::resolve(env, Some(base), Some("uk")).expect("configured");
-    OddsApiClient::new(cfg, Policy { attempts: 1, min_interval: std::time::Duration::ZERO, ..Policy::default() }).unwrap()
+    OddsApiClient::new(
+        cfg,
+        Policy {
+            attempts: 1,
+            min_interval: std::time::Duration::ZERO,
+            ..Policy::default()
+        },
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -148,32 +174,63 @@ async fn the_client_speaks_v4() {
     let c = client(&base, KEY);
     let sports = c.sports().await.unwrap();
     assert_eq!(sports[0].key, "soccer_epl");
-    let evs = c.odds("soccer_epl", &["h2h".into(), "totals".into()]).await.unwrap();
+    let evs = c
+        .odds("soccer_epl", &["h2h".into(), "totals".into()])
+        .await
+        .unwrap();
     assert_eq!(evs.len(), 1);
     assert_eq!(evs[0].event.home, "Arsenal");
-    assert_eq!(evs[0].event.commence_ms, nt_mcp_core::dates::parse_iso_ms("2030-01-05T15:00:00Z").unwrap());
+    assert_eq!(
+        evs[0].event.commence_ms,
+        nt_mcp_core::dates::parse_iso_ms("2030-01-05T15:00:00Z").unwrap()
+    );
     assert_eq!(evs[0].books[1].markets[0].outcomes[1].price, dec!(4.0));
-    assert_eq!(evs[0].books[0].markets[1].outcomes[0].point, Some(dec!(2.5)));
+    assert_eq!(
+        evs[0].books[0].markets[1].outcomes[0].point,
+        Some(dec!(2.5))
+    );
     assert_eq!(c.quota(), Some((497, 3)));
     let q = fake.queries.lock().unwrap().clone();
-    assert!(q.iter().any(|x| x.contains("regions=uk") && x.contains("markets=h2h%2Ctotals") && x.contains("oddsFormat=decimal")), "{q:?}");
+    assert!(
+        q.iter().any(|x| x.contains("regions=uk")
+            && x.contains("markets=h2h%2Ctotals")
+            && x.contains("oddsFormat=decimal")),
+        "{q:?}"
+    );
     let scores = c.scores("soccer_epl").await.unwrap();
-    assert_eq!((scores[0].home, scores[0].away, scores[0].completed), (Some(2), Some(1), true));
+    assert_eq!(
+        (scores[0].home, scores[0].away, scores[0].completed),
+        (Some(2), Some(1), true)
+    );
     let e = c.event_odds("soccer_epl", "nope", &[]).await.unwrap_err();
-    assert!(e.to_string().contains("404") && e.to_string().contains("Event not found"), "{e}");
+    assert!(
+        e.to_string().contains("404") && e.to_string().contains("Event not found"),
+        "{e}"
+    );
 
     let bad = client(&base, "wrong");
     let e = bad.sports().await.unwrap_err();
-    assert!(e.to_string().contains("401") && e.to_string().contains("API key is not valid"), "{e}");
+    assert!(
+        e.to_string().contains("401") && e.to_string().contains("API key is not valid"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
 async fn the_bundle_on_the_odds_api() {
     let (base, _fake) = serve().await;
     // The fake's prices are from 2030-01-04; the stale-feed rule is off here.
-    let risk = RiskConfig { stale_feed_ms: 0, ..RiskConfig::default() };
+    let risk = RiskConfig {
+        stale_feed_ms: 0,
+        ..RiskConfig::default()
+    };
     let bundle = SportsBundle::simulated(5, risk).with_odds_api(client(&base, KEY));
-    assert!(bundle.venues().iter().any(|v| v.name == "the-odds-api" && v.mode == VenueMode::Paper));
+    assert!(
+        bundle
+            .venues()
+            .iter()
+            .any(|v| v.name == "the-odds-api" && v.mode == VenueMode::Paper)
+    );
     let store = store_at("sqlite::memory:").await;
     let r = router(bundle);
     let ctx = ToolCtx::new(store.clone());
@@ -181,19 +238,40 @@ async fn the_bundle_on_the_odds_api() {
     let evs = ok(&r, &ctx, "odds_events", json!({"sport": "soccer_epl"})).await;
     assert_eq!(evs["venue"], "the-odds-api");
     assert_eq!(evs["events"][0]["id"], EVENT);
-    let od = ok(&r, &ctx, "odds_for_event", json!({"sport": "soccer_epl", "event_id": EVENT, "markets": ["h2h"]})).await;
+    let od = ok(
+        &r,
+        &ctx,
+        "odds_for_event",
+        json!({"sport": "soccer_epl", "event_id": EVENT, "markets": ["h2h"]}),
+    )
+    .await;
     assert_eq!(od["h2h"].as_array().unwrap().len(), 3);
     // Best prices 2.25 / 4.0 / 3.9: 0.4444 + 0.25 + 0.2564 = 0.9509 < 1.
-    let arb = ok(&r, &ctx, "odds_find_arbitrage", json!({"sport": "soccer_epl", "total_stake": "1000"})).await;
+    let arb = ok(
+        &r,
+        &ctx,
+        "odds_find_arbitrage",
+        json!({"sport": "soccer_epl", "total_stake": "1000"}),
+    )
+    .await;
     assert_eq!(arb["arbitrages"].as_array().unwrap().len(), 1, "{arb}");
-    assert_eq!(arb["arbitrages"][0]["arbitrage"]["legs"][1]["book"], "betfair_ex_uk");
+    assert_eq!(
+        arb["arbitrages"][0]["arbitrage"]["legs"][1]["book"],
+        "betfair_ex_uk"
+    );
     // Over 2.5 at one book, Under 3.5 at the other: a 3-goal game wins both.
     assert_eq!(arb["middles"].as_array().unwrap().len(), 1, "{arb}");
 
     let placed = ok(&r, &ctx, "bet_place", json!({"client_id": "oa1", "sport": "soccer_epl", "event_id": EVENT, "selection": "Arsenal", "odds": "2.2", "stake": "10"})).await;
     assert_eq!(placed["venue"], "sim-book");
     assert_eq!(placed["bet"]["book"], "williamhill");
-    let settled = ok(&r, &ctx, "bet_settle", json!({"bet_id": placed["bet"]["id"]})).await;
+    let settled = ok(
+        &r,
+        &ctx,
+        "bet_settle",
+        json!({"bet_id": placed["bet"]["id"]}),
+    )
+    .await;
     assert_eq!(settled["bet"]["status"], "won");
     assert_eq!(settled["bet"]["pnl"], "12.50");
 }
