@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 
 use crate::error::Result;
+use crate::sql_batch::{Arg, Batch};
 
 /// The hash before the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -154,14 +155,10 @@ pub async fn head(conn: &mut AnyConnection) -> Result<ChainHead> {
     })
 }
 
-/// Inserts `ev` as the link after `head` and moves `head` to it; returns
-/// its hash. The caller holds the chain's lock (it read `head` in this
+/// The insert of `ev` as the link after `head`, with its values; moves
+/// `head` to it. The caller holds the chain's lock (it read `head` in this
 /// transaction).
-pub async fn link(
-    conn: &mut AnyConnection,
-    head: &mut ChainHead,
-    ev: &AuditEvent<'_>,
-) -> Result<String> {
+fn link_stmt(head: &mut ChainHead, ev: &AuditEvent<'_>) -> (String, Vec<Arg>) {
     let seq = head.seq + 1;
     let payload = ev.payload.to_string();
     let hash = row_hash(
@@ -175,24 +172,38 @@ pub async fn link(
         ev.client_order_id,
         &payload,
     );
-    sqlx::query(
-        "INSERT INTO broker_audit (seq, at_ms, venue, account_id, kind, order_id, client_order_id, payload, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(seq)
-    .bind(ev.at_ms)
-    .bind(ev.venue)
-    .bind(ev.account_id)
-    .bind(ev.kind)
-    .bind(ev.order_id)
-    .bind(ev.client_order_id)
-    .bind(payload)
-    .bind(&head.hash)
-    .bind(&hash)
-    .execute(&mut *conn)
-    .await?;
+    let args = vec![
+        seq.into(),
+        ev.at_ms.into(),
+        ev.venue.into(),
+        ev.account_id.into(),
+        ev.kind.into(),
+        ev.order_id.into(),
+        ev.client_order_id.into(),
+        payload.into(),
+        (&head.hash).into(),
+        (&hash).into(),
+    ];
     head.seq = seq;
     head.hash.clone_from(&hash);
+    (hash, args)
+}
+
+const LINK_SQL: &str = "INSERT INTO broker_audit (seq, at_ms, venue, account_id, kind, order_id, client_order_id, payload, prev_hash, hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// Inserts `ev` as the link after `head` and moves `head` to it; returns
+/// its hash. The caller holds the chain's lock (it read `head` in this
+/// transaction).
+pub async fn link(
+    conn: &mut AnyConnection,
+    head: &mut ChainHead,
+    ev: &AuditEvent<'_>,
+) -> Result<String> {
+    let (hash, args) = link_stmt(head, ev);
+    let mut batch = Batch::default();
+    batch.push(LINK_SQL, args);
+    batch.flush(conn).await?;
     Ok(hash)
 }
 
@@ -206,10 +217,14 @@ pub async fn append(conn: &mut AnyConnection, ev: &AuditEvent<'_>) -> Result<Str
 
 /// A transaction holding the chain's lock that reads the chain's head once
 /// and appends every further row after it: one state change with several
-/// audit rows (an order, its checks and its fill) costs one head read.
+/// audit rows (an order, its checks and its fill) costs one head read. The
+/// audit links and the state change's writes ([`ChainTx::queue`]) wait in a
+/// [`Batch`] and go to the database together before the next read
+/// ([`ChainTx::conn`]) or at [`ChainTx::commit`].
 pub struct ChainTx {
     tx: Transaction<'static, Any>,
     head: Option<ChainHead>,
+    pending: Batch,
 }
 
 impl ChainTx {
@@ -218,25 +233,59 @@ impl ChainTx {
         Ok(Self {
             tx: begin(pool).await?,
             head: None,
+            pending: Batch::default(),
         })
     }
 
-    /// The transaction's connection, for the state change's own statements.
-    pub fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+    /// The transaction's connection, for the state change's reads and its
+    /// own statements; the queued writes are sent first, so a read sees them.
+    pub async fn conn(&mut self) -> Result<&mut AnyConnection> {
+        self.pending.flush(&mut self.tx).await?;
+        Ok(&mut self.tx)
     }
 
-    /// Appends `ev` to the chain in this transaction; returns its hash.
+    /// Queues a write (placeholders `$1..$n`) to go with the next read or the
+    /// commit.
+    pub fn queue(&mut self, sql: impl Into<std::borrow::Cow<'static, str>>, args: Vec<Arg>) {
+        self.pending.push(sql, args);
+    }
+
+    /// Sets the chain's head when the caller read it along with its own state
+    /// (in this transaction, under the chain's lock), saving a read.
+    /// `last` is the last row's sequence number and hash, `None` for an
+    /// empty chain.
+    pub fn set_head(&mut self, last: Option<(i64, String)>) {
+        self.head = Some(match last {
+            Some((seq, hash)) => ChainHead { seq, hash },
+            None => ChainHead {
+                seq: 0,
+                hash: GENESIS.to_string(),
+            },
+        });
+    }
+
+    /// The SQL that reads the chain head's sequence number and hash as two
+    /// scalar subqueries, for a caller's combined read ([`ChainTx::set_head`]).
+    pub const HEAD_COLUMNS: &'static str = "(SELECT seq FROM broker_audit ORDER BY seq DESC LIMIT 1), \
+         (SELECT hash FROM broker_audit ORDER BY seq DESC LIMIT 1)";
+
+    /// Appends `ev` to the chain in this transaction; returns its hash. The
+    /// row is queued with the other writes.
     pub async fn append(&mut self, ev: &AuditEvent<'_>) -> Result<String> {
         let head = match &mut self.head {
             Some(h) => h,
+            // Queued writes never touch the chain before its head is known.
             None => self.head.insert(head(&mut self.tx).await?),
         };
-        link(&mut self.tx, head, ev).await
+        let (hash, args) = link_stmt(head, ev);
+        self.pending.push(LINK_SQL, args);
+        Ok(hash)
     }
 
-    /// Commits the state change with its audit rows.
-    pub async fn commit(self) -> Result<()> {
+    /// Sends the queued writes and commits the state change with its audit
+    /// rows.
+    pub async fn commit(mut self) -> Result<()> {
+        self.pending.flush(&mut self.tx).await?;
         self.tx.commit().await?;
         Ok(())
     }

@@ -28,6 +28,7 @@ pub mod pdf;
 pub mod questrade;
 pub mod settlement;
 pub mod sim;
+pub mod sql_batch;
 pub mod tax;
 mod tools;
 pub mod tradier;

@@ -26,6 +26,17 @@ pub(super) const ORDER_COLUMNS: &str = "id, account_id, client_order_id, symbol,
     limit_price, stop_price, trail_amount, trail_percent, extreme_price, triggered, status, filled_qty, \
     avg_fill_price, commission, reason, checked_step, expires_ms, created_ms, updated_ms";
 
+/// The insert of one order row (all of [`ORDER_COLUMNS`]).
+static INSERT_ORDER_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let marks: Vec<String> = (1..=ORDER_COLUMNS.split(',').count())
+        .map(|i| format!("${i}"))
+        .collect();
+    format!(
+        "INSERT INTO broker_paper_orders ({ORDER_COLUMNS}) VALUES ({})",
+        marks.join(", ")
+    )
+});
+
 pub(super) fn decode_order(row: &AnyRow) -> Result<PaperOrder> {
     let s = |i: usize| -> Result<String> { Ok(row.try_get::<String, _>(i)?) };
     let o = |i: usize| -> Result<Option<String>> { Ok(row.try_get::<Option<String>, _>(i)?) };
@@ -246,8 +257,13 @@ impl PaperBroker {
         let book = match book {
             Some(book) => book,
             None => {
-                self.load_book(w.conn(), &order.account_id, &order.symbol, &order.currency)
-                    .await?
+                self.load_book(
+                    w.conn().await?,
+                    &order.account_id,
+                    &order.symbol,
+                    &order.currency,
+                )
+                .await?
             }
         };
         let commission = crate::money::round_cents(
@@ -305,44 +321,40 @@ impl PaperBroker {
                 )
             };
         let account = order.account_id.clone();
-        sqlx::query(
+        w.queue(
             "INSERT INTO broker_paper_cash (account_id, currency, amount) VALUES ($1, $2, $3) \
              ON CONFLICT (account_id, currency) DO UPDATE SET amount = excluded.amount",
-        )
-        .bind(&account)
-        .bind(&order.currency)
-        .bind(d(cash))
-        .execute(w.conn())
-        .await?;
-        sqlx::query(
+            vec![(&account).into(), (&order.currency).into(), d(cash).into()],
+        );
+        w.queue(
             "INSERT INTO broker_paper_positions (account_id, symbol, currency, qty, avg_price, realized_pnl) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (account_id, symbol) DO UPDATE SET qty = excluded.qty, avg_price = excluded.avg_price, realized_pnl = excluded.realized_pnl",
-        )
-        .bind(&account)
-        .bind(&order.symbol)
-        .bind(&order.currency)
-        .bind(d(new_qty))
-        .bind(d(new_avg))
-        .bind(d(realized))
-        .execute(w.conn())
-        .await?;
+            vec![
+                (&account).into(),
+                (&order.symbol).into(),
+                (&order.currency).into(),
+                d(new_qty).into(),
+                d(new_avg).into(),
+                d(realized).into(),
+            ],
+        );
         let fill_id = format!("F-{}", uuid::Uuid::now_v7().simple());
-        sqlx::query(
+        w.queue(
             "INSERT INTO broker_paper_fills (id, order_id, account_id, symbol, currency, side, qty, price, commission, at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&fill_id)
-        .bind(&order.id)
-        .bind(&account)
-        .bind(&order.symbol)
-        .bind(&order.currency)
-        .bind(order.side.as_str())
-        .bind(d(qty))
-        .bind(d(price))
-        .bind(d(commission))
-        .bind(at_ms)
-        .execute(w.conn())
-        .await?;
+            vec![
+                (&fill_id).into(),
+                (&order.id).into(),
+                (&account).into(),
+                (&order.symbol).into(),
+                (&order.currency).into(),
+                order.side.as_str().into(),
+                d(qty).into(),
+                d(price).into(),
+                d(commission).into(),
+                at_ms.into(),
+            ],
+        );
         po.order.status = OrderStatus::Filled;
         po.order.filled_qty = order.qty;
         po.order.avg_fill_price = Some(price);
@@ -362,72 +374,63 @@ impl PaperBroker {
         .await
     }
 
-    pub(super) async fn insert_order(
-        &self,
-        conn: &mut AnyConnection,
-        po: &PaperOrder,
-    ) -> Result<()> {
+    /// Queues the insert of `po`'s row in `w`.
+    pub(super) fn insert_order(&self, w: &mut ChainTx, po: &PaperOrder) {
         let o = &po.order;
-        sqlx::query(&format!(
-            "INSERT INTO broker_paper_orders ({ORDER_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
-        ))
-        .bind(&o.id)
-        .bind(&o.account_id)
-        .bind(&o.client_order_id)
-        .bind(&o.symbol)
-        .bind(&o.currency)
-        .bind(o.side.as_str())
-        .bind(o.order_type.as_str())
-        .bind(o.time_in_force.as_str())
-        .bind(d(o.qty))
-        .bind(ds(o.limit_price))
-        .bind(ds(o.stop_price))
-        .bind(ds(o.trail_amount))
-        .bind(ds(o.trail_percent))
-        .bind(ds(po.extreme))
-        .bind(i64::from(po.triggered))
-        .bind(o.status.as_str())
-        .bind(d(o.filled_qty))
-        .bind(ds(o.avg_fill_price))
-        .bind(d(o.commission))
-        .bind(o.reason.as_deref())
-        .bind(po.checked_step)
-        .bind(po.expires_ms)
-        .bind(o.created_ms)
-        .bind(o.updated_ms)
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
+        w.queue(
+            INSERT_ORDER_SQL.as_str(),
+            vec![
+                (&o.id).into(),
+                (&o.account_id).into(),
+                (&o.client_order_id).into(),
+                (&o.symbol).into(),
+                (&o.currency).into(),
+                o.side.as_str().into(),
+                o.order_type.as_str().into(),
+                o.time_in_force.as_str().into(),
+                d(o.qty).into(),
+                ds(o.limit_price).into(),
+                ds(o.stop_price).into(),
+                ds(o.trail_amount).into(),
+                ds(o.trail_percent).into(),
+                ds(po.extreme).into(),
+                i64::from(po.triggered).into(),
+                o.status.as_str().into(),
+                d(o.filled_qty).into(),
+                ds(o.avg_fill_price).into(),
+                d(o.commission).into(),
+                o.reason.clone().into(),
+                po.checked_step.into(),
+                po.expires_ms.into(),
+                o.created_ms.into(),
+                o.updated_ms.into(),
+            ],
+        );
     }
 
-    pub(super) async fn update_order(
-        &self,
-        conn: &mut AnyConnection,
-        po: &PaperOrder,
-    ) -> Result<()> {
+    /// Queues the update of `po`'s working state and outcome in `w`.
+    pub(super) fn update_order(&self, w: &mut ChainTx, po: &PaperOrder) {
         let o = &po.order;
-        sqlx::query(
+        w.queue(
             "UPDATE broker_paper_orders SET qty = $2, limit_price = $3, stop_price = $4, extreme_price = $5, triggered = $6, \
              status = $7, filled_qty = $8, avg_fill_price = $9, commission = $10, reason = $11, checked_step = $12, updated_ms = $13 \
              WHERE id = $1",
-        )
-        .bind(&o.id)
-        .bind(d(o.qty))
-        .bind(ds(o.limit_price))
-        .bind(ds(o.stop_price))
-        .bind(ds(po.extreme))
-        .bind(i64::from(po.triggered))
-        .bind(o.status.as_str())
-        .bind(d(o.filled_qty))
-        .bind(ds(o.avg_fill_price))
-        .bind(d(o.commission))
-        .bind(o.reason.as_deref())
-        .bind(po.checked_step)
-        .bind(o.updated_ms)
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
+            vec![
+                (&o.id).into(),
+                d(o.qty).into(),
+                ds(o.limit_price).into(),
+                ds(o.stop_price).into(),
+                ds(po.extreme).into(),
+                i64::from(po.triggered).into(),
+                o.status.as_str().into(),
+                d(o.filled_qty).into(),
+                ds(o.avg_fill_price).into(),
+                d(o.commission).into(),
+                o.reason.clone().into(),
+                po.checked_step.into(),
+                o.updated_ms.into(),
+            ],
+        );
     }
 
     pub(super) async fn find(

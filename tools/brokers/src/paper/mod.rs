@@ -98,6 +98,7 @@ async fn mark_of(conn: &mut AnyConnection, symbol: &str) -> Result<Option<Decima
 
 mod book;
 mod place;
+mod snapshot;
 
 use book::{ORDER_COLUMNS, d, decode_order};
 
@@ -351,7 +352,7 @@ impl Broker for PaperBroker {
         self.sweep().await?;
         let mut w = ChainTx::begin(self.store.pool()).await?;
         let mut po = self
-            .find(w.conn(), order_id)
+            .find(w.conn().await?, order_id)
             .await?
             .ok_or_else(|| BrokersError::NotFound(format!("no paper order {order_id}")))?;
         if !po.order.status.is_working() {
@@ -404,7 +405,7 @@ impl Broker for PaperBroker {
             json!({"change": change}),
         )
         .await?;
-        self.update_order(w.conn(), &po).await?;
+        self.update_order(&mut w, &po);
         w.commit().await?;
         self.publish([OrderUpdate {
             event: "replaced".into(),
@@ -417,7 +418,7 @@ impl Broker for PaperBroker {
         self.sweep().await?;
         let mut w = ChainTx::begin(self.store.pool()).await?;
         let mut po = self
-            .find(w.conn(), order_id.trim())
+            .find(w.conn().await?, order_id.trim())
             .await?
             .ok_or_else(|| BrokersError::NotFound(format!("no paper order {order_id}")))?;
         if !po.order.status.is_working() {
@@ -443,7 +444,7 @@ impl Broker for PaperBroker {
             json!({"reason": "user"}),
         )
         .await?;
-        self.update_order(w.conn(), &po).await?;
+        self.update_order(&mut w, &po);
         w.commit().await?;
         self.publish([OrderUpdate::from_status(po.order.clone())]);
         Ok(po.order)

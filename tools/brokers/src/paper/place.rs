@@ -53,14 +53,14 @@ impl PaperBroker {
             "SELECT {ORDER_COLUMNS} FROM broker_paper_orders WHERE account_id = $1 AND status IN ('open', 'partially_filled') ORDER BY created_ms, id"
         ))
         .bind(&self.cfg.account_id)
-        .fetch_all(w.conn())
+        .fetch_all(w.conn().await?)
         .await?;
         let mut changed = 0;
         let mut updates = Vec::new();
         let mut working = Vec::new();
         for row in &rows {
             let mut po = decode_order(row)?;
-            let mark = self.mark(w.conn(), &po.order.symbol).await?;
+            let mark = self.mark(w.conn().await?, &po.order.symbol).await?;
             let last_step = match po.expires_ms {
                 Some(e) => now_step.min(self.cfg.market.step_of(e - 1)),
                 None => now_step,
@@ -104,7 +104,7 @@ impl PaperBroker {
                 || po.order.status == OrderStatus::Expired
                 || before != (po.checked_step, po.extreme, po.triggered)
             {
-                self.update_order(w.conn(), &po).await?;
+                self.update_order(w, &po);
                 changed += 1;
             }
             if filled || po.order.status == OrderStatus::Expired {
@@ -126,21 +126,24 @@ impl PaperBroker {
         let symbol = req.symbol.trim().to_ascii_uppercase();
         let mut w = ChainTx::begin(self.store.pool()).await?;
         let (_, mut updates, _) = self.sweep_in(&mut w).await?;
-        if let Some(existing) = self.find(w.conn(), req.client_order_id.trim()).await? {
+        if let Some(existing) = self
+            .find(w.conn().await?, req.client_order_id.trim())
+            .await?
+        {
             w.commit().await?;
             self.publish(updates);
             return same_request(existing.order, req, &symbol);
         }
         let currency = Instrument::paper(&symbol).currency;
         let book = self
-            .load_book(w.conn(), &self.cfg.account_id, &symbol, &currency)
+            .load_book(w.conn().await?, &self.cfg.account_id, &symbol, &currency)
             .await?;
         if let Some(reason) = Self::position_rule(req.side, req.qty, book.qty, &symbol) {
             w.commit().await?;
             self.publish(updates);
             return Err(BrokersError::refused("position", reason));
         }
-        let quote = self.quote_now(w.conn(), &symbol).await?;
+        let quote = self.quote_now(w.conn().await?, &symbol).await?;
         let order = self
             .open_order(&mut w, req, &symbol, checks, book, &quote, &mut updates)
             .await?;
@@ -162,19 +165,31 @@ impl PaperBroker {
         self.ensure_account().await?;
         let cid = req.client_order_id.trim();
         let symbol = req.symbol.trim().to_ascii_uppercase();
+        let currency = Instrument::paper(&symbol).currency;
         let mut w = ChainTx::begin(self.store.pool()).await?;
-        let (_, mut updates, resting) = self.sweep_in(&mut w).await?;
-        if let Some(existing) = self.find(w.conn(), cid).await? {
+        let snap = self.snapshot(&mut w, cid, &symbol, &currency).await?;
+        // Working orders are rare on the way in (market orders fill at
+        // once): only then replay the price path, and read the book again
+        // after the sweep's fills.
+        let (mut updates, resting, book) = if snap.working {
+            let (_, updates, resting) = self.sweep_in(&mut w).await?;
+            let book = self
+                .load_book(w.conn().await?, &self.cfg.account_id, &symbol, &currency)
+                .await?;
+            (updates, resting, book)
+        } else {
+            (Vec::new(), Vec::new(), snap.book)
+        };
+        if snap.known
+            && let Some(existing) = self.find(w.conn().await?, cid).await?
+        {
             w.commit().await?;
             self.publish(updates);
             return Ok(Placed::repeat(existing.order));
         }
         let now = self.clock.now_ms();
-        let currency = Instrument::paper(&symbol).currency;
-        let book = self
-            .load_book(w.conn(), &self.cfg.account_id, &symbol, &currency)
-            .await?;
-        let quote = self.quote_now(w.conn(), &symbol).await?;
+        let step = self.cfg.market.step_of(now);
+        let quote = self.cfg.market.quote_at(&symbol, step, snap.mark);
         let held = if matches!(req.side, Side::Sell | Side::SellShort) {
             book.qty
         } else {
@@ -189,7 +204,8 @@ impl PaperBroker {
         });
         let fx = match &account_currency {
             Some(acct) if *acct != quote_currency && !pair_on_account => {
-                self.rate_in(w.conn(), &quote_currency, acct, now).await?
+                self.rate_in(w.conn().await?, &quote_currency, acct, now)
+                    .await?
             }
             _ => None,
         };
@@ -391,15 +407,14 @@ impl PaperBroker {
         po: PaperOrder,
         updates: Vec<OrderUpdate>,
     ) -> Result<Order> {
-        if let Err(err) = self.insert_order(w.conn(), &po).await {
-            drop(w);
+        self.insert_order(&mut w, &po);
+        if let Err(err) = w.commit().await {
             let mut conn = self.store.pool().acquire().await?;
             return match self.find(&mut conn, req.client_order_id.trim()).await? {
                 Some(existing) => same_request(existing.order, req, symbol),
                 None => Err(err),
             };
         }
-        w.commit().await?;
         self.publish(updates);
         Ok(po.order)
     }
