@@ -255,20 +255,18 @@ impl Runtime {
             }
         }
         let constructed = started.elapsed();
-        // Input schemas are the slow part of the routes: build them on a
-        // blocking thread while the database opens.
-        let routing = {
-            let hosted = hosted.clone();
-            tokio::task::spawn_blocking(move || {
-                hosted
-                    .into_iter()
-                    .map(|b| {
-                        let routes = b.clone().routes();
-                        (b, routes)
-                    })
-                    .collect::<Vec<_>>()
+        // Input schemas are the slow part of the routes: build each
+        // bundle's on a blocking thread of its own while the database opens.
+        let routing: Vec<_> = hosted
+            .iter()
+            .map(|b| {
+                let b = b.clone();
+                tokio::task::spawn_blocking(move || {
+                    let routes = b.clone().routes();
+                    (b, routes)
+                })
             })
-        };
+            .collect();
         let store = store.await?;
         let opened = started.elapsed();
         let jobs = Arc::new(JobManager::new(
@@ -292,11 +290,13 @@ impl Runtime {
 
         // All tools of the hosted bundles, by the bundle's own name.
         let mut routed = vec![(system.clone(), system.routes())];
-        routed.extend(
-            routing
-                .await
-                .map_err(|e| CoreError::Config(format!("building the tool table failed: {e}")))?,
-        );
+        for task in routing {
+            routed.push(
+                task.await.map_err(|e| {
+                    CoreError::Config(format!("building the tool table failed: {e}"))
+                })?,
+            );
+        }
         let mut all: Vec<(Arc<dyn ToolBundle>, ToolRoute)> = Vec::new();
         for (bundle, routes) in routed {
             for route in routes {
