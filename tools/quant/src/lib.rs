@@ -6,6 +6,8 @@
 //! - [`backtest`]: the event-driven backtester, metrics, walk-forward splits
 //!   and the look-ahead audit; [`strategy`]: the strategies and their typed
 //!   parameters.
+//! - [`fixed_income`]: bond price, yield, duration, convexity; NSS curve fit;
+//!   the 2s10s signal.
 //! - [`monitor`]: performance tracking and the SVG equity/drawdown chart.
 //! - [`optimize`]: grid, random and Nelder–Mead search, the overfit check;
 //!   [`tuning`]: strategy optimisation with an out-of-sample hold-out.
@@ -23,6 +25,7 @@ pub mod backtest;
 pub mod bars;
 pub mod data;
 pub mod error;
+pub mod fixed_income;
 pub mod monitor;
 pub mod optimize;
 pub mod portfolio;
