@@ -68,24 +68,27 @@ fn with_quota(body: Value) -> Response {
     r
 }
 
-fn check(fake: &Fake, q: &Option<String>, odds: bool) -> Result<(), Response> {
+/// The refusal the API would answer, if any.
+fn check(fake: &Fake, q: &Option<String>, odds: bool) -> Option<Response> {
     let q = q.clone().unwrap_or_default();
     fake.queries.lock().unwrap().push(q.clone());
     if !q.split('&').any(|kv| kv == format!("apiKey={KEY}")) {
-        return Err((StatusCode::UNAUTHORIZED, axum::Json(json!({"message": "API key is not valid or is missing", "error_code": "INVALID_KEY"}))).into_response());
+        return Some((StatusCode::UNAUTHORIZED, axum::Json(json!({"message": "API key is not valid or is missing", "error_code": "INVALID_KEY"}))).into_response());
     }
     if odds && !q.contains("oddsFormat=decimal") {
-        return Err((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            axum::Json(json!({"message": "oddsFormat must be decimal here"})),
-        )
-            .into_response());
+        return Some(
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                axum::Json(json!({"message": "oddsFormat must be decimal here"})),
+            )
+                .into_response(),
+        );
     }
-    Ok(())
+    None
 }
 
 async fn sports(State(f): State<Fake>, RawQuery(q): RawQuery) -> Response {
-    if let Err(r) = check(&f, &q, false) {
+    if let Some(r) = check(&f, &q, false) {
         return r;
     }
     with_quota(json!([
@@ -95,7 +98,7 @@ async fn sports(State(f): State<Fake>, RawQuery(q): RawQuery) -> Response {
 }
 
 async fn odds(State(f): State<Fake>, Path(sport): Path<String>, RawQuery(q): RawQuery) -> Response {
-    if let Err(r) = check(&f, &q, true) {
+    if let Some(r) = check(&f, &q, true) {
         return r;
     }
     if sport != "soccer_epl" {
@@ -113,7 +116,7 @@ async fn event_odds(
     Path((_sport, id)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Err(r) = check(&f, &q, true) {
+    if let Some(r) = check(&f, &q, true) {
         return r;
     }
     if id != EVENT {
@@ -127,7 +130,7 @@ async fn event_odds(
 }
 
 async fn scores(State(f): State<Fake>, RawQuery(q): RawQuery) -> Response {
-    if let Err(r) = check(&f, &q, false) {
+    if let Some(r) = check(&f, &q, false) {
         return r;
     }
     with_quota(json!([
