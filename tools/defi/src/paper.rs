@@ -13,6 +13,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use nt_mcp_core::ToolCtx;
+use nt_mcp_core::store::Backend;
 
 use crate::apy::{growth, mul_f64, to_f64};
 use crate::beefy::BeefyData;
@@ -180,9 +181,47 @@ pub async fn book(
     if client_id.is_empty() || client_id.len() > 128 {
         return Err(DefiError::invalid("client_id", "must be 1-128 characters"));
     }
+    // Bookings of one account are serialised (an advisory lock on
+    // PostgreSQL, the single writer on SQLite); the optimistic guard below
+    // is the backstop: an attempt that still lost a race is retried.
+    for _ in 0..8 {
+        if let Some(fill) = try_book(ctx, data, vault, client_id, deposit, withdraw).await? {
+            return Ok(fill);
+        }
+    }
+    Err(DefiError::Refused(format!(
+        "the paper position in {} kept changing under this booking; try again",
+        vault.id
+    )))
+}
+
+/// Whether `err` is a unique-key violation (another call inserted first).
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+/// One attempt; `Ok(None)` when it lost a race and must be retried.
+async fn try_book(
+    ctx: &ToolCtx,
+    data: &BeefyData,
+    vault: &Vault,
+    client_id: &str,
+    deposit: Option<Decimal>,
+    withdraw: Option<WithdrawAmount>,
+) -> Result<Option<PaperFill>> {
     let account = ctx.account_or(SHARED_ACCOUNT).to_string();
     let now = ctx.clock.now_ms();
     let mut tx = ctx.store.pool().begin().await?;
+    if ctx.store.backend() == Backend::Postgres {
+        // One booking per account at a time across connections and replicas
+        // (released at commit or rollback); SQLite has a single writer.
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(74210414, hashtext(coalesce(current_schema(), '') || ':' || $1))",
+        )
+        .bind(&account)
+        .execute(&mut *tx)
+        .await?;
+    }
     if let Some(fill) = replay(&mut *tx, &account, client_id).await? {
         tx.rollback().await?;
         if fill.vault_id != vault.id {
@@ -191,7 +230,7 @@ pub async fn book(
                 format!("was already used for vault {}", fill.vault_id),
             ));
         }
-        return Ok(fill);
+        return Ok(Some(fill));
     }
     let existing = load(&mut *tx, &account, &vault.id).await?;
     let apy_now = data.total_apy(&vault.id);
@@ -245,21 +284,47 @@ pub async fn book(
         ("withdraw", gross - fee, burn, fee)
     };
     let usd = (want_amount * price).round_dp(2);
-    sqlx::query(
-        "INSERT INTO defi_paper_vaults (account, vault_id, ppfs_start, apy, start_ms, shares, cost_want, updated_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $5) ON CONFLICT (account, vault_id) DO UPDATE SET \
-         ppfs_start = excluded.ppfs_start, apy = excluded.apy, start_ms = excluded.start_ms, \
-         shares = excluded.shares, cost_want = excluded.cost_want, updated_ms = excluded.updated_ms",
-    )
-    .bind(&account)
-    .bind(&vault.id)
-    .bind(ppfs.to_string())
-    .bind(Decimal::from_f64(apy_now).unwrap_or_default().to_string())
-    .bind(now)
-    .bind(shares.to_string())
-    .bind(cost.max(Decimal::ZERO).to_string())
-    .execute(&mut *tx)
-    .await?;
+    let apy_text = Decimal::from_f64(apy_now).unwrap_or_default().to_string();
+    let cost_text = cost.max(Decimal::ZERO).to_string();
+    let written = match &existing {
+        Some(old) => sqlx::query(
+            "UPDATE defi_paper_vaults SET ppfs_start = $3, apy = $4, start_ms = $5, shares = $6, \
+             cost_want = $7, updated_ms = $5 \
+             WHERE account = $1 AND vault_id = $2 AND shares = $8 AND start_ms = $9",
+        )
+        .bind(&account)
+        .bind(&vault.id)
+        .bind(ppfs.to_string())
+        .bind(&apy_text)
+        .bind(now)
+        .bind(shares.to_string())
+        .bind(&cost_text)
+        .bind(old.shares.to_string())
+        .bind(old.start_ms)
+        .execute(&mut *tx)
+        .await
+        .map(|r| r.rows_affected() == 1),
+        None => sqlx::query(
+            "INSERT INTO defi_paper_vaults (account, vault_id, ppfs_start, apy, start_ms, shares, cost_want, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $5)",
+        )
+        .bind(&account)
+        .bind(&vault.id)
+        .bind(ppfs.to_string())
+        .bind(&apy_text)
+        .bind(now)
+        .bind(shares.to_string())
+        .bind(&cost_text)
+        .execute(&mut *tx)
+        .await
+        .map(|_| true),
+    };
+    match written {
+        Ok(true) => {}
+        Ok(false) => return Ok(None),
+        Err(e) if is_unique_violation(&e) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
     let fill = PaperFill {
         kind: kind.into(),
         client_id: client_id.into(),
@@ -272,7 +337,7 @@ pub async fn book(
         at_ms: now,
         replayed: false,
     };
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO defi_paper_ledger (id, account, client_id, vault_id, kind, want_amount, shares, ppfs, fee_want, usd_value, at_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
@@ -288,11 +353,16 @@ pub async fn book(
     .bind(usd.to_string())
     .bind(now)
     .execute(&mut *tx)
-    .await?;
+    .await;
+    match inserted {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
     ctx.audit(&mut *tx, &format!("defi_paper_{kind}"), &fill)
         .await?;
     tx.commit().await?;
-    Ok(fill)
+    Ok(Some(fill))
 }
 
 /// The account's paper positions valued at `now_ms` (empty positions left out).

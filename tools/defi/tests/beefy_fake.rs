@@ -217,3 +217,51 @@ fn odd_entries_are_skipped_and_wrong_shapes_named() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn concurrent_paper_deposits_on_postgres_all_count_once() {
+    let Some(pg) = nt_mcp_core::testing::pg_schema("nt_defi_", "concurrent_paper_deposits").await
+    else {
+        return;
+    };
+    let store = store_at(&pg.url).await;
+    let clock = Arc::new(ManualClock::new(SNAP_MS));
+    let b = Arc::new(TestBundle::new(DefiConfig::default()));
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        // 16 distinct client ids, 8 of them sent twice.
+        let id = format!("c-{}", i % 16);
+        let (b, c) = (b.clone(), ctx(&store, &clock, false));
+        tasks.push(tokio::spawn(async move {
+            b.call(
+                "defi_paper_deposit",
+                json!({"vault_id": "aave-arb-usdc", "amount": "10", "client_id": id}),
+                c,
+            )
+            .await
+        }));
+    }
+    for t in tasks {
+        t.await.expect("join").expect("deposit");
+    }
+    let pos = b
+        .call(
+            "defi_position",
+            json!({"vault_id": "aave-arb-usdc"}),
+            ctx(&store, &clock, false),
+        )
+        .await
+        .expect("position");
+    let value: f64 = pos.structured["positions"][0]["value_want"]
+        .as_str()
+        .expect("value")
+        .parse()
+        .expect("num");
+    assert!((value - 160.0).abs() < 1e-9, "{value}");
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM defi_paper_ledger")
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert_eq!(rows, 16);
+    pg.drop_schema().await;
+}
