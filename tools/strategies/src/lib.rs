@@ -5,10 +5,12 @@
 //!   `strategy_optimize`, `portfolio_weights`, `portfolio_rebalance`,
 //!   `execution_schedule`, `attribution`, `performance_report`.
 //! - [`RiskBundle`] (`risk`): `risk_var`, `risk_stress_test`,
-//!   `risk_adaptive`, `risk_kill_check`.
+//!   `risk_adaptive`, `risk_kill_check`, and rates: `bond_analytics`,
+//!   `curve_fit`, `curve_signal`.
 //! - [`market`]: where bars come from (synthetic default, CSV, Stooq);
 //!   [`error`]: settings errors and how quant errors reach the agent.
-//! - Handlers by family in `tools/` (backtest, optimize, portfolio, monitor, risk).
+//! - Handlers by family in `tools/` (backtest, optimize, portfolio, monitor,
+//!   risk, rates).
 
 pub mod error;
 pub mod market;
@@ -165,7 +167,9 @@ impl ToolBundle for RiskBundle {
     }
 
     fn routes(self: Arc<Self>) -> ToolRouter {
-        ToolRouter::new(self, tools::risk::routes())
+        let mut routes = tools::risk::routes();
+        routes.extend(tools::rates::routes());
+        ToolRouter::new(self, routes)
     }
 
     fn venues(&self) -> Vec<VenueStatus> {

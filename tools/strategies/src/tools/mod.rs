@@ -5,6 +5,7 @@ pub(crate) mod common;
 pub(crate) mod monitor;
 pub(crate) mod optimize;
 pub(crate) mod portfolio;
+pub(crate) mod rates;
 pub(crate) mod risk;
 
 use nt_mcp_core::Route;
