@@ -329,6 +329,52 @@ async fn write(
     Ok(())
 }
 
+/// One ledger row as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LedgerRow {
+    /// Order within the syndicate.
+    pub seq: i64,
+    /// Member concerned (none: the pool).
+    pub member: Option<String>,
+    /// Kind of movement.
+    pub kind: String,
+    /// Money, + into the pool.
+    pub amount: Decimal,
+    /// Units issued (+) or redeemed (−).
+    pub units: Decimal,
+    /// NAV per unit then.
+    pub nav_per_unit: Decimal,
+    /// Bet id, when about a bet.
+    pub reference: Option<String>,
+    /// When (ms).
+    pub at_ms: i64,
+}
+
+/// The latest `limit` ledger rows of syndicate `id`, newest first.
+pub async fn ledger_tail(ctx: &ToolCtx, id: &str, limit: i64) -> Result<Vec<LedgerRow>> {
+    let rows = sqlx::query(
+        "SELECT seq, member_id, kind, amount, units, nav_per_unit, reference, at_ms FROM syndicate_ledger WHERE syndicate_id = $1 ORDER BY seq DESC LIMIT $2",
+    )
+    .bind(id)
+    .bind(limit)
+    .fetch_all(ctx.store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(LedgerRow {
+                seq: r.try_get("seq")?,
+                member: r.try_get("member_id")?,
+                kind: r.try_get("kind")?,
+                amount: dec(r, "amount")?,
+                units: dec(r, "units")?,
+                nav_per_unit: dec(r, "nav_per_unit")?,
+                reference: r.try_get("reference")?,
+                at_ms: r.try_get("at_ms")?,
+            })
+        })
+        .collect()
+}
+
 /// Loads syndicate `id`, lets `f` change it, and writes the change; on a
 /// concurrent change it reloads and runs `f` again (up to 5 times).
 pub async fn mutate(

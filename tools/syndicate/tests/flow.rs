@@ -218,6 +218,8 @@ async fn life(store: Store) {
     let st = ok(&r, &ctx, "syndicate_status", json!({"syndicate_id": sid})).await;
     assert_eq!(st["balanced"], true);
     assert_eq!(d(&st["nav"]), dec!(1085));
+    assert_eq!(st["ledger"][0]["kind"], "withdrawal");
+    assert_eq!(d(&st["ledger"][0]["amount"]), dec!(-465));
     let bob = st["members"]
         .as_array()
         .unwrap()

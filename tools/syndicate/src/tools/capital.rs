@@ -50,7 +50,7 @@ pub(crate) fn routes() -> Vec<Route<SyndicateBundle>> {
         .not_idempotent(),
         route(
             "syndicate_status",
-            "The pool (NAV, NAV per unit, cash, stakes at risk, units), every member's units, value, contributions, withdrawals, distributions and return, their bets' record, open proposals and the ledger's latest rows.",
+            "The pool (NAV, NAV per unit, cash, stakes at risk, units), every member's units, value, contributions, withdrawals, distributions and return, their bets' record, open proposals and the ledger's latest 20 rows.",
             status,
         ),
     ]
@@ -438,6 +438,7 @@ async fn status(
         ))
         .into());
     }
+    let ledger = store::ledger_tail(&ctx, &s.id, 20).await?;
     let open: Vec<_> = st.bets.iter().filter(|b| b.status == "proposed").collect();
     let placed: Vec<_> = st.bets.iter().filter(|b| b.status == "placed").collect();
     let text = format!(
@@ -458,7 +459,7 @@ async fn status(
         json!({
             "syndicate": {"id": s.id, "name": s.name, "rules": s.rules},
             "fund": s.fund, "nav": s.fund.nav(), "nav_per_unit": npu.round_dp(8), "balanced": s.fund.balances(),
-            "members": members, "open_proposals": open, "running_bets": placed,
+            "members": members, "open_proposals": open, "running_bets": placed, "ledger": ledger,
         }),
     ))
 }
