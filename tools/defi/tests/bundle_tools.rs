@@ -134,6 +134,21 @@ async fn apy_breakdown_recomputes_and_projects() {
         "{}",
         boosted.text
     );
+    // LP fee APR from volume: $2M/day at cakev2's 0.25 % over $50M = 3.65 %.
+    let lp = b
+        .call("defi_apy_breakdown", json!({"vault_id": "cakev2-cake-bnb", "daily_volume_usd": 2_000_000, "liquidity_usd": 50_000_000}), ctx(&store, &clock, false))
+        .await
+        .expect("lp fee");
+    assert!((num(&lp.structured["lp_fee_apr_estimate"]) - 0.0365).abs() < 1e-12);
+    let half = b
+        .call(
+            "defi_apy_breakdown",
+            json!({"vault_id": "cakev2-cake-bnb", "daily_volume_usd": 1}),
+            ctx(&store, &clock, false),
+        )
+        .await
+        .expect_err("one of two");
+    assert_eq!(half.field.as_deref(), Some("liquidity_usd"));
     // The eol boost pays nothing.
     let eol = b
         .call(
@@ -317,12 +332,37 @@ async fn paper_ledger_accrues_books_once_and_audits() {
         .expect_err("nothing left");
     assert_eq!(err.kind, ToolErrorKind::NotFound);
 
+    // Another caller's account is kept apart.
+    let alice = ctx(&store, &clock, false).with_account("alice");
+    b.call(
+        "defi_paper_deposit",
+        json!({"vault_id": "aave-arb-usdc", "amount": "5", "client_id": "dep-1"}),
+        alice.clone(),
+    )
+    .await
+    .expect("alice deposit");
+    let hers = b
+        .call("defi_position", json!({}), alice.clone())
+        .await
+        .expect("alice");
+    assert_eq!(
+        hers.structured["positions"].as_array().expect("list").len(),
+        1
+    );
+    assert_eq!(hers.structured["positions"][0]["vault_id"], "aave-arb-usdc");
+    let reb = b
+        .call("defi_rebalance", json!({"min_apy_gain": 0}), alice)
+        .await
+        .expect("rebalance from paper");
+    assert!(num(&reb.structured["current_apy"]) > 0.0);
+
     let audits: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE outcome LIKE 'defi_paper_%'")
             .fetch_one(store.pool())
             .await
             .expect("audit");
-    assert_eq!(audits, 2);
+    // The shared deposit (once), its withdrawal, and alice's deposit under the same client id.
+    assert_eq!(audits, 3);
 
     // USD deposits use the want price; closed vaults refuse.
     let usd = b

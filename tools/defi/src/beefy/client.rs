@@ -56,7 +56,8 @@ impl BeefyClient {
             )));
         }
         let policy = Policy {
-            min_interval: Policy::gap_per_second(5),
+            // Beefy documents no rate limit; 10 requests/s stays polite.
+            min_interval: Policy::gap_per_second(10),
             attempts: 3,
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(4),

@@ -59,6 +59,13 @@ pub struct ApyBreakdownInput {
     /// Over this many days (default 365).
     #[serde(default)]
     pub days: Option<f64>,
+    /// With `liquidity_usd`: estimate the LP trading-fee APR from this daily
+    /// volume and the vault's `lpFee` (`volume · lpFee · 365 / liquidity`).
+    #[serde(default)]
+    pub daily_volume_usd: Option<f64>,
+    /// The pool's liquidity, USD (for the LP fee APR estimate).
+    #[serde(default)]
+    pub liquidity_usd: Option<f64>,
 }
 
 /// `defi_position`.

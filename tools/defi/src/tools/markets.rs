@@ -251,6 +251,28 @@ pub(crate) async fn apy_breakdown(
         );
     }
     let boosted = total + boost_apr;
+    let lp_fee_estimate = match (input.daily_volume_usd, input.liquidity_usd) {
+        (Some(volume), Some(liquidity)) => {
+            if volume < 0.0 {
+                return Err(DefiError::invalid("daily_volume_usd", "must not be negative").into());
+            }
+            let fee = bd.lp_fee.ok_or_else(|| {
+                DefiError::NotFound(format!("the API gives no lpFee for {}", v.id))
+            })?;
+            Some(
+                apy::lp_fee_apr(volume, fee, liquidity)
+                    .map_err(|_| DefiError::invalid("liquidity_usd", "must be positive"))?,
+            )
+        }
+        (None, None) => None,
+        _ => {
+            return Err(DefiError::invalid(
+                "liquidity_usd",
+                "give both daily_volume_usd and liquidity_usd, or neither",
+            )
+            .into());
+        }
+    };
     let yield_usd = apy::projected_yield(deposit, total, days);
     let boosted_yield = apy::projected_yield(deposit, boosted, days);
     let consistent = bd
@@ -278,6 +300,7 @@ pub(crate) async fn apy_breakdown(
             "value_usd": deposit + yield_usd,
         },
         "lp_fee": bd.lp_fee,
+        "lp_fee_apr_estimate": lp_fee_estimate,
         "want_price_usd": data.want_price(v),
         "deposit_in_want": data.want_price(v).and_then(Decimal::from_f64).filter(|p| !p.is_zero()).map(|p| (deposit / p).round_dp(12)),
     });
