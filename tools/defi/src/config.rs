@@ -67,3 +67,41 @@ impl DefiConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_manifest_table_and_hides_the_key() {
+        let mut settings = BundleSettings::default();
+        for (k, v) in [
+            ("beefy_api_url", "http://127.0.0.1:9/"),
+            ("rpc_base", "http://127.0.0.1:8545"),
+            ("rpc_arbitrum", " "),
+            ("cache_ttl", "90s"),
+            ("private_key", "0xabc"),
+        ] {
+            settings
+                .table
+                .insert(k.into(), toml::Value::String(v.into()));
+        }
+        let c = DefiConfig::from_settings(&settings).expect("config");
+        assert_eq!(c.beefy_api_url.as_deref(), Some("http://127.0.0.1:9/"));
+        assert_eq!(c.cache_ttl, Duration::from_secs(90));
+        assert_eq!(
+            c.rpc_urls.get("base").map(String::as_str),
+            Some("http://127.0.0.1:8545")
+        );
+        assert!(!c.rpc_urls.contains_key("arbitrum"));
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("0xabc") && shown.contains("<set>"),
+            "{shown}"
+        );
+        settings
+            .table
+            .insert("cache_ttl".into(), toml::Value::String("soon".into()));
+        assert!(DefiConfig::from_settings(&settings).is_err());
+    }
+}

@@ -39,7 +39,9 @@ pub fn to_raw(field: &str, amount: Decimal, decimals: u32) -> Result<U256> {
 }
 
 /// Raw units with `decimals` as a decimal number of whole tokens (exact
-/// while it fits 28 digits, else rounded to fit).
+/// while it fits 28 digits, else the fraction is cut to fit; an integer part
+/// beyond `Decimal`'s range, such as an unlimited allowance, saturates at
+/// `Decimal::MAX`).
 pub fn from_raw(raw: U256, decimals: u32) -> Decimal {
     let text = raw.to_string();
     let d = decimals as usize;
@@ -58,12 +60,15 @@ pub fn from_raw(raw: U256, decimals: u32) -> Decimal {
     // Decimal holds 28 significant digits.
     let room = 28usize.saturating_sub(int.trim_start_matches('0').len());
     frac.truncate(room);
+    if int.trim_start_matches('0').len() > 28 {
+        return Decimal::MAX;
+    }
     let s = if frac.is_empty() {
         int
     } else {
         format!("{int}.{frac}")
     };
-    s.parse().unwrap_or_default()
+    s.parse().unwrap_or(Decimal::MAX)
 }
 
 #[cfg(test)]
@@ -90,5 +95,7 @@ mod tests {
             dec!(1.0612)
         );
         assert!(parse_address("wallet", "0x12").is_err());
+        // An unlimited allowance saturates instead of reading as zero.
+        assert_eq!(from_raw(U256::MAX, 18), Decimal::MAX);
     }
 }
