@@ -103,6 +103,16 @@ async fn sixteen_agents_each_trade_on_their_own_accounts() {
             Some(1),
             "{name}: {pm}"
         );
+        // The audit export shows the agent's own trail only, and it is not
+        // empty (its order, its fill).
+        let trail = structured(&call(client, "audit_export", json!({"limit": 5000})).await);
+        let rows = trail["rows"].as_array().expect("rows");
+        assert!(rows.len() >= 2, "{name}: {trail}");
+        let own = format!("paper-1/{name}");
+        assert!(
+            rows.iter().all(|r| r["account_id"] == json!(own)),
+            "{name} sees other accounts' audit rows: {trail}"
+        );
         let wallet = structured(&call(client, "polymarket_positions", json!({})).await);
         assert_eq!(wallet["account"], json!(name), "{wallet}");
         // Nobody can cancel the next agent's Polymarket order.

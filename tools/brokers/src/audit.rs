@@ -387,15 +387,35 @@ pub async fn verify(pool: &AnyPool) -> Result<VerifyReport> {
     })
 }
 
-/// Rows from `from_seq` on, at most `limit`.
-pub async fn export(pool: &AnyPool, from_seq: i64, limit: i64) -> Result<Vec<AuditRow>> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM broker_audit WHERE seq >= $1 ORDER BY seq LIMIT $2"
-    ))
-    .bind(from_seq)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+/// Rows from `from_seq` on, at most `limit`; only `account`'s rows when
+/// given (a per-caller account sees its own trail, not its neighbours').
+pub async fn export(
+    pool: &AnyPool,
+    from_seq: i64,
+    limit: i64,
+    account: Option<&str>,
+) -> Result<Vec<AuditRow>> {
+    let rows = match account {
+        None => {
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM broker_audit WHERE seq >= $1 ORDER BY seq LIMIT $2"
+            ))
+            .bind(from_seq)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        }
+        Some(account) => {
+            sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM broker_audit WHERE seq >= $1 AND account_id = $3 ORDER BY seq LIMIT $2"
+            ))
+            .bind(from_seq)
+            .bind(limit)
+            .bind(account)
+            .fetch_all(pool)
+            .await?
+        }
+    };
     rows.iter().map(decode).collect()
 }
 

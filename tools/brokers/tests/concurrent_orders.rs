@@ -175,7 +175,9 @@ async fn thirty_two_callers_place_once_each_and_the_chain_verifies(url: &str) {
     assert_eq!(pos[0].qty, Decimal::from((CALLERS + RESTING) as i64));
     let report = audit::verify(store.pool()).await.expect("verify");
     assert!(report.intact, "{report:?}");
-    let rows = audit::export(store.pool(), 1, 5000).await.expect("export");
+    let rows = audit::export(store.pool(), 1, 5000, None)
+        .await
+        .expect("export");
     let accepted = rows.iter().filter(|r| r.kind == "order_accepted").count();
     assert_eq!(accepted, CALLERS + RESTING);
     assert_eq!(

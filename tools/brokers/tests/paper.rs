@@ -364,7 +364,9 @@ async fn the_audit_chain_detects_an_edited_and_a_deleted_row(urls: [String; 2]) 
         .expect("delete");
     let gone = audit::verify(store2.pool()).await.expect("verify");
     assert_eq!(gone.first_bad_seq, Some(2));
-    let rows = audit::export(store2.pool(), 1, 10).await.expect("export");
+    let rows = audit::export(store2.pool(), 1, 10, None)
+        .await
+        .expect("export");
     assert!(audit::to_csv(&rows).starts_with("seq,at_ms,venue"));
 }
 

@@ -225,7 +225,7 @@ impl PaperBroker {
             w.append(&AuditEvent {
                 at_ms: now,
                 venue: PAPER,
-                account_id: PAPER,
+                account_id: &self.cfg.account_id,
                 kind: "check_failed",
                 order_id: None,
                 client_order_id: Some(cid),

@@ -181,7 +181,7 @@ async fn verify(
 }
 
 async fn export(
-    _bundle: Arc<BrokersBundle>,
+    bundle: Arc<BrokersBundle>,
     a: ExportInput,
     ctx: ToolCtx,
 ) -> Result<ToolOutput, ToolError> {
@@ -189,14 +189,29 @@ async fn export(
     if !(1..=5000).contains(&limit) {
         return Err(ToolError::invalid("limit", "must be 1 to 5000"));
     }
-    let rows = audit::export(ctx.store.pool(), a.from_seq.unwrap_or(1).max(1), limit).await?;
+    // A per-caller account exports its own rows only; the shared account
+    // (no per-caller switch) exports the whole trail.
+    let own = ctx
+        .account
+        .as_deref()
+        .map(|name| bundle.caller_account_id(name));
+    let rows = audit::export(
+        ctx.store.pool(),
+        a.from_seq.unwrap_or(1).max(1),
+        limit,
+        own.as_deref(),
+    )
+    .await?;
+    let scope = own
+        .as_deref()
+        .map_or("all".to_string(), |a| format!("paper, account {a}"));
     match a.format.as_deref().unwrap_or("json") {
         "json" => Ok(ToolOutput::new(
-            format!("venue: all — {} audit rows", rows.len()),
+            format!("venue: {scope} — {} audit rows", rows.len()),
             json!({"rows": rows}),
         )),
         "csv" => Ok(ToolOutput::new(
-            format!("venue: all — {} audit rows as CSV", rows.len()),
+            format!("venue: {scope} — {} audit rows as CSV", rows.len()),
             json!({"csv": audit::to_csv(&rows), "rows": rows.len()}),
         )),
         _ => Err(ToolError::invalid("format", "must be `json` or `csv`")),
