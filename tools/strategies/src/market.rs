@@ -1,11 +1,13 @@
 //! Where the bundles get bars: the seeded synthetic market (default),
-//! `<csv_dir>/<SYMBOL>.csv` files, inline CSV text, or Stooq's daily CSV.
+//! `<csv_dir>/<SYMBOL>.csv` files, inline CSV text, Stooq's daily CSV, or
+//! Alpha Vantage's daily series (key).
 //! Every answer built on bars names their source.
 
 use std::path::PathBuf;
 
 use nt_mcp_core::{BundleSettings, ToolError};
 use nt_quant::bars::{BarSeries, parse_day};
+use nt_quant::data::alphavantage::{AlphaVantageClient, AlphaVantageConfig};
 use nt_quant::data::csv::{CsvFileProvider, parse_csv};
 use nt_quant::data::stooq::{StooqClient, StooqConfig};
 use nt_quant::data::synthetic::{SyntheticParams, SyntheticProvider};
@@ -26,6 +28,8 @@ pub enum Source {
     Csv,
     /// Stooq daily bars over the internet (`aapl.us`, `^spx`); sends STOOQ_API_KEY when set.
     Stooq,
+    /// Alpha Vantage daily bars (`IBM`, `TSCO.LON`); needs ALPHAVANTAGE_API_KEY on the server.
+    Alphavantage,
 }
 
 /// Which bars to use.
@@ -58,6 +62,8 @@ pub struct Market {
     csv_dir: Option<PathBuf>,
     stooq: Option<StooqClient>,
     stooq_error: Option<String>,
+    alphavantage: Option<AlphaVantageClient>,
+    alphavantage_error: Option<String>,
 }
 
 impl Market {
@@ -81,16 +87,35 @@ impl Market {
                 Ok(c) => (Some(c), None),
                 Err(e) => (None, Some(e.to_string())),
             };
+        let (alphavantage, alphavantage_error) =
+            match AlphaVantageConfig::resolve(|k| std::env::var(k).ok()) {
+                Ok(Some(cfg)) => match AlphaVantageClient::new(cfg) {
+                    Ok(c) => (Some(c), None),
+                    Err(e) => (None, Some(e.to_string())),
+                },
+                Ok(None) => (
+                    None,
+                    Some("set ALPHAVANTAGE_API_KEY on the server".to_string()),
+                ),
+                Err(e) => (None, Some(e.to_string())),
+            };
         Ok(Self {
             csv_dir,
             stooq,
             stooq_error,
+            alphavantage,
+            alphavantage_error,
         })
     }
 
     /// Whether the Stooq client could be built.
     pub fn has_stooq(&self) -> bool {
         self.stooq.is_some()
+    }
+
+    /// Whether an Alpha Vantage key is configured.
+    pub fn has_alphavantage(&self) -> bool {
+        self.alphavantage.is_some()
     }
 
     /// The bars `input` asks for.
@@ -132,6 +157,15 @@ impl Market {
             Source::Stooq => match &self.stooq {
                 Some(c) => c.bars(&req).await,
                 None => return Err(ToolError::refused(format!("stooq is not configured: {}", self.stooq_error.clone().unwrap_or_default()))),
+            },
+            Source::Alphavantage => match &self.alphavantage {
+                Some(c) => c.bars(&req).await,
+                None => {
+                    return Err(ToolError::refused(format!(
+                        "alphavantage is not configured: {}",
+                        self.alphavantage_error.clone().unwrap_or_default()
+                    )));
+                }
             },
         }
         .map_err(|e| tool_error(under(e, field)))?;

@@ -1,7 +1,9 @@
 //! Where bars come from: the [`BarProvider`] trait and its implementations:
 //! the seeded [`synthetic`] generator (the embedded default), user CSV files
-//! ([`csv`]) and Stooq's daily CSV download ([`stooq`]).
+//! ([`csv`]), Stooq's daily CSV download ([`stooq`]) and Alpha Vantage's
+//! daily series ([`alphavantage`], API key).
 
+pub mod alphavantage;
 pub mod csv;
 pub mod stooq;
 pub mod synthetic;
