@@ -20,7 +20,7 @@ use axum::{Json, Router};
 use common::{SNAP_MS, TestBundle, ctx, store};
 use nt_defi::DefiConfig;
 use nt_defi::beefy::snapshot;
-use nt_defi::chain::abi::{IBeefyVault, IERC20, IMulticall3};
+use nt_defi::chain::abi::{IBeefyBoost, IBeefyVault, IERC20, IMulticall3};
 use nt_defi::chain::rpc::RpcClient;
 use nt_defi::chain::tx::{self, Signer, Tx1559};
 use nt_defi::chains::MULTICALL3;
@@ -35,6 +35,7 @@ const KEY_ADDRESS: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 const WALLET: &str = "0x00000000000000000000000000000000000000aa";
 
 struct Node {
+    boost: Address,
     vault: Address,
     want: Address,
     strategy: Address,
@@ -56,6 +57,22 @@ impl Node {
     fn answer(&self, to: Address, data: &[u8]) -> (bool, Bytes) {
         let sel: [u8; 4] = data[..4].try_into().expect("selector");
         let ok = |b: Vec<u8>| (true, Bytes::from(b));
+        if to == self.boost {
+            return match sel {
+                IBeefyBoost::rewardRateCall::SELECTOR => ok(
+                    IBeefyBoost::rewardRateCall::abi_encode_returns(&U256::from(E18 / 10)),
+                ),
+                IBeefyBoost::totalSupplyCall::SELECTOR => ok(
+                    IBeefyBoost::totalSupplyCall::abi_encode_returns(&U256::from(E18 / 20)),
+                ),
+                IBeefyBoost::periodFinishCall::SELECTOR => {
+                    ok(IBeefyBoost::periodFinishCall::abi_encode_returns(
+                        &U256::from(4_000_000_000u64),
+                    ))
+                }
+                _ => revert(),
+            };
+        }
         if to == self.vault {
             match sel {
                 IBeefyVault::getPricePerFullShareCall::SELECTOR => {
@@ -211,7 +228,9 @@ async fn rpc(State(node): State<Arc<Node>>, Json(req): Json<Value>) -> Json<Valu
 async fn fake_node() -> (String, Arc<Node>) {
     let data = snapshot::data().expect("snapshot");
     let v = data.vault("aerodrome-weth-usdc").expect("vault");
+    let boost = data.boosts_of("aerodrome-weth-usdc").next().expect("boost");
     let node = Arc::new(Node {
+        boost: boost.earn_contract_address.parse().expect("boost"),
         vault: v.earn_contract_address.parse().expect("vault"),
         want: v
             .token_address
@@ -613,4 +632,40 @@ async fn sending_needs_confirm_live_trading_and_a_key() {
             .iter()
             .any(|v| v.name == "evm-wallet")
     );
+}
+
+#[tokio::test]
+async fn boost_apr_reads_the_boost_contract_when_the_api_lacks_it() {
+    let (url, _node) = fake_node().await;
+    let (beefy_url, beefy) = common::fake_beefy().await;
+    beefy
+        .api_boosts
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut config = DefiConfig {
+        beefy_api_url: Some(beefy_url),
+        cache_ttl: std::time::Duration::from_secs(300),
+        ..DefiConfig::default()
+    };
+    config.rpc_urls.insert("base".into(), url);
+    let b = TestBundle::new(config);
+    let store = store().await;
+    let clock = Arc::new(ManualClock::new(SNAP_MS));
+    let out = b
+        .call(
+            "defi_apy_breakdown",
+            json!({"vault_id": "aerodrome-weth-usdc"}),
+            ctx(&store, &clock, false),
+        )
+        .await
+        .expect("breakdown");
+    let row = &out.structured["boosts"][0];
+    assert_eq!(row["read_on_chain"], true, "{}", out.text);
+    // 0.1 AERO/s at $0.742 over 0.05 moo x ppfs 1.0612 x $94,512,331 (snapshot prices).
+    let expect = 0.1 * 31_536_000.0 * 0.742 / (0.05 * 1.0612 * 94_512_331.0);
+    assert!(
+        (num(&row["apr"]) - expect).abs() < 1e-9,
+        "{} vs {expect}",
+        row["apr"]
+    );
+    assert!((num(&out.structured["boost_apr"]) - expect).abs() < 1e-9);
 }

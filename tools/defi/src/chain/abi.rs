@@ -3,7 +3,8 @@
 //! Beefy's `BeefyVaultV7` (`deposit`, `depositAll`, `withdraw`,
 //! `withdrawAll`, `getPricePerFullShare`, `balance`, `want`, `strategy`),
 //! ERC-20 (`balanceOf`, `totalSupply`, `allowance`, `approve`, `decimals`,
-//! `symbol`, `name`) and Multicall3 (`aggregate3`, `getEthBalance`).
+//! `symbol`, `name`), Beefy boosts (`rewardRate`, `totalSupply`,
+//! `periodFinish`) and Multicall3 (`aggregate3`, `getEthBalance`).
 
 use alloy_sol_types::sol;
 
@@ -29,6 +30,13 @@ sol! {
         function decimals() external view returns (uint8);
         function symbol() external view returns (string);
         function name() external view returns (string);
+    }
+
+    /// Beefy boost (reward pool for staked moo tokens).
+    interface IBeefyBoost {
+        function rewardRate() external view returns (uint256);
+        function totalSupply() external view returns (uint256);
+        function periodFinish() external view returns (uint256);
     }
 
     /// Multicall3 (https://www.multicall3.com).

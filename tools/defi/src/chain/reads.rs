@@ -8,7 +8,7 @@ use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::SolCall;
 use serde::Serialize;
 
-use super::abi::{IBeefyVault, IERC20, IMulticall3};
+use super::abi::{IBeefyBoost, IBeefyVault, IERC20, IMulticall3};
 use super::rpc::{CallResult, RpcClient};
 use crate::chains::MULTICALL3;
 use crate::error::{DefiError, Result};
@@ -173,4 +173,31 @@ pub async fn read_vault(
         None => None,
     };
     Ok((state, wallet_state))
+}
+
+/// A boost contract's reward state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoostState {
+    /// `rewardRate()`: reward token units (raw) per second.
+    pub reward_rate: U256,
+    /// `totalSupply()`: moo tokens staked (raw).
+    pub total_supply: U256,
+    /// `periodFinish()`: when rewards stop, Unix seconds.
+    pub period_finish: U256,
+}
+
+/// Reads a boost's `rewardRate`, `totalSupply` and `periodFinish` in one
+/// Multicall3 batch (the Beefy API's `/boosts` does not carry them).
+pub async fn read_boost(rpc: &RpcClient, boost: Address) -> Result<BoostState> {
+    let calls = vec![
+        (boost, IBeefyBoost::rewardRateCall {}.abi_encode().into()),
+        (boost, IBeefyBoost::totalSupplyCall {}.abi_encode().into()),
+        (boost, IBeefyBoost::periodFinishCall {}.abi_encode().into()),
+    ];
+    let r = rpc.multicall(&calls).await?;
+    Ok(BoostState {
+        reward_rate: uint::<IBeefyBoost::rewardRateCall>(&r[0], "rewardRate()")?,
+        total_supply: uint::<IBeefyBoost::totalSupplyCall>(&r[1], "totalSupply()")?,
+        period_finish: uint::<IBeefyBoost::periodFinishCall>(&r[2], "periodFinish()")?,
+    })
 }

@@ -219,15 +219,31 @@ pub(crate) async fn apy_breakdown(
     let mut boost_rows = Vec::new();
     let mut boost_apr = 0.0;
     for boost in data.boosts_of(&v.id) {
-        let live = boost.status == "active" && boost.period_finish.is_none_or(|f| f > now_s);
+        let mut period_finish = boost.period_finish;
+        let mut reward_rate = boost.reward_rate.clone();
+        let mut total_supply = boost.total_supply.clone();
+        let mut from_chain = false;
+        // The API's /boosts has no reward figures: read them on-chain.
+        if boost.status == "active"
+            && (reward_rate.is_none() || total_supply.is_none())
+            && let (Some(rpc), Ok(addr)) = (
+                b.rpc(&boost.chain),
+                crate::chain::parse_address("boost", &boost.earn_contract_address),
+            )
+        {
+            let state = crate::chain::reads::read_boost(rpc, addr).await?;
+            reward_rate = Some(state.reward_rate.to_string());
+            total_supply = Some(state.total_supply.to_string());
+            period_finish = i64::try_from(state.period_finish).ok();
+            from_chain = true;
+        }
+        let live = boost.status == "active" && period_finish.is_none_or(|f| f > now_s);
         let scale = 10f64.powi(boost.earned_token_decimals as i32);
-        let rate = boost
-            .reward_rate
+        let rate = reward_rate
             .as_deref()
             .and_then(|r| r.parse::<f64>().ok())
             .map(|r| r / scale);
-        let staked = boost
-            .total_supply
+        let staked = total_supply
             .as_deref()
             .and_then(|r| r.parse::<f64>().ok())
             .map(|s| s / 1e18);
@@ -247,7 +263,7 @@ pub(crate) async fn apy_breakdown(
             boost_apr += a;
         }
         boost_rows.push(
-            json!({ "id": boost.id, "reward": boost.earned_token, "active": live, "apr": apr }),
+            json!({ "id": boost.id, "reward": boost.earned_token, "active": live, "apr": apr, "read_on_chain": from_chain }),
         );
     }
     let boosted = total + boost_apr;

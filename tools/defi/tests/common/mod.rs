@@ -82,6 +82,8 @@ pub struct FakeBeefy {
     pub hits: Mutex<HashMap<String, usize>>,
     pub total: AtomicUsize,
     pub fail: std::sync::atomic::AtomicBool,
+    /// Serve `/boosts` without the snapshot's on-chain figures, as the real API.
+    pub api_boosts: std::sync::atomic::AtomicBool,
 }
 
 async fn serve(State(f): State<Arc<FakeBeefy>>, Path(path): Path<String>) -> (StatusCode, String) {
@@ -99,6 +101,17 @@ async fn serve(State(f): State<Arc<FakeBeefy>>, Path(path): Path<String>) -> (St
         );
     }
     match Endpoint::ALL.iter().find(|e| e.path() == path) {
+        Some(Endpoint::Boosts) if f.api_boosts.load(Ordering::SeqCst) => {
+            let mut boosts: Value =
+                serde_json::from_str(snapshot::body(Endpoint::Boosts)).expect("json");
+            for b in boosts.as_array_mut().expect("array") {
+                let obj = b.as_object_mut().expect("object");
+                obj.remove("rewardRate");
+                obj.remove("totalSupply");
+                obj.remove("periodFinish");
+            }
+            (StatusCode::OK, boosts.to_string())
+        }
         Some(e) => (StatusCode::OK, snapshot::body(*e).to_string()),
         None => (StatusCode::NOT_FOUND, r#"{"error":"not found"}"#.into()),
     }
