@@ -257,17 +257,23 @@ pub(crate) async fn build_deposit(
             });
         }
         _ => {
-            if raw.is_some() {
-                calls.push(json!({ "call": tx::approve(&v.chain, t.chain_id, want, t.vault, raw.unwrap_or_default()), "simulation": Value::Null }));
+            if let Some(raw) = raw {
+                let approve = tx::approve(&v.chain, t.chain_id, want, t.vault, raw);
+                calls.push(json!({ "call": approve, "simulation": Value::Null }));
             }
             calls.push(json!({ "call": deposit_call, "simulation": Value::Null }));
-            notes.push(if b.rpc(&v.chain).is_some() {
-                "pass `from` to check the balance and allowance, estimate gas and dry-run".into()
-            } else {
-                format!(
+            notes.push(match (b.rpc(&v.chain).is_some(), raw.is_some()) {
+                (true, _) => {
+                    "pass `from` to check the balance and allowance, estimate gas and dry-run".into()
+                }
+                (false, true) => format!(
                     "allowance unknown (no RPC for {}): the approval is included; not simulated",
                     v.chain
-                )
+                ),
+                (false, false) => format!(
+                    "depositAll() takes the whole balance: approve the vault for it first (no RPC for {} to read it); not simulated",
+                    v.chain
+                ),
             });
         }
     }
