@@ -142,6 +142,10 @@ async fn the_performance_report_draws_a_chart() {
     .await;
     assert_eq!(out["chart"]["mime_type"], json!("image/svg+xml"));
     assert!(out["chart"]["svg"].as_str().unwrap().starts_with("<svg"));
+    let t = call(&strategies(), "performance_report", json!({"trade_pnls": [100, -50, 200, -25], "starting_capital": 1000, "window": 2, "chart": false})).await;
+    assert_eq!(t["hit_rate"], json!(0.5));
+    assert!((t["metrics"]["total_return"].as_f64().unwrap() - 0.225).abs() < 1e-12);
+    assert!(t["chart"].is_null());
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! `performance_report`: rolling Sharpe, drawdown and hit rate over an
-//! equity series (given, or from a backtest), with an SVG chart of equity
-//! over drawdown.
+//! equity series (given, from closed trades' P&L, or from a backtest), with
+//! an SVG chart of equity over drawdown.
 //!
 //! The runtime's `ToolOutput` carries text and structured content only (no
 //! MCP image blocks), so the chart comes back as SVG text in the structured
@@ -38,9 +38,19 @@ pub struct PerformanceInput {
     /// Equity values, oldest first (at least 3), e.g. an account's daily values.
     #[serde(default)]
     pub equity: Vec<f64>,
+    /// Or: closed trades' profits and losses in order (a fills series); equity is
+    /// `starting_capital` plus their running sum and the hit rate is per trade.
+    #[serde(default)]
+    pub trade_pnls: Vec<f64>,
+    /// Starting capital for `trade_pnls` (default 100000).
+    #[serde(default = "capital")]
+    pub starting_capital: f64,
     /// Or: backtest this strategy and report on its equity.
     #[serde(default)]
     pub strategy: Option<StrategySpec>,
+    /// Backtest settings for `strategy`.
+    #[serde(default)]
+    pub config: BacktestConfig,
     /// Bars for the strategy.
     #[serde(default)]
     pub data: DataInput,
@@ -58,6 +68,9 @@ pub struct PerformanceInput {
     pub title: Option<String>,
 }
 
+fn capital() -> f64 {
+    100_000.0
+}
 fn window() -> usize {
     63
 }
@@ -73,44 +86,80 @@ async fn performance(
     i: PerformanceInput,
     _ctx: ToolCtx,
 ) -> Result<ToolOutput, ToolError> {
-    let (equity, days, source, title) = match (&i.strategy, i.equity.is_empty()) {
-        (Some(spec), true) => {
-            let s = b.market.bars(&i.data, "data").await?;
-            let cfg = BacktestConfig::default();
-            let r = run(
-                &s,
-                spec.build()
-                    .map_err(|e| tool_error(under(e, "strategy")))?
-                    .as_mut(),
-                &cfg,
-            )
-            .map_err(tool_error)?;
-            let mut eq = vec![cfg.initial_capital];
-            eq.extend_from_slice(&r.equity);
-            let mut days = vec![s.bars[0].day - 1];
-            days.extend_from_slice(&r.days);
-            (
-                eq,
-                Some(days),
-                s.source.clone(),
-                format!("{} on {}", spec.kind(), s.symbol),
-            )
+    let given = [
+        !i.equity.is_empty(),
+        !i.trade_pnls.is_empty(),
+        i.strategy.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(ToolError::invalid(
+            "equity",
+            "give exactly one of `equity`, `trade_pnls` or `strategy`",
+        ));
+    }
+    let mut trade_hits = None;
+    let (equity, days, source, title) = if let Some(spec) = &i.strategy {
+        let s = b.market.bars(&i.data, "data").await?;
+        let cfg = &i.config;
+        let r = run(
+            &s,
+            spec.build()
+                .map_err(|e| tool_error(under(e, "strategy")))?
+                .as_mut(),
+            cfg,
+        )
+        .map_err(tool_error)?;
+        let mut eq = vec![cfg.initial_capital];
+        eq.extend_from_slice(&r.equity);
+        let mut days = vec![s.bars[0].day - 1];
+        days.extend_from_slice(&r.days);
+        (
+            eq,
+            Some(days),
+            s.source.clone(),
+            format!("{} on {}", spec.kind(), s.symbol),
+        )
+    } else if !i.trade_pnls.is_empty() {
+        if i.trade_pnls.iter().any(|p| !p.is_finite())
+            || i.starting_capital.is_nan()
+            || i.starting_capital <= 0.0
+        {
+            return Err(ToolError::invalid(
+                "trade_pnls",
+                "profits and losses must be finite and starting_capital positive",
+            ));
         }
-        (None, false) => (
+        let mut eq = vec![i.starting_capital];
+        for p in &i.trade_pnls {
+            eq.push(eq[eq.len() - 1] + p);
+        }
+        if eq.iter().any(|e| *e <= 0.0) {
+            return Err(ToolError::refused(
+                "the running equity reaches zero: raise starting_capital",
+            ));
+        }
+        trade_hits = Some(
+            i.trade_pnls.iter().filter(|p| **p > 0.0).count() as f64 / i.trade_pnls.len() as f64,
+        );
+        (
+            eq,
+            None,
+            "trade_pnls given".to_string(),
+            "equity from trades".to_string(),
+        )
+    } else {
+        (
             i.equity.clone(),
             None,
             "equity given".to_string(),
             "equity".to_string(),
-        ),
-        _ => {
-            return Err(ToolError::invalid(
-                "equity",
-                "give either `equity` or `strategy`, not both or neither",
-            ));
-        }
+        )
     };
     let window = i.window.min(equity.len().saturating_sub(1)).max(2);
-    let r = report(&equity, window, i.periods_per_year, 0.0).map_err(tool_error)?;
+    let mut r = report(&equity, window, i.periods_per_year, 0.0).map_err(tool_error)?;
+    if let Some(h) = trade_hits {
+        r.hit_rate = h;
+    }
     let chart = if i.chart {
         let svg = equity_chart_svg(
             i.title.as_deref().unwrap_or(&title),
