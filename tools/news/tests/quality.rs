@@ -1,0 +1,184 @@
+//! Quality figures printed by the tests: dedup precision and recall on the
+//! corpus (a constructed syndicated set with ground-truth story labels),
+//! lexicon sentiment accuracy on the project's labelled headlines, and the
+//! throughput of dedup + relevance + sentiment. Run with `--nocapture` to
+//! see the figures.
+
+use std::time::Instant;
+
+use nt_news::article::{Article, canonical_url};
+use nt_news::corpus::labelled;
+use nt_news::dedup::{DedupConfig, cluster, dedup, pair_scores};
+use nt_news::relevance::{RelevanceConfig, score as relevance};
+use nt_news::sentiment::score as sentiment;
+use nt_news::symbols::SymbolTable;
+
+#[test]
+fn dedup_precision_and_recall_on_the_syndicated_corpus() {
+    let all = labelled();
+    let articles: Vec<Article> = all.iter().map(|l| l.article.clone()).collect();
+    let labels: Vec<&str> = all.iter().map(|l| l.story.as_str()).collect();
+    let cfg = DedupConfig::default();
+    let (clusters, links) = cluster(&articles, &cfg);
+    let (p, r, true_pairs, pred_pairs) = pair_scores(&clusters, &labels);
+    let stories: std::collections::BTreeSet<&str> = labels.iter().copied().collect();
+    println!(
+        "dedup: {} articles, {} true stories, {} clusters; pairs true {true_pairs} predicted {pred_pairs}; \
+         precision {p:.4} recall {r:.4}; url links {}, text links {}",
+        articles.len(),
+        stories.len(),
+        clusters.len(),
+        links
+            .iter()
+            .filter(|l| l.2 == nt_news::dedup::Link::Url)
+            .count(),
+        links
+            .iter()
+            .filter(|l| l.2 == nt_news::dedup::Link::Text)
+            .count(),
+    );
+    assert!(p >= 0.98, "precision {p}");
+    assert!(r >= 0.95, "recall {r}");
+    // URL-only baseline for comparison: far lower recall.
+    let url_only = DedupConfig {
+        threshold: 2.0,
+        ..cfg
+    };
+    let (c2, _) = cluster(&articles, &url_only);
+    let (p2, r2, _, _) = pair_scores(&c2, &labels);
+    println!("dedup, canonical URL only: precision {p2:.4} recall {r2:.4}");
+    assert!(r2 < r);
+
+    // The ten-outlet story is one item listing ten outlets.
+    let out = dedup(articles, &cfg);
+    let max = out.iter().map(|s| s.outlets).max().unwrap_or(0);
+    assert_eq!(max, 10, "a story carried by ten outlets lists ten");
+}
+
+#[test]
+fn canonical_url_joins_the_corpus_url_duplicates() {
+    let all = labelled();
+    for l in all.iter().filter(|l| l.kind == "url-dup") {
+        let orig = all
+            .iter()
+            .find(|o| o.story == l.story && o.kind == "original")
+            .expect("original");
+        assert_eq!(
+            canonical_url(&l.article.url),
+            orig.article.url,
+            "{}",
+            l.article.id
+        );
+    }
+}
+
+fn headlines() -> Vec<(i32, &'static str)> {
+    include_str!("../fixtures/labelled_headlines.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (sign, text) = l.split_once('\t').expect("tab");
+            (sign.parse().expect("sign"), text)
+        })
+        .collect()
+}
+
+#[test]
+fn lexicon_sentiment_has_the_right_sign_on_labelled_headlines() {
+    let set = headlines();
+    let mut right = 0;
+    let mut wrong = Vec::new();
+    for (sign, text) in &set {
+        let s = sentiment(text);
+        if (s.score > 0.05 && *sign > 0) || (s.score < -0.05 && *sign < 0) {
+            right += 1;
+        } else {
+            wrong.push(format!("{sign:+} {:.3} {text}", s.score));
+        }
+    }
+    let acc = f64::from(right) / set.len() as f64;
+    println!(
+        "sentiment: {right}/{} headlines with the right sign, accuracy {acc:.3}",
+        set.len()
+    );
+    for w in &wrong {
+        println!("  wrong: {w}");
+    }
+    assert!(set.len() >= 50);
+    assert!(acc >= 0.85, "accuracy {acc}");
+}
+
+#[test]
+fn corpus_story_sentiment_follows_the_generator_sign() {
+    // The generator wrote each event with a sign; beats and misses must
+    // come out on their side.
+    let all = labelled();
+    let beats = all
+        .iter()
+        .filter(|l| l.article.title.contains("beats quarterly profit"));
+    for l in beats {
+        assert!(
+            sentiment(&l.article.text()).score > 0.0,
+            "{}",
+            l.article.title
+        );
+    }
+    let misses = all
+        .iter()
+        .filter(|l| l.article.title.contains("misses profit forecasts"));
+    for l in misses {
+        assert!(
+            sentiment(&l.article.text()).score < 0.0,
+            "{}",
+            l.article.title
+        );
+    }
+}
+
+#[test]
+fn throughput_of_dedup_relevance_and_sentiment() {
+    let base: Vec<Article> = labelled().iter().map(|l| l.article.clone()).collect();
+    // 10 copies of the corpus with distinct URLs and ids (text unchanged, so
+    // dedup does real clustering work on larger groups).
+    let mut articles = Vec::new();
+    for k in 0..10 {
+        for a in &base {
+            let mut a = a.clone();
+            a.id = format!("{}-{k}", a.id);
+            a.url = format!("{}-{k}", a.url);
+            articles.push(a);
+        }
+    }
+    let n = articles.len();
+    let sym = SymbolTable::new();
+    let now = nt_news::corpus::as_of_ms();
+    let t0 = Instant::now();
+    let stories = dedup(articles, &DedupConfig::default());
+    let mut acc = 0.0;
+    for s in &stories {
+        acc += relevance(
+            s,
+            &["AAPL".into()],
+            None,
+            now,
+            &sym,
+            &RelevanceConfig::default(),
+        )
+        .score;
+        for c in &s.carriers {
+            let _ = c;
+        }
+    }
+    for a in labelled().iter().cycle().take(n) {
+        acc += sentiment(&a.article.text()).score;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "throughput: {n} articles through dedup + relevance + lexicon sentiment in {:.1} ms: {:.0} articles/s ({} stories)",
+        secs * 1000.0,
+        n as f64 / secs,
+        stories.len()
+    );
+    assert!(acc.is_finite());
+    assert!(stories.len() < n / 5);
+}
