@@ -376,13 +376,18 @@ pub async fn ledger_tail(ctx: &ToolCtx, id: &str, limit: i64) -> Result<Vec<Ledg
 }
 
 /// Loads syndicate `id`, lets `f` change it, and writes the change; on a
-/// concurrent change it reloads and runs `f` again (up to 5 times).
+/// concurrent change it reloads and runs `f` again (up to 20 times, after
+/// a short jittered pause).
 pub async fn mutate(
     ctx: &ToolCtx,
     id: &str,
     mut f: impl FnMut(&mut State) -> Result<Change>,
 ) -> Result<(State, Change)> {
-    for _ in 0..5 {
+    for attempt in 0..20u64 {
+        if attempt > 0 {
+            let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
+            tokio::time::sleep(std::time::Duration::from_millis(attempt.min(10) + jitter)).await;
+        }
         let mut st = load(ctx, id).await?;
         let change = f(&mut st)?;
         let mut tx = ctx.store.pool().begin().await?;

@@ -320,3 +320,73 @@ async fn lockups_hold_money_and_per_caller_accounts_act_as_themselves() {
     .await;
     assert!(msg.contains("you act as `alice`"), "{msg}");
 }
+
+async fn concurrent(store: Store) {
+    let r = Arc::new(SyndicateBundle).routes();
+    let ctx = ToolCtx::new(store.clone());
+    let s = ok(
+        &r,
+        &ctx,
+        "syndicate_create",
+        json!({"name": "Busy", "lead": "ann"}),
+    )
+    .await;
+    let sid = s["syndicate"]["id"].as_str().unwrap().to_string();
+    for m in ["m1", "m2", "m3", "m4"] {
+        ok(
+            &r,
+            &ctx,
+            "syndicate_add_member",
+            json!({"syndicate_id": sid, "as_member": "ann", "member_id": m}),
+        )
+        .await;
+    }
+    // Eight contributions at once from four members: the version check
+    // makes each reload and retry, none is lost.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (r, ctx, sid) = (r.clone(), ctx.clone(), sid.clone());
+        tasks.push(tokio::spawn(async move {
+            let m = format!("m{}", i % 4 + 1);
+            r.call(
+                "syndicate_contribute",
+                json!({"syndicate_id": sid, "member": m, "amount": "12.5"}),
+                ctx,
+            )
+            .await
+        }));
+    }
+    let mut done = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => done += 1,
+            Err(e) => assert!(
+                e.message.contains("changed during the call"),
+                "{}",
+                e.message
+            ),
+        }
+    }
+    let st = ok(&r, &ctx, "syndicate_status", json!({"syndicate_id": sid})).await;
+    assert_eq!(st["balanced"], true);
+    assert_eq!(
+        d(&st["fund"]["contributed"]),
+        Decimal::from(done) * dec!(12.5)
+    );
+    assert_eq!(d(&st["fund"]["units"]), Decimal::from(done) * dec!(12.5));
+    assert_eq!(done, 8, "every contribution goes through");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_contributions_are_all_counted() {
+    concurrent(store_at("sqlite::memory:").await).await;
+    if let Some(pg) =
+        nt_mcp_core::testing::pg_schema("nt_syndicate_", "concurrent_contributions_are_all_counted")
+            .await
+    {
+        let store = store_at(&pg.url).await;
+        concurrent(store.clone()).await;
+        store.pool().close().await;
+        pg.drop_schema().await;
+    }
+}
