@@ -149,6 +149,17 @@ async fn the_quant_variant_backtests_optimises_and_measures_risk() {
     assert_eq!(p["chart"]["mime_type"], json!("image/svg+xml"));
     let svg = p["chart"]["svg"].as_str().unwrap();
     assert!(svg.starts_with("<svg") && svg.ends_with("</svg>") && svg.contains("<polyline"));
+    let res = client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "quant://chart/latest",
+        ))
+        .await
+        .expect("resources/read");
+    let body = format!("{:?}", res.contents);
+    assert!(
+        body.contains("image/svg+xml") && body.contains("<polyline"),
+        "{body}"
+    );
 
     // 99% VaR of a long normal sample: within sampling error of the closed form.
     // Returns N(0, 0.01): closed-form VaR_99 = 2.326348 * 0.01; the empirical 1%

@@ -16,11 +16,12 @@ pub mod error;
 pub mod market;
 mod tools;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use nt_mcp_core::bundle::{VenueMode, VenueStatus};
-use nt_mcp_core::{BundleSettings, NewBundle, ToolBundle, ToolRouter};
+use nt_mcp_core::bundle::{ResourceSpec, ResourceText, VenueMode, VenueStatus};
+use nt_mcp_core::{BundleSettings, NewBundle, ToolBundle, ToolCtx, ToolError, ToolRouter};
 use nt_quant::risk::adaptive::KillRule;
 
 pub use error::BundleError;
@@ -52,10 +53,26 @@ fn data_venues(market: &Market) -> Vec<VenueStatus> {
     v
 }
 
+/// The URI of the resource holding the caller's latest chart.
+pub const LATEST_CHART_URI: &str = "quant://chart/latest";
+
 /// The `strategies` bundle.
 #[derive(Debug)]
 pub struct StrategiesBundle {
     pub(crate) market: Market,
+    /// Each caller's latest chart (SVG), readable as [`LATEST_CHART_URI`].
+    pub(crate) charts: Mutex<HashMap<String, String>>,
+}
+
+impl StrategiesBundle {
+    /// Keeps `svg` as `caller`'s latest chart (at most 1000 callers kept).
+    pub(crate) fn keep_chart(&self, caller: &str, svg: &str) {
+        let mut charts = self.charts.lock().unwrap_or_else(|p| p.into_inner());
+        if charts.len() >= 1000 && !charts.contains_key(caller) {
+            charts.clear();
+        }
+        charts.insert(caller.to_string(), svg.to_string());
+    }
 }
 
 impl NewBundle for StrategiesBundle {
@@ -68,6 +85,7 @@ impl NewBundle for StrategiesBundle {
         check_keys(settings, Self::NAME, &["csv_dir"])?;
         Ok(Self {
             market: Market::from_settings(settings, Self::NAME)?,
+            charts: Mutex::default(),
         })
     }
 }
@@ -84,6 +102,31 @@ impl ToolBundle for StrategiesBundle {
 
     fn venues(&self) -> Vec<VenueStatus> {
         data_venues(&self.market)
+    }
+
+    fn resources(&self) -> Vec<ResourceSpec> {
+        vec![ResourceSpec {
+            uri: LATEST_CHART_URI.into(),
+            name: "latest-chart".into(),
+            description: "Your latest performance_report chart (equity over drawdown) as SVG."
+                .into(),
+            mime_type: "image/svg+xml".into(),
+        }]
+    }
+
+    async fn read_resource(&self, uri: &str, ctx: ToolCtx) -> Result<ResourceText, ToolError> {
+        if uri != LATEST_CHART_URI {
+            return Err(ToolError::not_found(format!("no resource {uri}")));
+        }
+        let charts = self.charts.lock().unwrap_or_else(|p| p.into_inner());
+        let svg = charts
+            .get(&ctx.caller.id)
+            .cloned()
+            .ok_or_else(|| ToolError::not_found("no chart yet: call performance_report first"))?;
+        Ok(ResourceText {
+            mime_type: "image/svg+xml".into(),
+            text: svg,
+        })
     }
 }
 

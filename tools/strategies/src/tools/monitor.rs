@@ -4,7 +4,8 @@
 //!
 //! The runtime's `ToolOutput` carries text and structured content only (no
 //! MCP image blocks), so the chart comes back as SVG text in the structured
-//! field `chart.svg` with `chart.mime_type = "image/svg+xml"`.
+//! field `chart.svg` with `chart.mime_type = "image/svg+xml"`, and as the
+//! caller's resource `quant://chart/latest` (mime type `image/svg+xml`).
 
 use std::sync::Arc;
 
@@ -84,7 +85,7 @@ fn yes() -> bool {
 async fn performance(
     b: Arc<StrategiesBundle>,
     i: PerformanceInput,
-    _ctx: ToolCtx,
+    ctx: ToolCtx,
 ) -> Result<ToolOutput, ToolError> {
     let given = [
         !i.equity.is_empty(),
@@ -167,7 +168,8 @@ async fn performance(
             days.as_deref(),
         )
         .map_err(tool_error)?;
-        Some(json!({"mime_type": "image/svg+xml", "svg": svg}))
+        b.keep_chart(&ctx.caller.id, &svg);
+        Some(json!({"mime_type": "image/svg+xml", "svg": svg, "resource": crate::LATEST_CHART_URI}))
     } else {
         None
     };
