@@ -21,3 +21,13 @@ pub mod source;
 pub mod symbols;
 
 pub use error::NewsError;
+
+use nt_mcp_core::Migration;
+
+/// The bundle's migrations (`migrations/news`).
+pub fn migrations() -> Vec<Migration> {
+    vec![Migration::portable(
+        "news/0001_news",
+        include_str!("../../../migrations/news/0001_news.sql"),
+    )]
+}
