@@ -426,7 +426,7 @@ impl SandboxProvider for LocalProvider {
             timeout: req.timeout.min(remaining),
             limits: self.config.limits,
         };
-        let cancel = CancellationToken::new();
+        let cancel = req.cancel.child_token();
         let pgid = Arc::new(Mutex::new(0));
         self.register(id, &req.run_id, pgid.clone(), cancel.clone());
         let result = run_process(spec, sink, cancel, move |g| {

@@ -64,6 +64,8 @@ pub struct RunRequest {
     pub timeout: Duration,
     /// The run record id (tags the processes so they can be found again).
     pub run_id: String,
+    /// Cancelled when the caller gives up; the process group is then killed.
+    pub cancel: nt_mcp_core::bundle::CancellationToken,
 }
 
 /// Which stream a chunk of output came from.
