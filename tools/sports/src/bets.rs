@@ -236,6 +236,50 @@ pub async fn settle(ctx: &ToolCtx, account: &str, id: &str, result: &str) -> Res
     Ok(bet)
 }
 
+/// Records `cancelled` of an open bet's stake as cancelled at the venue:
+/// the whole stake makes it `void` (no profit), less reduces the stake.
+/// Audited in the same transaction.
+pub async fn cancel(ctx: &ToolCtx, account: &str, id: &str, cancelled: Decimal) -> Result<Bet> {
+    let mut bet = get(ctx, account, id).await?;
+    if bet.status != "open" {
+        return Err(SportsError::Refused(format!(
+            "bet `{id}` is {}, not open",
+            bet.status
+        )));
+    }
+    let now = ctx.clock.now_ms();
+    let mut tx = ctx.store.pool().begin().await?;
+    if cancelled >= bet.stake {
+        bet.status = "void".into();
+        bet.pnl = Some(Decimal::ZERO);
+        bet.settled_ms = Some(now);
+    } else {
+        bet.stake -= cancelled;
+    }
+    let done = sqlx::query("UPDATE sports_bets SET status = $1, pnl = $2, settled_ms = $3, stake = $4 WHERE account = $5 AND id = $6 AND status = 'open'")
+        .bind(&bet.status)
+        .bind(bet.pnl.map(|p| p.to_string()))
+        .bind(bet.settled_ms)
+        .bind(bet.stake.to_string())
+        .bind(account)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Err(SportsError::Refused(format!(
+            "bet `{id}` was settled by another call"
+        )));
+    }
+    ctx.audit(
+        &mut *tx,
+        "bet_cancelled",
+        &serde_json::json!({"bet": bet, "size_cancelled": cancelled}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(bet)
+}
+
 /// The account's usage for the risk rules at `now_ms` (UTC day).
 pub async fn usage(ctx: &ToolCtx, account: &str, now_ms: i64) -> Result<Usage> {
     let day_start = now_ms - now_ms.rem_euclid(86_400_000);

@@ -303,6 +303,13 @@ async fn bets_on_betfair_need_live_trading() {
         "placing the same client id twice places it once"
     );
     assert_eq!(audit_count(&store, "bet_placed").await, 1);
+    // The fake cancels 2 of the 5: the bet stays open on a stake of 3.
+    let bet_id = placed["bet"]["id"].clone();
+    let c = ok(&r, &live, "bet_cancel", json!({"bet_id": bet_id})).await;
+    assert_eq!(c["size_cancelled"], "2");
+    assert_eq!(c["bet"]["stake"], "3");
+    assert_eq!(c["bet"]["status"], "open");
+    assert_eq!(audit_count(&store, "bet_cancelled").await, 1);
     let feed = ok(&r, &live, "odds_events", json!({"source": "betfair"})).await;
     assert_eq!(feed["sports"][0]["title"], "Soccer");
 }

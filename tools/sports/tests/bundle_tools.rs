@@ -92,6 +92,10 @@ async fn bets_and_risk(store: Store) {
 
     // Settle: lost, lost -> the loss-streak breaker opens.
     let id1 = placed["bet"]["id"].as_str().unwrap().to_string();
+    let e = call(&r, &ctx, "bet_cancel", json!({"bet_id": id1}))
+        .await
+        .expect_err("sim bets are matched");
+    assert!(e.message.contains("nothing to cancel"), "{}", e.message);
     let s = ok(
         &r,
         &ctx,

@@ -27,6 +27,12 @@ pub(crate) fn routes() -> Vec<Route<SportsBundle>> {
         .trade(),
         route("bet_list", "Lists this account's bets, newest first, with their status and profit.", list),
         route(
+            "bet_cancel",
+            "Cancels the unmatched part of an open Betfair bet (cancelOrders): all of it voids the bet, part of it lowers the stake. Bets on the simulated book are matched in full and cannot be cancelled.",
+            cancel,
+        )
+        .trade(),
+        route(
             "bet_settle",
             "Settles an open bet as won, lost or void (operator), or from the feed's final score when `result` is absent. Audited.",
             settle,
@@ -296,6 +302,55 @@ async fn list(
             list.len()
         ),
         json!({"bets": list, "open_stake": open, "settled_profit": pnl}),
+    ))
+}
+
+/// Input of `bet_cancel`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CancelInput {
+    /// Bet id (from `bet_place` or `bet_list`).
+    bet_id: String,
+}
+
+async fn cancel(
+    b: Arc<SportsBundle>,
+    input: CancelInput,
+    ctx: ToolCtx,
+) -> Result<ToolOutput, ToolError> {
+    let account = ctx.account_or(SHARED).to_string();
+    let bet = bets::get(&ctx, &account, &input.bet_id).await?;
+    if bet.status != "open" {
+        return Err(ToolError::refused(format!(
+            "bet `{}` is {}, not open",
+            bet.id, bet.status
+        )));
+    }
+    if bet.venue != crate::betfair::NAME {
+        return Err(ToolError::refused(format!(
+            "bet `{}` was matched in full on {} when placed; there is nothing to cancel",
+            bet.id, bet.venue
+        )));
+    }
+    let (Some(bf), Some(venue_id)) = (&b.betfair, &bet.venue_bet_id) else {
+        return Err(ToolError::refused(
+            "Betfair is not configured on this server (set BETFAIR_APP_KEY, BETFAIR_USERNAME, BETFAIR_PASSWORD)",
+        ));
+    };
+    if !ctx.live_trading {
+        return Err(ToolError::refused(
+            "cancelling on Betfair changes a real-money order and live trading is disabled",
+        ));
+    }
+    let size = bf.cancel(&bet.event_id, venue_id).await?;
+    let bet = bets::cancel(&ctx, &account, &bet.id, size).await?;
+    Ok(ToolOutput::from_venue(
+        crate::betfair::NAME,
+        format!(
+            "cancelled {size} of bet {}: now {} with stake {}",
+            bet.id, bet.status, bet.stake
+        ),
+        json!({"bet": bet, "size_cancelled": size}),
     ))
 }
 
