@@ -44,6 +44,7 @@ async fn sports_betting_and_a_syndicate_through_mcp() {
         "kelly_portfolio",
         "bet_place",
         "bet_list",
+        "bet_cancel",
         "bet_settle",
         "betting_risk_status",
         "syndicate_create",
