@@ -138,14 +138,10 @@ impl Market {
         };
         let series = match input.source {
             Source::Synthetic => {
+                // The provider mixes the symbol into the seed: one seed gives
+                // each symbol its own (reproducible) path.
                 let params = input.synthetic.clone().unwrap_or_default();
-                if from.is_some() || to.is_some() {
-                    // A date range: the provider mixes the symbol into the seed.
-                    SyntheticProvider { params }.bars(&req).await
-                } else {
-                    nt_quant::data::synthetic::generate(&symbol, &params)
-                }
-                .map_err(|e| under(e, "synthetic"))
+                SyntheticProvider { params }.bars(&req).await.map_err(|e| under(e, "synthetic"))
             }
             Source::Csv => match (&input.csv, &self.csv_dir) {
                 (Some(text), _) => parse_csv(&symbol, "csv:inline", text).map(|s| s.between(from, to)),

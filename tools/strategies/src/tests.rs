@@ -54,6 +54,26 @@ async fn backtests_are_deterministic_name_their_source_and_pass_the_audit() {
 }
 
 #[tokio::test]
+async fn one_seed_gives_each_symbol_its_own_path_and_min_variance_works() {
+    let r = strategies();
+    let a = call(&r, "market_bars", json!({"data": {"symbol": "AAA"}})).await;
+    let b = call(&r, "market_bars", json!({"data": {"symbol": "BBB"}})).await;
+    assert_ne!(a["last_close"], b["last_close"]);
+    assert_eq!(
+        a["last_close"],
+        call(&r, "market_bars", json!({"data": {"symbol": "AAA"}})).await["last_close"]
+    );
+    let w = call(&r, "portfolio_weights", json!({"method": "min_variance", "assets": [{"symbol": "AAA"}, {"symbol": "BBB"}, {"symbol": "CCC"}]})).await;
+    let total: f64 = w["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["weight"].as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-9, "{w}");
+}
+
+#[tokio::test]
 async fn bad_parameters_name_their_field() {
     let r = strategies();
     let e = r
