@@ -38,6 +38,9 @@ fn every_shipped_template_validates() {
     }
 }
 
+/// A change that breaks a template.
+type Breaker = Box<dyn Fn(&mut Source)>;
+
 fn base() -> Source {
     embedded_sources()
         .into_iter()
@@ -47,7 +50,7 @@ fn base() -> Source {
 
 #[test]
 fn a_broken_template_fails_with_the_field_named() {
-    let cases: Vec<(Box<dyn Fn(&mut Source)>, &str)> = vec![
+    let cases: Vec<(Breaker, &str)> = vec![
         (
             Box::new(|s| s.e2b_toml = s.e2b_toml.replace("memory_mb = 512", "memory_mb = 513")),
             "e2b.toml:memory_mb",
