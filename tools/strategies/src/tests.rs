@@ -193,3 +193,43 @@ async fn risk_tools_answer_and_the_kill_rule_comes_from_configuration() {
             .contains("kill_max_drawdon")
     );
 }
+
+#[tokio::test]
+async fn pairs_walk_forward_adaptive_and_curve_signal_answer() {
+    let r = strategies();
+    let p = call(
+        &r,
+        "pairs_backtest",
+        json!({"a": {"symbol": "AAA"}, "b": {"symbol": "BBB"}, "params": {"lookback": 40}}),
+    )
+    .await;
+    assert!(p["last_beta"].as_f64().unwrap().is_finite());
+    let wf = call(
+        &r,
+        "strategy_optimize",
+        json!({"strategy": {"kind": "momentum"}, "space": [{"name": "lookback", "min": 5, "max": 60, "step": 5, "integer": true}], "method": {"method": "grid"}, "walk_forward": {"train_bars": 250, "test_bars": 100}}),
+    )
+    .await;
+    assert_eq!(wf["folds"].as_array().unwrap().len(), 5); // 756 bars: starts 0,100,..,400
+    let risk = risk(BTreeMap::new()).unwrap();
+    let a = call(&risk, "risk_adaptive", json!({"data": {"synthetic": {"bars": 1500, "p_calm_to_stressed": 0.03}}, "target_vol": 0.10, "drawdown": {"start": 0.05, "max": 0.2, "floor": 0.25}})).await;
+    let (before, after) = (
+        a["before"]["volatility"].as_f64().unwrap(),
+        a["after"]["volatility"].as_f64().unwrap(),
+    );
+    assert!(
+        after < before && (after - 0.10).abs() < 0.05,
+        "{before} -> {after}"
+    );
+    let s = call(&risk, "curve_signal", json!({"yields_2y": vec![0.04; 30], "yields_10y": (0..30).map(|i| 0.05 + if i == 29 { 0.01 } else { 0.0001 * f64::from(i % 3) }).collect::<Vec<_>>(), "lookback": 20})).await;
+    assert_eq!(s["signal"], json!("flattener"));
+    let e = risk
+        .call(
+            "risk_var",
+            json!({"returns": [0.01, 0.02], "data": {}}),
+            ctx().await,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("returns"));
+}

@@ -7,6 +7,11 @@
 //! this one, never later ones, and may replace its pending order. Costs:
 //! slippage in basis points against the trader on every fill, commission
 //! per share plus basis points of notional with a minimum per fill.
+//!
+//! Simplifications, on purpose: one symbol per run (pairs have their own
+//! two-leg loop); a protective stop guards the position from the bar after
+//! the entry fill (the entry bar's own range is not checked against it);
+//! a new order replaces the pending one; a bar's volume does not cap fills.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
