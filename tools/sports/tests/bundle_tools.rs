@@ -251,3 +251,57 @@ async fn maths_tools() {
     assert_eq!(scan["events_scanned"], 3);
     assert_eq!(scan["venue"], "sim-book");
 }
+
+#[test]
+fn settings_are_read_and_unknown_keys_refused() {
+    use nt_mcp_core::BundleSettings;
+    let table: toml::Table = toml::from_str(
+        r#"
+        seed = 9
+        max_stake_per_bet = "25.50"
+        allowed_jurisdictions = "GB, IE"
+        jurisdiction = "IE"
+        bettor_age = 30
+        self_excluded_until = "2031-01-01"
+        stale_feed = "90s"
+        loss_streak_limit = 0
+        "#,
+    )
+    .unwrap();
+    let settings = BundleSettings {
+        table: table.into_iter().collect(),
+        live_trading: false,
+    };
+    let b = SportsBundle::new(&settings).expect("valid settings");
+    assert_eq!(b.risk.max_stake_per_bet, dec!(25.50));
+    assert_eq!(
+        b.risk.allowed_jurisdictions,
+        vec!["GB".to_string(), "IE".to_string()]
+    );
+    assert_eq!(b.risk.bettor_age, Some(30));
+    assert_eq!(b.risk.stale_feed_ms, 90_000);
+    assert_eq!(b.risk.loss_streak_limit, 0);
+    assert_eq!(
+        b.risk.self_excluded_until_ms,
+        nt_mcp_core::dates::parse_iso_ms("2031-01-01T00:00:00Z")
+    );
+
+    let bad: toml::Table = toml::from_str("max_stake_per_bet = -5").unwrap();
+    let e = SportsBundle::new(&BundleSettings {
+        table: bad.into_iter().collect(),
+        live_trading: false,
+    })
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("bundle_config.sports.max_stake_per_bet"),
+        "{e}"
+    );
+    let unknown: toml::Table = toml::from_str("max_bet = 5").unwrap();
+    let e = SportsBundle::new(&BundleSettings {
+        table: unknown.into_iter().collect(),
+        live_trading: false,
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("unknown setting"), "{e}");
+}
