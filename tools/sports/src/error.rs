@@ -31,6 +31,9 @@ pub enum SportsError {
     /// An outside service failed or answered with an error.
     #[error("{0}")]
     Upstream(String),
+    /// The call was cancelled.
+    #[error("cancelled")]
+    Cancelled,
     /// Storage failed.
     #[error("storage: {0}")]
     Storage(#[from] sqlx::Error),
@@ -75,6 +78,7 @@ impl From<SportsError> for ToolError {
             }
             SportsError::Refused(m) => ToolError::refused(m),
             SportsError::Upstream(m) => ToolError::upstream(m),
+            SportsError::Cancelled => ToolError::cancelled(),
             SportsError::Storage(e) => ToolError::internal(format!("storage: {e}")),
             SportsError::Corrupt(m) => ToolError::internal(format!("corrupt stored data: {m}")),
         }

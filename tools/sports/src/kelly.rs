@@ -337,6 +337,54 @@ pub fn size(kelly: &[f64], bankroll: Decimal, s: &Sizing) -> Vec<Stake> {
     out
 }
 
+/// Simultaneous Kelly turned into stakes, where a bet whose stake falls
+/// below the minimum is dropped and the rest are optimised again without
+/// it (dropping a bet changes the others' optimal fractions). Returns the
+/// full-Kelly fractions of the final set (a dropped bet keeps the fraction
+/// it had when dropped) and the stakes.
+pub fn portfolio(
+    bets: &[KellyBet],
+    bankroll: Decimal,
+    s: &Sizing,
+    mut check: impl FnMut() -> Result<()>,
+) -> Result<(Vec<f64>, Vec<Stake>)> {
+    validate(bets)?;
+    let n = bets.len();
+    let mut dropped: Vec<Option<f64>> = vec![None; n];
+    loop {
+        let idx: Vec<usize> = (0..n).filter(|i| dropped[*i].is_none()).collect();
+        let sub: Vec<KellyBet> = idx.iter().map(|i| bets[*i]).collect();
+        let f_sub = if sub.is_empty() {
+            Vec::new()
+        } else {
+            simultaneous(&sub, &mut check)?
+        };
+        let mut full = vec![0.0; n];
+        for (k, i) in idx.iter().enumerate() {
+            full[*i] = f_sub[k];
+        }
+        let mut sized = size(&full, bankroll, s);
+        let newly: Vec<usize> = idx
+            .iter()
+            .copied()
+            .filter(|i| sized[*i].limited_by.iter().any(|w| w == "min_stake"))
+            .collect();
+        if newly.is_empty() {
+            for i in 0..n {
+                if let Some(k) = dropped[i] {
+                    full[i] = k;
+                    sized[i].kelly_fraction = k;
+                    sized[i].limited_by = vec!["min_stake".into()];
+                }
+            }
+            return Ok((full, sized));
+        }
+        for i in newly {
+            dropped[i] = Some(full[i]);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,6 +513,33 @@ mod tests {
         assert_eq!(s[1].stake, dec!(37.87));
         assert_eq!(s[2].stake, dec!(0));
         assert!(s[2].limited_by.contains(&"min_stake".to_string()));
+    }
+
+    /// B (p 0.52 at evens) alone would stake 4 % = 4.00 of 100, under the
+    /// minimum of 5: it is dropped and A (p 0.6 at evens) is optimised
+    /// alone, back to its single-bet 20 % = 20.00.
+    #[test]
+    fn a_bet_under_the_minimum_is_dropped_and_the_rest_reoptimised() {
+        let bets = [
+            KellyBet {
+                p: 0.6,
+                decimal: 2.0,
+            },
+            KellyBet {
+                p: 0.52,
+                decimal: 2.0,
+            },
+        ];
+        let s = Sizing {
+            min_stake: dec!(5),
+            ..Sizing::default()
+        };
+        let (full, stakes) = portfolio(&bets, dec!(100), &s, ok).unwrap();
+        assert_eq!(stakes[1].stake, dec!(0));
+        assert_eq!(stakes[1].limited_by, vec!["min_stake"]);
+        assert!(full[1] > 0.0 && full[1] < 0.04);
+        assert_eq!(stakes[0].stake, dec!(20.00));
+        assert!((full[0] - 0.2).abs() < 1e-9);
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub(crate) fn routes() -> Vec<Route<SportsBundle>> {
         ),
         route(
             "kelly_portfolio",
-            "Simultaneous Kelly for up to 12 independent bets settled together: maximises expected log growth over every joint outcome, then applies the multiplier, per-bet and total caps and the minimum stake. Compares with betting each alone.",
+            "Simultaneous Kelly for up to 12 independent bets settled together: maximises expected log growth over every joint outcome, then applies the multiplier, per-bet and total caps and the minimum stake (a bet under it is dropped and the rest optimised again). Compares with betting each alone.",
             portfolio,
         )
         .cpu_heavy(),
@@ -201,11 +201,9 @@ async fn portfolio(
             })
         })
         .collect::<Result<Vec<_>, SportsError>>()?;
-    let full = kelly::simultaneous(&bets, || {
-        ctx.check_cancelled()
-            .map_err(|_| SportsError::Refused("cancelled".into()))
+    let (full, sized) = kelly::portfolio(&bets, input.bankroll, &s, || {
+        ctx.check_cancelled().map_err(|_| SportsError::Cancelled)
     })?;
-    let sized = kelly::size(&full, input.bankroll, &s);
     let used: Vec<f64> = sized.iter().map(|x| x.fraction).collect();
     let alone: Vec<f64> = bets.iter().map(|b| kelly::single(b.p, b.decimal)).collect();
     let rows: Vec<_> = input
