@@ -15,7 +15,7 @@ const MIN_GAP: Duration = Duration::from_millis(200);
 
 /// Runs `req` in sandbox `sandbox_id` through the executor, reporting
 /// progress to the client: once at the start, on output (the latest line,
-/// at most every 200 ms) and every second; `progress` is the seconds run so
+/// at most every 200 ms, the first line at once) and every second; `progress` is the seconds run so
 /// far and `total` the run's timeout. Cancelling the call kills the run.
 pub async fn run_with_progress(
     engine: &Engine,
@@ -34,6 +34,7 @@ pub async fn run_with_progress(
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut last_line = String::new();
         let mut last_sent: Option<Instant> = None;
+        let mut last_output: Option<Instant> = None;
         let mut bytes = 0usize;
         loop {
             let message = tokio::select! {
@@ -46,9 +47,10 @@ pub async fn run_with_progress(
                             let tag = match event.stream { Stream::Stdout => "stdout", Stream::Stderr => "stderr" };
                             last_line = format!("{tag}: {}", line.chars().take(200).collect::<String>());
                         }
-                        if last_sent.is_some_and(|t| t.elapsed() < MIN_GAP) {
+                        if last_output.is_some_and(|t: Instant| t.elapsed() < MIN_GAP) {
                             continue;
                         }
+                        last_output = Some(Instant::now());
                         last_line.clone()
                     }
                 },
