@@ -495,3 +495,79 @@ async fn rows_work_on_postgres() {
     assert_eq!(p.list(true).await.expect("list")[0].status, "killed");
     pg.drop_schema().await;
 }
+
+#[tokio::test]
+async fn cpu_memory_and_file_limits_stop_a_process() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = store().await;
+    let limits = Limits {
+        cpu_secs: 1,
+        memory_mb: 256,
+        file_mb: 1,
+        output_cap: 4096,
+    };
+    let (p, _) = LocalProvider::open(
+        s.clone(),
+        LocalConfig {
+            root: dir.path().to_path_buf(),
+            limits,
+        },
+    )
+    .await
+    .expect("open");
+    let exec = Executor::new(2, Duration::from_secs(60), p.instance());
+    let sb = p.create(spec(60)).await.expect("create");
+    // A busy loop gets SIGXCPU after one CPU second, long before the 20 s timeout.
+    let started = Instant::now();
+    let busy = exec
+        .run(
+            &s,
+            &p,
+            &sb.id,
+            "run",
+            req("while :; do :; done", 20_000),
+            None,
+        )
+        .await
+        .expect("busy");
+    assert_eq!(busy.output.status, RunStatus::Exited);
+    assert_eq!(busy.output.exit_code, None, "ended by a signal");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    // 512 MiB cannot be had under a 256 MiB address-space limit.
+    let big = exec
+        .run(
+            &s,
+            &p,
+            &sb.id,
+            "run",
+            req(
+                "python3 -c 'x = bytearray(512 * 1024 * 1024)' || echo refused",
+                20_000,
+            ),
+            None,
+        )
+        .await
+        .expect("memory");
+    assert!(big.output.stdout.contains("refused"), "{:?}", big.output);
+    // A file grows to 1 MiB and no further.
+    let file = exec
+        .run(
+            &s,
+            &p,
+            &sb.id,
+            "run",
+            req("head -c 3000000 /dev/zero > big.bin; echo code $?", 20_000),
+            None,
+        )
+        .await
+        .expect("file");
+    assert!(!file.output.stdout.contains("code 0"), "{:?}", file.output);
+    let size = std::fs::metadata(p.dir(&sb.id).await.expect("dir").join("big.bin"))
+        .expect("big.bin")
+        .len();
+    assert_eq!(size, 1024 * 1024);
+}
