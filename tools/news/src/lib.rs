@@ -12,9 +12,11 @@
 pub mod aggregate;
 pub mod article;
 pub mod cache;
+pub mod clients;
 pub mod corpus;
 pub mod dedup;
 pub mod error;
+pub mod rates;
 pub mod relevance;
 pub mod sentiment;
 pub mod source;
