@@ -31,6 +31,8 @@ use crate::store::{self, SandboxRow};
 
 /// `PATH` a sandbox process gets unless the call sets its own.
 pub const SANDBOX_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+/// Largest file `download` reads.
+pub const MAX_DOWNLOAD: u64 = 64 * 1024 * 1024;
 /// Environment marker naming the sandbox of a process.
 pub const SANDBOX_MARKER: &str = "NT_SANDBOX_ID";
 /// Environment marker naming the run of a process.
@@ -462,6 +464,13 @@ impl SandboxProvider for LocalProvider {
             return Err(E2bError::invalid(
                 "path",
                 format!("`{path}` is not a file in the sandbox"),
+            ));
+        }
+        let size = std::fs::metadata(&full)?.len();
+        if size > MAX_DOWNLOAD {
+            return Err(E2bError::invalid(
+                "path",
+                format!("`{path}` is {size} bytes; downloads stop at {MAX_DOWNLOAD} bytes"),
             ));
         }
         Ok(tokio::fs::read(full).await?)
