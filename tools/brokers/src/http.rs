@@ -93,9 +93,11 @@ impl Resilient {
         Ok(Self { inner })
     }
 
-    /// The underlying client (for streaming requests).
-    pub fn client(&self) -> &reqwest::Client {
-        self.inner.client()
+    /// The underlying client (for streaming requests), built on first use.
+    pub fn client(&self) -> Result<&reqwest::Client> {
+        self.inner
+            .client()
+            .map_err(|e| BrokersError::Config(e.to_string()))
     }
 
     /// Sends the request `build` makes, retrying 429/5xx/transport errors.

@@ -1,6 +1,7 @@
 //! [`VenueClient`]: one outside HTTP service behind pacing, retries and a
 //! circuit breaker.
 
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::answer::Answer;
@@ -9,11 +10,15 @@ use crate::guard::Guard;
 use crate::policy::Policy;
 use crate::tls::client_builder;
 
-/// An HTTP client for one venue.
+/// An HTTP client for one venue. The underlying reqwest client (its TLS
+/// roots take milliseconds to load) is built at the first request, not when
+/// the bundle starts: a server hosting twenty venues starts as fast as one
+/// hosting none.
 #[derive(Debug)]
 pub struct VenueClient {
     venue: String,
-    client: reqwest::Client,
+    builder: Mutex<Option<reqwest::ClientBuilder>>,
+    client: OnceLock<Result<reqwest::Client, String>>,
     policy: Policy,
     guard: Guard,
 }
@@ -46,20 +51,35 @@ impl VenueClient {
         policy: Policy,
         builder: reqwest::ClientBuilder,
     ) -> Result<Self, HttpError> {
-        crate::tls::install_crypto_provider();
-        let client = builder
-            .timeout(policy.timeout)
-            .build()
-            .map_err(|e| HttpError::Client {
-                venue: venue.to_string(),
-                detail: e.to_string(),
-            })?;
         Ok(Self {
             venue: venue.to_string(),
-            client,
+            builder: Mutex::new(Some(builder.timeout(policy.timeout))),
+            client: OnceLock::new(),
             policy,
             guard: Guard::default(),
         })
+    }
+
+    /// The reqwest client, built on first use.
+    fn http(&self) -> Result<&reqwest::Client, HttpError> {
+        self.client
+            .get_or_init(|| {
+                crate::tls::install_crypto_provider();
+                let builder = self
+                    .builder
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
+                match builder {
+                    Some(b) => b.build().map_err(|e| e.to_string()),
+                    None => Err("the HTTP client could not be built".to_string()),
+                }
+            })
+            .as_ref()
+            .map_err(|detail| HttpError::Client {
+                venue: self.venue.clone(),
+                detail: detail.clone(),
+            })
     }
 
     /// The venue name.
@@ -79,9 +99,9 @@ impl VenueClient {
     }
 
     /// The underlying client, for requests the retry loop does not fit
-    /// (long-lived streams).
-    pub fn client(&self) -> &reqwest::Client {
-        &self.client
+    /// (long-lived streams); built on first use.
+    pub fn client(&self) -> Result<&reqwest::Client, HttpError> {
+        self.http()
     }
 
     /// Sends the request `build` makes, retrying 429, 5xx and transport
@@ -114,7 +134,7 @@ impl VenueClient {
         let mut last_transport = String::new();
         for attempt in 0..attempts {
             self.guard.pace(p.min_interval).await;
-            let asked = match build(&self.client)?.send().await {
+            let asked = match build(self.http()?)?.send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();

@@ -32,7 +32,10 @@ impl IbkrClient {
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let http = self.http.client().clone();
+        let Ok(http) = self.http.client() else {
+            return;
+        };
+        let http = http.clone();
         let url = format!("{}/tickle", self.cfg.base_url.trim_end_matches('/'));
         let _ = self.keepalive.get_or_init(|| {
             KeepAlive(rt.spawn(async move {

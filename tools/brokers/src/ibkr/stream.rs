@@ -279,16 +279,16 @@ enum IbItem {
 }
 
 impl IbkrClient {
-    fn stream(&self, feed: IbFeed, tick: Duration) -> IbStream {
-        IbStream {
-            http: self.http.client().clone(),
+    fn stream(&self, feed: IbFeed, tick: Duration) -> Result<IbStream> {
+        Ok(IbStream {
+            http: self.http.client()?.clone(),
             cfg: self.cfg.clone(),
             feed,
             session: None,
             tick: tick.max(Duration::from_millis(10)),
             since_renew: Duration::ZERO,
             resubscribe_orders: false,
-        }
+        })
     }
 
     /// Live quotes for `symbols` (resolved to conids) from the gateway's
@@ -317,7 +317,7 @@ impl IbkrClient {
                 fields: HashMap::new(),
             },
             tick,
-        );
+        )?;
         let stream = crate::ws::open(proto, limits).await?;
         Ok(Box::pin(stream.filter_map(|item| async move {
             match item {
@@ -343,7 +343,7 @@ impl IbkrClient {
                 seen: HashMap::new(),
             },
             tick,
-        );
+        )?;
         let stream = crate::ws::open(proto, limits).await?;
         Ok(Box::pin(stream.filter_map(|item| async move {
             match item {

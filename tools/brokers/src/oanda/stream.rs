@@ -121,7 +121,7 @@ impl OandaClient {
     ) -> Result<EventStream<Value>> {
         let resp = self
             .http
-            .client()
+            .client()?
             .get(&url)
             .header("Authorization", format!("Bearer {}", self.cfg.token))
             .header("Accept-Datetime-Format", "UNIX")
