@@ -8,6 +8,13 @@
 //! running: [`LocalProvider::open`] kills every process whose environment
 //! names a run still marked `running` by another instance, and ends the
 //! sandboxes whose time has passed (processes killed, directory removed).
+//!
+//! What it is not: a filesystem or network jail. Processes run as the
+//! server's user; the path checks guard the bundle's own file tools
+//! (upload, download, cwd), not what a process may open by absolute path.
+//! Untrusted code belongs in E2B (set `E2B_API_KEY`). The environment a
+//! caller gives is kept in the sandbox's row so runs after a restart get
+//! it: callers' secrets passed as env are stored in the database.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
