@@ -19,7 +19,10 @@ async fn ok(client: &Client, tool: &str, args: Value) -> Value {
 
 /// A decimal answer (text) as a number, whatever its scale.
 fn n(v: &Value) -> f64 {
-    v.as_str().unwrap_or_else(|| panic!("not a decimal: {v}")).parse().expect("decimal")
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a decimal: {v}"))
+        .parse()
+        .expect("decimal")
 }
 
 fn s(v: &Value) -> String {
@@ -91,8 +94,10 @@ async fn sports_betting_and_a_syndicate_through_mcp() {
     // Events and prices from the simulated book.
     let evs = ok(&client, "odds_events", json!({"sport": "soccer_epl"})).await;
     assert_eq!(evs["venue"], "sim-book");
-    let event = s(&evs["events"][0]["id"]);
-    let home = s(&evs["events"][0]["home"]);
+    // The last listed fixture (tomorrow's latest) is hours from starting.
+    let last = evs["events"].as_array().unwrap().last().unwrap().clone();
+    let event = s(&last["id"]);
+    let home = s(&last["home"]);
     let prices = ok(
         &client,
         "odds_for_event",

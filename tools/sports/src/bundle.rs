@@ -231,6 +231,12 @@ impl SportsBundle {
         }
     }
 
+    /// Runs the simulated book on `clock` (tests move time to see results).
+    pub fn with_sim_clock(mut self, clock: Arc<dyn nt_mcp_core::clock::Clock>) -> Self {
+        self.sim = Arc::new((*self.sim).clone().with_clock(clock));
+        self
+    }
+
     /// Uses `client` as The Odds API feed.
     pub fn with_odds_api(mut self, client: OddsApiClient) -> Self {
         self.odds_api = Some(Arc::new(client));

@@ -4,7 +4,10 @@
 //! they do in real markets). The same seed always gives the same events,
 //! prices and results.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use nt_mcp_core::clock::{Clock, SystemClock};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::FromPrimitive;
 
@@ -78,9 +81,18 @@ const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// The simulated book.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SimBook {
     seed: u64,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for SimBook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimBook")
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One simulated fixture with its true probabilities and lines.
@@ -94,16 +106,24 @@ struct Fixture {
 }
 
 impl SimBook {
-    /// A book whose fixtures and prices come from `seed`.
+    /// A book whose fixtures, prices and results come from `seed`, on the
+    /// system clock.
     pub fn new(seed: u64) -> Self {
-        Self { seed }
+        Self {
+            seed,
+            clock: Arc::new(SystemClock),
+        }
     }
 
-    fn day_start(now_ms: i64) -> i64 {
-        now_ms - now_ms.rem_euclid(DAY_MS)
+    /// The same book on `clock` (tests move time to see results).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
-    fn fixtures(&self, sport: &str, now_ms: i64) -> Result<Vec<Fixture>> {
+    /// Fixtures of `sport` on UTC day `day` (days since the epoch): the
+    /// same seed and day always give the same fixtures.
+    fn fixtures(&self, sport: &str, day: i64) -> Result<Vec<Fixture>> {
         let (si, (key, _, _, teams)) = SPORTS
             .iter()
             .enumerate()
@@ -114,13 +134,14 @@ impl SimBook {
                     SPORTS.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
                 ))
             })?;
-        let mut rng = Rng::new(self.seed ^ ((si as u64 + 1) << 32));
+        let mut rng =
+            Rng::new(self.seed ^ ((si as u64 + 1) << 32) ^ (day as u64).wrapping_mul(0x9E37_79B9));
         let mut order: Vec<&str> = teams.to_vec();
         for i in (1..order.len()).rev() {
             let j = (rng.next_u64() % (i as u64 + 1)) as usize;
             order.swap(i, j);
         }
-        let base = Self::day_start(now_ms) + DAY_MS;
+        let base = day * DAY_MS + 12 * HOUR_MS;
         let mut out = Vec::new();
         for (k, pair) in order.chunks(2).enumerate() {
             let (home, away) = (pair[0], pair[1]);
@@ -151,7 +172,7 @@ impl SimBook {
             };
             out.push(Fixture {
                 event: Event {
-                    id: format!("sim-{key}-{k}-{:x}", self.seed & 0xffff),
+                    id: format!("sim-{key}-{day}-{k}"),
                     sport: key.to_string(),
                     home: home.into(),
                     away: away.into(),
@@ -242,17 +263,74 @@ impl SimBook {
             .collect()
     }
 
-    /// Sports, events and prices as of `now_ms` (prices move each hour).
+    /// Upcoming events (not started at `now_ms`: the rest of today's and
+    /// tomorrow's) with prices as of `now_ms` (prices move each hour).
     pub fn odds_at(&self, sport: &str, markets: &[String], now_ms: i64) -> Result<Vec<EventOdds>> {
         let markets = check_markets(markets)?;
-        Ok(self
-            .fixtures(sport, now_ms)?
-            .iter()
-            .map(|f| EventOdds {
-                event: f.event.clone(),
-                books: self.book_odds(f, &markets, now_ms),
-            })
-            .collect())
+        let today = now_ms.div_euclid(DAY_MS);
+        let mut out = Vec::new();
+        for day in [today, today + 1] {
+            for f in self.fixtures(sport, day)? {
+                if f.event.commence_ms > now_ms {
+                    out.push(EventOdds {
+                        books: self.book_odds(&f, &markets, now_ms),
+                        event: f.event,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The fixture behind an event id (`sim-<sport>-<day>-<n>`), any day.
+    fn fixture(&self, sport: &str, event_id: &str) -> Result<Fixture> {
+        let missing = || {
+            SportsError::NotFound(format!(
+                "no event `{event_id}` in {sport} (see odds_events)"
+            ))
+        };
+        let rest = event_id
+            .strip_prefix(&format!("sim-{sport}-"))
+            .ok_or_else(missing)?;
+        let day: i64 = rest
+            .split('-')
+            .next()
+            .and_then(|d| d.parse().ok())
+            .ok_or_else(missing)?;
+        self.fixtures(sport, day)?
+            .into_iter()
+            .find(|f| f.event.id == event_id)
+            .ok_or_else(missing)
+    }
+
+    /// The seeded result of a fixture: the winner drawn by its true
+    /// probabilities, then a plausible score for the sport.
+    fn result(&self, f: &Fixture) -> (i64, i64) {
+        let mut rng = Rng::new(self.seed ^ hash(&f.event.id) ^ 0x5C0E_5C0E);
+        let u = rng.unit();
+        let mut acc = 0.0;
+        let mut winner = f.probs.len() - 1;
+        for (i, (_, p)) in f.probs.iter().enumerate() {
+            acc += p;
+            if u < acc {
+                winner = i;
+                break;
+            }
+        }
+        let (a, b) = (rng.unit(), rng.unit());
+        let (w, l) = if f.event.sport == "soccer_epl" {
+            if winner == 2 {
+                let g = (a * 3.0) as i64;
+                return (g, g);
+            }
+            let w = 1 + (a * 3.0) as i64;
+            (w, (b * w as f64) as i64)
+        } else {
+            let margin = 1 + (a * 12.0) as i64;
+            let w = ((f.total + margin as f64) / 2.0).round() as i64;
+            (w, w - margin)
+        };
+        if winner == 0 { (w, l) } else { (l, w) }
     }
 
     /// The sport an event id belongs to.
@@ -286,13 +364,6 @@ fn hash(s: &str) -> u64 {
     })
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 #[async_trait]
 impl OddsFeed for SimBook {
     fn name(&self) -> &str {
@@ -312,7 +383,7 @@ impl OddsFeed for SimBook {
     }
 
     async fn odds(&self, sport: &str, markets: &[String]) -> Result<Vec<EventOdds>> {
-        self.odds_at(sport, markets, now_ms())
+        self.odds_at(sport, markets, self.clock.now_ms())
     }
 
     async fn event_odds(
@@ -321,29 +392,39 @@ impl OddsFeed for SimBook {
         event_id: &str,
         markets: &[String],
     ) -> Result<EventOdds> {
-        self.odds(sport, markets)
-            .await?
-            .into_iter()
-            .find(|e| e.event.id == event_id)
-            .ok_or_else(|| {
-                SportsError::NotFound(format!(
-                    "no event `{event_id}` in {sport} (see odds_events)"
-                ))
-            })
+        let markets = check_markets(markets)?;
+        let f = self.fixture(sport, event_id)?;
+        let now = self.clock.now_ms();
+        Ok(EventOdds {
+            books: self.book_odds(&f, &markets, now),
+            event: f.event,
+        })
     }
 
     async fn scores(&self, sport: &str) -> Result<Vec<Score>> {
-        // Simulated fixtures start tomorrow: none has a score yet.
-        Ok(self
-            .fixtures(sport, now_ms())?
-            .iter()
-            .map(|f| Score {
-                event_id: f.event.id.clone(),
-                completed: false,
-                home: None,
-                away: None,
-            })
-            .collect())
+        // The last three days' fixtures and today's: finished two hours
+        // after the start, with their seeded results.
+        let now = self.clock.now_ms();
+        let today = now.div_euclid(DAY_MS);
+        let mut out = Vec::new();
+        for day in (today - 3)..=today {
+            for f in self.fixtures(sport, day)? {
+                let done = now >= f.event.commence_ms + 2 * HOUR_MS;
+                let (home, away) = if done {
+                    let (h, a) = self.result(&f);
+                    (Some(h), Some(a))
+                } else {
+                    (None, None)
+                };
+                out.push(Score {
+                    event_id: f.event.id.clone(),
+                    completed: done,
+                    home,
+                    away,
+                });
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -367,9 +448,51 @@ mod tests {
             .unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
-        assert_eq!(a.len(), 4);
+        // 08:00 UTC: today's four fixtures (12:00 to 21:00) and tomorrow's four.
+        assert_eq!(a.len(), 8);
         assert_eq!(a[0].books.len(), 3);
         assert_eq!(a[0].books[0].markets[0].outcomes.len(), 3);
+    }
+
+    /// Results appear two hours after the start, are the same on every
+    /// call, and a side wins more often the likelier it was (over many
+    /// seeded fixtures).
+    #[tokio::test]
+    async fn results_are_seeded_and_follow_the_probabilities() {
+        let clock = Arc::new(nt_mcp_core::clock::ManualClock::new(1_800_000_000_000));
+        let book = SimBook::new(7).with_clock(clock.clone());
+        let ev = book.odds("soccer_epl", &[]).await.unwrap()[0].event.clone();
+        let before = book.scores("soccer_epl").await.unwrap();
+        assert!(before.iter().any(|s| s.event_id == ev.id && !s.completed));
+        clock.set(ev.commence_ms + 2 * HOUR_MS);
+        let after = book.scores("soccer_epl").await.unwrap();
+        let done = after.iter().find(|s| s.event_id == ev.id).unwrap();
+        assert!(done.completed && done.home.is_some());
+        assert_eq!(book.scores("soccer_epl").await.unwrap(), after);
+        // Prices of a past event can still be read by id.
+        assert_eq!(
+            book.event_odds("soccer_epl", &ev.id, &[])
+                .await
+                .unwrap()
+                .event,
+            ev
+        );
+
+        let (mut fav_wins, mut games) = (0, 0);
+        for seed in 0..200u64 {
+            let b = SimBook::new(seed);
+            for f in b.fixtures("basketball_nba", 20_000).unwrap() {
+                let (h, a) = b.result(&f);
+                assert_ne!(h, a, "no draws in basketball");
+                let home_fav = f.probs[0].1 > 0.5;
+                if (h > a) == home_fav {
+                    fav_wins += 1;
+                }
+                games += 1;
+            }
+        }
+        let rate = f64::from(fav_wins) / f64::from(games);
+        assert!(rate > 0.55 && rate < 0.75, "favourites won {rate}");
     }
 
     #[test]

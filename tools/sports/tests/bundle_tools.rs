@@ -28,10 +28,14 @@ async fn first_event(
 ) -> (String, String, Decimal) {
     let evs = ok(r, ctx, "odds_events", json!({"sport": sport})).await;
     assert_eq!(evs["venue"], "sim-book");
-    let id = evs["events"][0]["id"]
-        .as_str()
-        .expect("event id")
-        .to_string();
+    // The last listed fixture (tomorrow's latest) is hours from starting.
+    let last = evs["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .expect("an event")
+        .clone();
+    let id = last["id"].as_str().expect("event id").to_string();
     let odds = ok(
         r,
         ctx,
@@ -114,8 +118,9 @@ async fn bets_and_risk(store: Store) {
     .expect_err("settled twice");
     assert!(e.message.contains("already settled"), "{}", e.message);
     let evs = ok(&r, &ctx, "odds_events", json!({"sport": "basketball_nba"})).await;
-    let ev2 = evs["events"][0]["id"].as_str().unwrap().to_string();
-    let home2 = evs["events"][0]["home"].as_str().unwrap().to_string();
+    let last = evs["events"].as_array().unwrap().last().unwrap().clone();
+    let ev2 = last["id"].as_str().unwrap().to_string();
+    let home2 = last["home"].as_str().unwrap().to_string();
     let p2 = ok(&r, &ctx, "bet_place", json!({"client_id": "n1", "sport": "basketball_nba", "event_id": ev2, "selection": home2, "odds": "1.01", "stake": "10"})).await;
     let status = ok(&r, &ctx, "betting_risk_status", json!({})).await;
     assert_eq!(status["exposure_by_sport"][0]["sport"], "basketball_nba");
@@ -248,7 +253,9 @@ async fn maths_tools() {
         json!({"sport": "basketball_nba"}),
     )
     .await;
-    assert_eq!(scan["events_scanned"], 3);
+    // Tomorrow's three NBA fixtures, plus today's not yet started.
+    let scanned = scan["events_scanned"].as_u64().unwrap();
+    assert!((3..=6).contains(&scanned), "{scanned}");
     assert_eq!(scan["venue"], "sim-book");
 }
 
@@ -304,4 +311,51 @@ fn settings_are_read_and_unknown_keys_refused() {
     })
     .unwrap_err();
     assert!(e.to_string().contains("unknown setting"), "{e}");
+}
+
+/// On the simulated book, time moves: a bet on a fixture settles from its
+/// seeded result once it has finished, and a started fixture takes no bets.
+async fn auto_settle(store: Store) {
+    use std::sync::Arc;
+    let clock = Arc::new(nt_mcp_core::clock::ManualClock::new(1_800_000_000_000));
+    let r =
+        router(SportsBundle::simulated(21, RiskConfig::default()).with_sim_clock(clock.clone()));
+    let ctx = ToolCtx::new(store.clone()).with_clock(clock.clone());
+    let evs = ok(&r, &ctx, "odds_events", json!({"sport": "basketball_nba"})).await;
+    let event = evs["events"][0]["id"].as_str().unwrap().to_string();
+    let home = evs["events"][0]["home"].as_str().unwrap().to_string();
+    let placed = ok(&r, &ctx, "bet_place", json!({"client_id": "auto", "sport": "basketball_nba", "event_id": event, "selection": home, "odds": "1.01", "stake": "10"})).await;
+    let id = placed["bet"]["id"].clone();
+    let e = call(&r, &ctx, "bet_settle", json!({"bet_id": id}))
+        .await
+        .expect_err("not finished");
+    assert!(e.message.contains("no final score"), "{}", e.message);
+
+    let start =
+        nt_mcp_core::dates::parse_iso_ms(evs["events"][0]["commence_time"].as_str().unwrap())
+            .unwrap();
+    clock.set(start + 60_000);
+    let e = call(&r, &ctx, "bet_place", json!({"client_id": "late", "sport": "basketball_nba", "event_id": event, "selection": home, "odds": "1.01", "stake": "10"})).await.expect_err("started");
+    assert!(e.message.contains("`event_started`"), "{}", e.message);
+
+    clock.set(start + 3 * 3_600_000);
+    let s = ok(&r, &ctx, "bet_settle", json!({"bet_id": id})).await;
+    let status = s["bet"]["status"].as_str().unwrap().to_string();
+    assert!(status == "won" || status == "lost", "{status}");
+    // The same result the feed reports.
+    use nt_sports::feed::OddsFeed;
+    let book = nt_sports::sim::SimBook::new(21).with_clock(clock.clone());
+    let score = book
+        .scores("basketball_nba")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|x| x.event_id == event)
+        .unwrap();
+    assert_eq!(status == "won", score.home > score.away);
+}
+
+#[tokio::test]
+async fn simulated_results_settle_bets() {
+    on_both("simulated_results_settle_bets", auto_settle).await;
 }

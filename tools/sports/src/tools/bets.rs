@@ -179,6 +179,18 @@ async fn place(
             ),
         ));
     };
+    let now = ctx.clock.now_ms();
+    if ev.event.commence_ms > 0 && ev.event.commence_ms <= now {
+        return Err(SportsError::rule(
+            "event_started",
+            format!(
+                "{} started at {}; in-play bets are not offered",
+                input.event_id,
+                nt_mcp_core::dates::format_iso_ms(ev.event.commence_ms)
+            ),
+        )
+        .into());
+    }
     if price < input.odds {
         return Err(ToolError::refused(format!(
             "price moved: {} is now {price} at {book}, below your {}",
@@ -186,7 +198,6 @@ async fn place(
         ))
         .with_hint("bet again with odds at or below the current price"));
     }
-    let now = ctx.clock.now_ms();
     let usage = bets::usage(&ctx, &account, now).await?;
     risk::check(
         &b.risk,
