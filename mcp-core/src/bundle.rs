@@ -177,6 +177,30 @@ pub struct ToolOutput {
     pub text: String,
     /// Machine-readable result; always a JSON object.
     pub structured: Value,
+    /// Pictures that go with the answer (charts), sent as MCP image content
+    /// after the text, because people would rather look than read.
+    pub images: Vec<ToolImage>,
+}
+
+/// An image in a tool's answer: its MIME type and its bytes, base64-encoded
+/// as MCP image content carries them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolImage {
+    /// `image/png`, `image/svg+xml`, ...
+    pub mime_type: String,
+    /// The bytes, standard base64.
+    pub data: String,
+}
+
+impl ToolImage {
+    /// An image of type `mime_type` from its raw bytes.
+    pub fn new(mime_type: impl Into<String>, bytes: &[u8]) -> Self {
+        use base64::Engine as _;
+        Self {
+            mime_type: mime_type.into(),
+            data: base64::engine::general_purpose::STANDARD.encode(bytes),
+        }
+    }
 }
 
 impl ToolOutput {
@@ -190,7 +214,14 @@ impl ToolOutput {
         Self {
             text: text.into(),
             structured,
+            images: Vec::new(),
         }
+    }
+
+    /// Adds an image (a chart) to the answer.
+    pub fn with_image(mut self, image: ToolImage) -> Self {
+        self.images.push(image);
+        self
     }
 
     /// An answer from a named venue: the text starts with `venue: NAME` and

@@ -194,7 +194,9 @@ impl JobManager {
         let (status, result, error) = match outcome {
             Ok(Ok(output)) => (
                 "succeeded",
-                Some(serde_json::json!({"text": output.text, "structured": output.structured})),
+                Some(
+                    serde_json::json!({"text": output.text, "structured": output.structured, "images": output.images}),
+                ),
                 None,
             ),
             Ok(Err(err)) if err.kind == ToolErrorKind::Cancelled => {

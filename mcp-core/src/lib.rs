@@ -27,7 +27,8 @@ pub mod testing;
 pub mod transport;
 
 pub use bundle::{
-    BundleSettings, Caller, NoArgs, Scope, ToolBundle, ToolCtx, ToolOutput, ToolSpec, parse_args,
+    BundleSettings, Caller, NoArgs, Scope, ToolBundle, ToolCtx, ToolImage, ToolOutput, ToolSpec,
+    parse_args,
 };
 pub use error::{CoreError, ToolError, ToolErrorKind};
 pub use registry::{NewBundle, Runtime};

@@ -232,6 +232,12 @@ enum Outcome {
 fn success(output: ToolOutput) -> CallToolResult {
     let mut result = CallToolResult::structured(output.structured);
     result.content = vec![ContentBlock::text(output.text)];
+    result.content.extend(
+        output
+            .images
+            .into_iter()
+            .map(|img| ContentBlock::image(img.data, img.mime_type)),
+    );
     result
 }
 

@@ -2,14 +2,13 @@
 //! equity series (given, from closed trades' P&L, or from a backtest), with
 //! an SVG chart of equity over drawdown.
 //!
-//! The runtime's `ToolOutput` carries text and structured content only (no
-//! MCP image blocks), so the chart comes back as SVG text in the structured
-//! field `chart.svg` with `chart.mime_type = "image/svg+xml"`, and as the
+//! The chart comes back as MCP image content (`image/svg+xml`, after the
+//! text), as SVG text in the structured field `chart.svg`, and as the
 //! caller's resource `quant://chart/latest` (mime type `image/svg+xml`).
 
 use std::sync::Arc;
 
-use nt_mcp_core::{Route, ToolCtx, ToolError, ToolOutput, route};
+use nt_mcp_core::{Route, ToolCtx, ToolError, ToolImage, ToolOutput, route};
 use nt_quant::backtest::{BacktestConfig, run};
 use nt_quant::monitor::{equity_chart_svg, report};
 use nt_quant::strategy::StrategySpec;
@@ -26,7 +25,7 @@ use crate::tools::common::round;
 pub(crate) fn routes() -> Vec<Route<StrategiesBundle>> {
     vec![route(
         "performance_report",
-        "Track performance over an equity series (give `equity`, or a `strategy` to backtest on `data`): figures, rolling Sharpe, drawdown, hit rate, and an SVG chart of equity over drawdown (structured field chart.svg, image/svg+xml).",
+        "Track performance over an equity series (give `equity`, or a `strategy` to backtest on `data`): figures, rolling Sharpe, drawdown, hit rate, and an SVG chart of equity over drawdown (image content, and structured field chart.svg).",
         performance,
     )
     .cpu_heavy()]
@@ -161,7 +160,7 @@ async fn performance(
     if let Some(h) = trade_hits {
         r.hit_rate = h;
     }
-    let chart = if i.chart {
+    let svg = if i.chart {
         let svg = equity_chart_svg(
             i.title.as_deref().unwrap_or(&title),
             &equity,
@@ -169,13 +168,16 @@ async fn performance(
         )
         .map_err(tool_error)?;
         b.keep_chart(&ctx.caller.id, &svg);
-        Some(json!({"mime_type": "image/svg+xml", "svg": svg, "resource": crate::LATEST_CHART_URI}))
+        Some(svg)
     } else {
         None
     };
+    let chart = svg.as_ref().map(|svg| {
+        json!({"mime_type": "image/svg+xml", "svg": svg, "resource": crate::LATEST_CHART_URI})
+    });
     let m = &r.metrics;
     let last_rs = r.rolling_sharpe.last().copied().unwrap_or(0.0);
-    Ok(ToolOutput::new(
+    let output = ToolOutput::new(
         format!(
             "source: {source}\n{} points: total {:+.2}%, Sharpe {:.2}, max DD {:.2}%, current DD {:.2}%, hit rate {:.0}%, rolling {}-period Sharpe now {:.2}{}",
             equity.len(),
@@ -187,7 +189,7 @@ async fn performance(
             r.window,
             last_rs,
             if chart.is_some() {
-                "\nchart: SVG in structuredContent.chart.svg"
+                "\nchart: the image below (SVG), also in structuredContent.chart.svg"
             } else {
                 ""
             }
@@ -197,5 +199,9 @@ async fn performance(
             "rolling_sharpe_last": last_rs, "rolling_sharpe": r.rolling_sharpe.iter().rev().take(20).rev().map(|x| round(*x, 4)).collect::<Vec<_>>(),
             "chart": chart,
         }),
-    ))
+    );
+    Ok(match svg {
+        Some(svg) => output.with_image(ToolImage::new("image/svg+xml", svg.as_bytes())),
+        None => output,
+    })
 }
