@@ -28,6 +28,7 @@ pub mod envd;
 pub mod error;
 pub mod exec;
 pub mod executor;
+pub mod instance;
 pub mod local;
 pub mod paths;
 pub mod provider;

@@ -6,7 +6,8 @@
 //!
 //! The markers let a restarted server find what an earlier instance left
 //! running: [`LocalProvider::open`] kills every process whose environment
-//! names a run still marked `running` by another instance, and ends the
+//! names a run still marked `running` by an instance that is gone (see
+//! [`crate::instance`]: a live server sharing the database keeps its runs), and ends the
 //! sandboxes whose time has passed (processes killed, directory removed).
 //!
 //! What it is not: a filesystem or network jail. Processes run as the
@@ -30,6 +31,7 @@ use serde::Serialize;
 
 use crate::error::E2bError;
 use crate::exec::{Limits, ProcessSpec, kill_group, run_process};
+use crate::instance::Instance;
 use crate::paths::{relative, resolve};
 use crate::provider::{
     CreateSpec, FileEntry, OutputSink, RunOutput, RunRequest, SandboxInfo, SandboxProvider,
@@ -75,7 +77,7 @@ struct LiveRun {
 pub struct LocalProvider {
     store: Store,
     config: LocalConfig,
-    instance: String,
+    instance: Instance,
     live: Mutex<HashMap<String, Vec<LiveRun>>>,
 }
 
@@ -139,13 +141,18 @@ impl LocalProvider {
         let provider = Self {
             store,
             config,
-            instance: format!("inst_{}", uuid::Uuid::new_v4().simple()),
+            instance: Instance::new(),
             live: Mutex::new(HashMap::new()),
         };
         let mut report = ReapReport::default();
-        for (run_id, _sandbox) in
-            store::foreign_running_runs(&provider.store, &provider.instance).await?
+        for (run_id, _sandbox, owner) in
+            store::foreign_running_runs(&provider.store, provider.instance.id()).await?
         {
+            // A live neighbour's run (another server on this database) is
+            // not ours to reap.
+            if !crate::instance::is_gone(&owner) {
+                continue;
+            }
             report.killed_pids.extend(kill_marked(RUN_MARKER, &run_id));
             store::fail_run(
                 &provider.store,
@@ -167,7 +174,7 @@ impl LocalProvider {
 
     /// This server instance's id (written on the rows it creates).
     pub fn instance(&self) -> &str {
-        &self.instance
+        self.instance.id()
     }
 
     /// The configuration.
@@ -372,7 +379,7 @@ impl SandboxProvider for LocalProvider {
             status: "running".into(),
             env: spec.env,
             metadata: spec.metadata,
-            instance: self.instance.clone(),
+            instance: self.instance.id().to_string(),
             created_ms: now,
             expires_ms: now.saturating_add(ms(spec.timeout)),
         };

@@ -217,13 +217,13 @@ pub async fn fail_run(store: &Store, id: &str, error: &str, status: &str) -> Res
 }
 
 /// Runs still `running` that another server instance started:
-/// (run id, sandbox id).
+/// (run id, sandbox id, that instance's id).
 pub async fn foreign_running_runs(
     store: &Store,
     instance: &str,
-) -> Result<Vec<(String, String)>, E2bError> {
+) -> Result<Vec<(String, String, String)>, E2bError> {
     let rows = sqlx::query(
-        "SELECT r.id, r.sandbox_id FROM e2b_runs r JOIN e2b_sandboxes s ON s.id = r.sandbox_id \
+        "SELECT r.id, r.sandbox_id, r.instance FROM e2b_runs r JOIN e2b_sandboxes s ON s.id = r.sandbox_id \
          WHERE r.status = 'running' AND r.instance <> $1 AND s.provider = 'local'",
     )
     .bind(instance)
@@ -231,7 +231,13 @@ pub async fn foreign_running_runs(
     .await?;
     Ok(rows
         .iter()
-        .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+        .map(|r| {
+            (
+                r.get::<String, _>(0),
+                r.get::<String, _>(1),
+                r.get::<String, _>(2),
+            )
+        })
         .collect())
 }
 

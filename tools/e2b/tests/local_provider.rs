@@ -330,6 +330,18 @@ async fn a_restart_reaps_orphans_and_expired_sandboxes_and_keeps_the_list() {
         .expect("spawn");
     let pid = i32::try_from(orphan.id()).expect("pid");
     assert_eq!(marked_pids(RUN_MARKER, "run_left"), vec![pid]);
+    // A second server opening the same database while the first is alive
+    // (Claude Desktop and Claude Code on one file) leaves its runs alone.
+    let (neighbour, report) = LocalProvider::open(s.clone(), config(dir.path(), 4096))
+        .await
+        .expect("open beside");
+    assert!(report.orphan_runs.is_empty(), "{report:?}");
+    assert!(!report.killed_pids.contains(&pid), "{report:?}");
+    assert!(
+        orphan.try_wait().expect("try_wait").is_none(),
+        "a live neighbour's process was killed"
+    );
+    drop(neighbour);
     drop(first);
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
