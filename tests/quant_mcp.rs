@@ -138,7 +138,7 @@ async fn the_quant_variant_backtests_optimises_and_measures_risk() {
         {"name": "bonds", "portfolio_weight": 0.3, "benchmark_weight": 0.4, "portfolio_return": 0.02, "benchmark_return": 0.025}]})).await;
     assert!((structured(&attr)["active_return"].as_f64().unwrap() - 0.007).abs() < 1e-12);
 
-    // The chart comes back as SVG in the structured content.
+    // The chart comes back as SVG in the structured content ...
     let perf = call(
         &client,
         "performance_report",
@@ -149,6 +149,20 @@ async fn the_quant_variant_backtests_optimises_and_measures_risk() {
     assert_eq!(p["chart"]["mime_type"], json!("image/svg+xml"));
     let svg = p["chart"]["svg"].as_str().unwrap();
     assert!(svg.starts_with("<svg") && svg.ends_with("</svg>") && svg.contains("<polyline"));
+    // ... and as MCP image content after the text: the same SVG, base64.
+    let image = perf
+        .content
+        .iter()
+        .find_map(|c| c.as_image())
+        .expect("an image content block");
+    assert_eq!(image.mime_type, "image/svg+xml");
+    {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&image.data)
+            .expect("base64");
+        assert_eq!(String::from_utf8(bytes).expect("utf-8"), svg);
+    }
     let res = client
         .read_resource(rmcp::model::ReadResourceRequestParams::new(
             "quant://chart/latest",

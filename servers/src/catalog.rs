@@ -9,6 +9,12 @@ use nt_mcp_core::registry::BundleCatalog;
 pub fn catalog() -> BundleCatalog {
     BundleCatalog::new()
         .with::<nt_brokers::BrokersBundle>()
+        .with::<nt_defi::DefiBundle>()
+        .with::<nt_e2b::E2bBundle>()
         .with::<nt_fantasy::FantasyBundle>()
         .with::<nt_polymarket::PolymarketBundle>()
+        .with::<nt_sports::SportsBundle>()
+        .with::<nt_syndicate::SyndicateBundle>()
+        .with::<nt_strategies::RiskBundle>()
+        .with::<nt_strategies::StrategiesBundle>()
 }
