@@ -42,6 +42,49 @@ pub async fn put(
     now_ms: i64,
 ) -> Result<()> {
     let body = serde_json::to_string(articles).unwrap_or_else(|_| "[]".into());
+    put_raw(store, source, key, &body, now_ms).await
+}
+
+/// Deletes rows older than `ttl_ms` at `now_ms`; returns how many.
+pub async fn prune(store: &Store, now_ms: i64, ttl_ms: i64) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM news_cache WHERE fetched_ms < $1")
+        .bind(now_ms.saturating_sub(ttl_ms))
+        .execute(store.pool())
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// A cached body of `source` for `key` (any JSON text) while younger than
+/// `ttl_ms`.
+pub async fn get_raw(
+    store: &Store,
+    source: &str,
+    key: &str,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> Result<Option<String>> {
+    let row =
+        sqlx::query("SELECT body, fetched_ms FROM news_cache WHERE source = $1 AND query_key = $2")
+            .bind(source)
+            .bind(key)
+            .fetch_optional(store.pool())
+            .await?;
+    let Some(row) = row else { return Ok(None) };
+    let fetched: i64 = row.try_get("fetched_ms")?;
+    if fetched > now_ms || now_ms - fetched >= ttl_ms {
+        return Ok(None);
+    }
+    Ok(Some(row.try_get("body")?))
+}
+
+/// Stores a body of `source` for `key` at `now_ms`.
+pub async fn put_raw(
+    store: &Store,
+    source: &str,
+    key: &str,
+    body: &str,
+    now_ms: i64,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO news_cache (source, query_key, body, fetched_ms) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (source, query_key) DO UPDATE SET body = excluded.body, fetched_ms = excluded.fetched_ms",
@@ -53,13 +96,4 @@ pub async fn put(
     .execute(store.pool())
     .await?;
     Ok(())
-}
-
-/// Deletes rows older than `ttl_ms` at `now_ms`; returns how many.
-pub async fn prune(store: &Store, now_ms: i64, ttl_ms: i64) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM news_cache WHERE fetched_ms < $1")
-        .bind(now_ms.saturating_sub(ttl_ms))
-        .execute(store.pool())
-        .await?;
-    Ok(r.rows_affected())
 }

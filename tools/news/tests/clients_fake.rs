@@ -30,11 +30,14 @@ use nt_news::source::{NewsQuery, NewsSource, Tracked};
 use nt_venue_http::Policy;
 use serde_json::json;
 
+/// Path, query and User-Agent of one request.
+type Seen = (String, HashMap<String, String>, String);
+
 #[derive(Default)]
 struct Fake {
     hits: AtomicUsize,
     fail: AtomicBool,
-    seen: Mutex<Vec<(String, HashMap<String, String>, String)>>,
+    seen: Mutex<Vec<Seen>>,
 }
 
 type Q = Query<HashMap<String, String>>;
