@@ -56,5 +56,11 @@ impl From<DefiError> for ToolError {
     }
 }
 
+impl From<nt_evm::EvmError> for DefiError {
+    fn from(err: nt_evm::EvmError) -> Self {
+        DefiError::Config(format!("DeFi {err}"))
+    }
+}
+
 /// Result with [`DefiError`].
 pub type Result<T, E = DefiError> = std::result::Result<T, E>;

@@ -10,8 +10,7 @@
 //! `eth_chainId`, `eth_getTransactionCount`, `eth_estimateGas`,
 //! `eth_maxPriorityFeePerGas`, `eth_getBlockByNumber`, `eth_sendRawTransaction`.
 
-use alloy_primitives::{Address, B256, Bytes, keccak256};
-use alloy_rlp::{Encodable, Header};
+use alloy_primitives::{Address, keccak256};
 use nt_venue_http::reqwest::Method;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -20,79 +19,9 @@ use crate::error::{PolymarketError, Result};
 use crate::http::Service;
 use crate::signing::Wallet;
 
-/// A big-endian integer as RLP wants it: without leading zero bytes.
-fn uint_be(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
-    &bytes[start..]
-}
-
-/// An unsigned EIP-1559 transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tx1559 {
-    /// Chain id (137 for Polygon).
-    pub chain_id: u64,
-    /// Sender's nonce.
-    pub nonce: u64,
-    /// Priority fee per gas (wei).
-    pub max_priority_fee_per_gas: u128,
-    /// Fee cap per gas (wei).
-    pub max_fee_per_gas: u128,
-    /// Gas limit.
-    pub gas: u64,
-    /// Contract called.
-    pub to: Address,
-    /// Calldata.
-    pub data: Vec<u8>,
-}
-
-impl Tx1559 {
-    fn fields(&self, out: &mut Vec<u8>) {
-        self.chain_id.encode(out);
-        self.nonce.encode(out);
-        self.max_priority_fee_per_gas.encode(out);
-        self.max_fee_per_gas.encode(out);
-        self.gas.encode(out);
-        self.to.encode(out);
-        // value: 0
-        0u8.encode(out);
-        Bytes::copy_from_slice(&self.data).encode(out);
-        // An empty access list.
-        Header {
-            list: true,
-            payload_length: 0,
-        }
-        .encode(out);
-    }
-
-    fn typed(payload: &[u8]) -> Vec<u8> {
-        let mut out = vec![0x02];
-        Header {
-            list: true,
-            payload_length: payload.len(),
-        }
-        .encode(&mut out);
-        out.extend_from_slice(payload);
-        out
-    }
-
-    /// The digest the sender signs: `keccak256(0x02 ‖ rlp([fields]))`.
-    pub fn signing_hash(&self) -> B256 {
-        let mut payload = Vec::new();
-        self.fields(&mut payload);
-        keccak256(Self::typed(&payload))
-    }
-
-    /// Signs and encodes the raw transaction (`0x02 ‖ rlp([fields, y, r, s])`).
-    pub fn sign(&self, wallet: &Wallet) -> Result<Vec<u8>> {
-        let sig = wallet.sign_hash(self.signing_hash())?;
-        let mut payload = Vec::new();
-        self.fields(&mut payload);
-        u64::from(sig[64] - 27).encode(&mut payload);
-        uint_be(&sig[..32]).encode(&mut payload);
-        uint_be(&sig[32..64]).encode(&mut payload);
-        Ok(Self::typed(&payload))
-    }
-}
+/// The EIP-1559 transaction shape and encoding, shared with the DeFi
+/// bundle (`nt-evm`).
+pub use nt_evm::Tx1559;
 
 /// A transaction sent.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -209,7 +138,9 @@ impl ChainClient {
                 to,
                 data,
             };
-            let raw = tx.sign(wallet)?;
+            let raw = tx
+                .sign(wallet)
+                .map_err(|e| PolymarketError::Config(e.to_string()))?;
             let hash = keccak256(&raw);
             let answer = self
                 .rpc(

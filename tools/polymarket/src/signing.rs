@@ -14,7 +14,7 @@
 
 use alloy_primitives::{Address, B256, U256, keccak256};
 use alloy_sol_types::{Eip712Domain, SolStruct, SolValue, sol};
-use k256::ecdsa::SigningKey;
+use nt_evm::EvmKey;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
@@ -85,51 +85,38 @@ impl SignatureType {
     }
 }
 
-/// A private key and its address.
-#[derive(Clone)]
+/// A private key and its address (the shared [`EvmKey`]); `Debug` never
+/// prints the key.
+#[derive(Clone, Debug)]
 pub struct Wallet {
-    key: SigningKey,
-    address: Address,
-}
-
-impl std::fmt::Debug for Wallet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print the key.
-        f.debug_struct("Wallet")
-            .field("address", &self.address)
-            .finish()
-    }
+    key: EvmKey,
 }
 
 impl Wallet {
     /// From a hex private key (with or without `0x`).
     pub fn from_hex(text: &str) -> Result<Self> {
-        let bytes = hex::decode(text.trim().trim_start_matches("0x"))
-            .map_err(|_| PolymarketError::Config("private key is not hex".into()))?;
-        let key = SigningKey::from_slice(&bytes).map_err(|_| {
-            PolymarketError::Config("private key is not a valid secp256k1 key".into())
-        })?;
-        let point = key.verifying_key().to_encoded_point(false);
-        let hash = keccak256(&point.as_bytes()[1..]);
-        let address = Address::from_slice(&hash[12..]);
-        Ok(Self { key, address })
+        let key = EvmKey::from_hex(text).map_err(|e| PolymarketError::Config(e.to_string()))?;
+        Ok(Self { key })
     }
 
     /// The wallet's address.
     pub fn address(&self) -> Address {
-        self.address
+        self.key.address()
     }
 
     /// Signs a 32-byte digest: `r ‖ s ‖ v` with `v` = 27 or 28, as eth_account does.
     pub fn sign_hash(&self, hash: B256) -> Result<[u8; 65]> {
-        let (sig, recid) = self
+        let sig = self
             .key
-            .sign_prehash_recoverable(hash.as_slice())
-            .map_err(|e| PolymarketError::Config(format!("signing failed: {e}")))?;
-        let mut out = [0u8; 65];
-        out[..64].copy_from_slice(&sig.to_bytes());
-        out[64] = 27 + recid.to_byte();
-        Ok(out)
+            .sign_hash(hash)
+            .map_err(|e| PolymarketError::Config(e.to_string()))?;
+        Ok(sig.to_rsv())
+    }
+}
+
+impl AsRef<EvmKey> for Wallet {
+    fn as_ref(&self) -> &EvmKey {
+        &self.key
     }
 }
 

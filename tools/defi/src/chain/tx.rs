@@ -4,10 +4,8 @@
 //! caller asks to send: `0x02 ‖ rlp([chain_id, nonce, tip, fee_cap, gas, to,
 //! value, data, access_list, y_parity, r, s])` (EIP-1559, EIP-2718).
 
-use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
-use alloy_rlp::{Encodable, Header};
+use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolCall;
-use k256::ecdsa::SigningKey;
 use serde::Serialize;
 
 use super::abi::{IBeefyVault, IERC20};
@@ -115,118 +113,9 @@ pub fn withdraw(chain: &str, chain_id: u64, vault: Address, shares: Option<U256>
     }
 }
 
-/// A secp256k1 key that signs transactions (never printed).
-#[derive(Clone)]
-pub struct Signer {
-    key: SigningKey,
-    address: Address,
-}
-
-impl std::fmt::Debug for Signer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer")
-            .field("address", &self.address)
-            .finish()
-    }
-}
-
-impl Signer {
-    /// From a hex private key (with or without `0x`).
-    pub fn from_hex(text: &str) -> Result<Self> {
-        let bytes = hex::decode(text.trim().trim_start_matches("0x"))
-            .map_err(|_| DefiError::Config("DeFi private key is not hex".into()))?;
-        let key = SigningKey::from_slice(&bytes).map_err(|_| {
-            DefiError::Config("DeFi private key is not a valid secp256k1 key".into())
-        })?;
-        let point = key.verifying_key().to_encoded_point(false);
-        let address = Address::from_slice(&keccak256(&point.as_bytes()[1..])[12..]);
-        Ok(Self { key, address })
-    }
-
-    /// The signer's address.
-    pub fn address(&self) -> Address {
-        self.address
-    }
-
-    /// Signs a digest: (r ‖ s, y parity).
-    fn sign_hash(&self, hash: B256) -> Result<([u8; 64], u8)> {
-        let (sig, recid) = self
-            .key
-            .sign_prehash_recoverable(hash.as_slice())
-            .map_err(|e| DefiError::Config(format!("signing failed: {e}")))?;
-        let mut out = [0u8; 64];
-        out.copy_from_slice(&sig.to_bytes());
-        Ok((out, recid.to_byte()))
-    }
-}
-
-/// An unsigned EIP-1559 transaction with zero value and no access list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tx1559 {
-    /// Chain id.
-    pub chain_id: u64,
-    /// Sender's nonce.
-    pub nonce: u64,
-    /// Priority fee per gas, wei.
-    pub max_priority_fee_per_gas: u128,
-    /// Fee cap per gas, wei.
-    pub max_fee_per_gas: u128,
-    /// Gas limit.
-    pub gas: u64,
-    /// Contract called.
-    pub to: Address,
-    /// Calldata.
-    pub data: Vec<u8>,
-}
-
-fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
-    &bytes[start..]
-}
-
-impl Tx1559 {
-    fn fields(&self, out: &mut Vec<u8>) {
-        self.chain_id.encode(out);
-        self.nonce.encode(out);
-        self.max_priority_fee_per_gas.encode(out);
-        self.max_fee_per_gas.encode(out);
-        self.gas.encode(out);
-        self.to.encode(out);
-        0u8.encode(out);
-        Bytes::copy_from_slice(&self.data).encode(out);
-        Header {
-            list: true,
-            payload_length: 0,
-        }
-        .encode(out);
-    }
-
-    fn typed(payload: &[u8]) -> Vec<u8> {
-        let mut out = vec![0x02];
-        Header {
-            list: true,
-            payload_length: payload.len(),
-        }
-        .encode(&mut out);
-        out.extend_from_slice(payload);
-        out
-    }
-
-    /// The digest signed: `keccak256(0x02 ‖ rlp([fields]))`.
-    pub fn signing_hash(&self) -> B256 {
-        let mut payload = Vec::new();
-        self.fields(&mut payload);
-        keccak256(Self::typed(&payload))
-    }
-
-    /// The signed raw transaction.
-    pub fn sign(&self, signer: &Signer) -> Result<Vec<u8>> {
-        let (sig, parity) = signer.sign_hash(self.signing_hash())?;
-        let mut payload = Vec::new();
-        self.fields(&mut payload);
-        parity.encode(&mut payload);
-        trim(&sig[..32]).encode(&mut payload);
-        trim(&sig[32..]).encode(&mut payload);
-        Ok(Self::typed(&payload))
-    }
-}
+/// The key that signs transactions (never printed): the shared
+/// [`nt_evm::EvmKey`].
+pub use nt_evm::EvmKey as Signer;
+/// The EIP-1559 transaction shape and encoding, shared with the Polymarket
+/// bundle (`nt-evm`).
+pub use nt_evm::Tx1559;

@@ -475,7 +475,7 @@ pub(crate) async fn send(
         to,
         data: calldata,
     };
-    let raw = txn.sign(signer)?;
+    let raw = txn.sign(signer).map_err(DefiError::from)?;
     let hash = keccak256(&raw).to_string();
     let reported = rpc.send_raw(&raw).await?;
     if !reported.eq_ignore_ascii_case(&hash) {
