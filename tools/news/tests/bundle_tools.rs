@@ -321,3 +321,74 @@ async fn rates_tools_through_the_cache() {
         .expect_err("provider");
     assert_eq!(e.field.as_deref(), Some("provider"));
 }
+
+#[tokio::test]
+async fn similar_ranks_the_same_story_above_unrelated_ones() {
+    let (_b, r) = corpus_bundle();
+    let s = store().await;
+    let clock = Arc::new(ManualClock::new(0));
+    let c = ctx(&s, &clock);
+    // A reworded copy of one corpus story, not itself in the corpus.
+    let l = nt_news::corpus::labelled()
+        .iter()
+        .find(|l| l.kind == "original" && l.article.title.contains("buyback"))
+        .expect("a buyback story");
+    let probe = l
+        .article
+        .text()
+        .replace("authorized", "approved")
+        .replace("signalling", "showing");
+    let v = call(&r, &c, "news_similar", json!({"text": probe, "limit": 5})).await;
+    let top = &v["stories"][0];
+    assert_eq!(top["title"], json!(l.article.title), "{v}");
+    let sims: Vec<f64> = v["stories"]
+        .as_array()
+        .expect("s")
+        .iter()
+        .map(|s| s["similarity"].as_f64().expect("x"))
+        .collect();
+    assert!(
+        sims[0] > 0.6 && sims.get(1).is_none_or(|s| *s < 0.6 * sims[0]),
+        "{sims:?}"
+    );
+}
+
+#[test]
+fn the_corpus_is_served_only_without_live_sources_unless_asked() {
+    let live = NewsConfig {
+        newsapi_key: Some("k".into()),
+        ..NewsConfig::default()
+    };
+    let b = NewsBundle::from_config(live.clone()).expect("bundle");
+    let names: Vec<&str> = b
+        .aggregator
+        .sources
+        .iter()
+        .map(|s| s.source.name())
+        .collect();
+    assert_eq!(names, vec!["newsapi"]);
+    let both = NewsBundle::from_config(NewsConfig {
+        corpus: Some(true),
+        ..live
+    })
+    .expect("bundle");
+    assert_eq!(both.aggregator.sources.len(), 2);
+    assert!(!both.corpus_only());
+    let feeds = NewsBundle::from_config(NewsConfig {
+        live_feeds: true,
+        sec_user_agent: Some("Research desk desk@example.com".into()),
+        ..NewsConfig::default()
+    })
+    .expect("bundle");
+    let names: Vec<&str> = feeds
+        .aggregator
+        .sources
+        .iter()
+        .map(|s| s.source.name())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["sec-edgar", "gdelt", "rss:fed", "rss:sec-press"]
+    );
+    assert!(feeds.treasury.is_some() && feeds.boc.is_some() && feeds.fred.is_none());
+}

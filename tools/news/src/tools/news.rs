@@ -120,7 +120,7 @@ async fn search(
         tickers: tickers.clone(),
         from_ms,
         to_ms,
-        limit: 200,
+        limit: 500,
     };
     let g = gather(&b, &ctx, &q, input.sources.as_deref()).await?;
     let cfg = RelevanceConfig {
@@ -179,7 +179,7 @@ async fn latest(
         tickers,
         from_ms,
         to_ms,
-        limit: 200,
+        limit: 500,
     };
     let g = gather(&b, &ctx, &q, input.sources.as_deref()).await?;
     let mut stories = g.stories(&DedupConfig::default());
@@ -235,7 +235,7 @@ async fn similar(
     let q = NewsQuery {
         from_ms,
         to_ms,
-        limit: 200,
+        limit: 500,
         ..NewsQuery::default()
     };
     let g = gather(&b, &ctx, &q, None).await?;

@@ -67,7 +67,7 @@ async fn news_sentiment(
         tickers: tickers.clone(),
         from_ms: Some(now - i64::from(hours) * 3_600_000),
         to_ms: Some(now),
-        limit: 200,
+        limit: 500,
     };
     let g = gather(&b, &ctx, &q, None).await?;
     let stories = g.stories(&DedupConfig::default());
@@ -149,7 +149,7 @@ async fn news_signal(
         tickers: tickers.clone(),
         from_ms: Some(now - i64::from(lookback + 1) * 86_400_000),
         to_ms: Some(now),
-        limit: 200,
+        limit: 500,
     };
     let g = gather(&b, &ctx, &q, None).await?;
     let stories = g.stories(&DedupConfig::default());
