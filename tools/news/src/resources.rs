@@ -13,7 +13,7 @@ pub(crate) const SCORING: &str = "# How news scores are made\n\n\
 ## Dedup\n\
 Articles with one canonical URL (https, host without www/m/amp, no fragment, no utm_* or other tracking \
 parameters, remaining parameters sorted, no trailing / or /amp) are one page. Texts are compared as sets of \
-word 3-shingles: 128 MinHash values in 32 LSH bands of 4 rows find candidates, and a pair whose exact Jaccard \
+word 2-shingles: 128 MinHash values in 32 LSH bands of 4 rows find candidates, and a pair whose exact Jaccard \
 similarity is at least 0.5 is one story, unless both name companies and the sets are disjoint. A story lists \
 every outlet that carried it.\n\n\
 ## Relevance\n\
