@@ -87,8 +87,13 @@ impl Http {
         query: &[(&str, String)],
         headers: &[(&str, String)],
     ) -> Result<Vec<u8>> {
-        let url = reqwest::Url::parse_with_params(&format!("{}{path}", self.base), query)
-            .map_err(|e| NewsError::Config(format!("{} URL: {e}", self.name)))?;
+        let raw = format!("{}{path}", self.base);
+        let url = if query.is_empty() {
+            reqwest::Url::parse(&raw)
+        } else {
+            reqwest::Url::parse_with_params(&raw, query)
+        }
+        .map_err(|e| NewsError::Config(format!("{} URL: {e}", self.name)))?;
         let answer = self
             .client
             .send(|c| {
