@@ -257,8 +257,7 @@ async fn rates_fake(
     )
 }
 
-#[tokio::test]
-async fn rates_tools_through_the_cache() {
+async fn rates_tools_through_the_cache_on(s: Store) {
     let hits = Arc::new(Hits::default());
     let app = Router::new()
         .route("/{*p}", get(rates_fake))
@@ -277,7 +276,6 @@ async fn rates_tools_through_the_cache() {
     };
     let b = Arc::new(NewsBundle::from_config(cfg).expect("bundle"));
     let r = b.clone().routes();
-    let s = store().await;
     let clock = Arc::new(ManualClock::new(
         nt_mcp_core::dates::parse_iso_ms("2026-11-30T22:00:00Z").expect("t"),
     ));
@@ -320,6 +318,26 @@ async fn rates_tools_through_the_cache() {
         .await
         .expect_err("provider");
     assert_eq!(e.field.as_deref(), Some("provider"));
+}
+
+#[tokio::test]
+async fn rates_tools_through_the_cache() {
+    rates_tools_through_the_cache_on(store().await).await;
+}
+
+#[tokio::test]
+async fn rates_tools_through_the_cache_on_postgres() {
+    let Some(pg) = nt_mcp_core::testing::pg_schema("nt_news_", "rates_tools_on_postgres").await
+    else {
+        return;
+    };
+    let s = Store::open(&pg.url).await.expect("store");
+    let mut m = core_migrations();
+    m.extend(nt_news::migrations());
+    s.migrate(&m).await.expect("migrate");
+    rates_tools_through_the_cache_on(s.clone()).await;
+    s.pool().close().await;
+    pg.drop_schema().await;
 }
 
 #[tokio::test]
