@@ -12,6 +12,7 @@ pub fn catalog() -> BundleCatalog {
         .with::<nt_defi::DefiBundle>()
         .with::<nt_e2b::E2bBundle>()
         .with::<nt_fantasy::FantasyBundle>()
+        .with::<nt_news::NewsBundle>()
         .with::<nt_polymarket::PolymarketBundle>()
         .with::<nt_sports::SportsBundle>()
         .with::<nt_syndicate::SyndicateBundle>()

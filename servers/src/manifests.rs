@@ -11,6 +11,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("enhanced", include_str!("../manifests/enhanced.toml")),
     ("fantasy", include_str!("../manifests/fantasy.toml")),
     ("integrated", include_str!("../manifests/integrated.toml")),
+    ("news", include_str!("../manifests/news.toml")),
     ("official", include_str!("../manifests/official.toml")),
     ("polymarket", include_str!("../manifests/polymarket.toml")),
     ("sports", include_str!("../manifests/sports.toml")),
