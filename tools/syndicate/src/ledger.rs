@@ -192,39 +192,15 @@ fn check_money(field: &str, x: Decimal) -> Result<()> {
     Ok(())
 }
 
-/// Splits `amount` over `weights` to the cent: shares rounded down, the
-/// cents left over to the largest remainders (ties by id). The parts sum
-/// to `amount` exactly.
+/// Splits `amount` over `weights` to the cent with the pools' exact
+/// largest-remainder split (`nt-pool`, the fantasy collectives' too): the
+/// parts sum to `amount` exactly, each within a cent of its share. Nothing
+/// to split over (no positive weight) gives no parts.
 pub fn allocate(amount: Decimal, weights: &[(String, Decimal)]) -> Vec<(String, Decimal)> {
-    let total: Decimal = weights.iter().map(|w| w.1).sum();
-    if total <= Decimal::ZERO {
+    if weights.iter().all(|w| w.1 <= Decimal::ZERO) {
         return Vec::new();
     }
-    let mut parts: Vec<(String, Decimal, Decimal)> = weights
-        .iter()
-        .map(|(id, w)| {
-            let raw = amount * *w / total;
-            let floor = cents_down(raw);
-            (id.clone(), floor, raw - floor)
-        })
-        .collect();
-    let mut left = amount - parts.iter().map(|p| p.1).sum::<Decimal>();
-    let mut order: Vec<usize> = (0..parts.len()).collect();
-    order.sort_by(|a, b| {
-        parts[*b]
-            .2
-            .cmp(&parts[*a].2)
-            .then(parts[*a].0.cmp(&parts[*b].0))
-    });
-    let cent = Decimal::new(1, 2);
-    for i in order.iter().cycle().take(order.len() * 100) {
-        if left < cent {
-            break;
-        }
-        parts[*i].1 += cent;
-        left -= cent;
-    }
-    parts.into_iter().map(|(id, v, _)| (id, v)).collect()
+    nt_pool::split_by_stake(amount, weights)
 }
 
 impl Syndicate {

@@ -61,8 +61,9 @@ impl Proposal {
     }
 }
 
-/// The quorum rule. With total stake `total`, stake that voted `voted` and
-/// stake that approved `approved`: passes once `voted >= quorum × total` and
+/// The quorum rule (shared with the betting syndicates through `nt-pool`).
+/// With total stake `total`, stake that voted `voted` and stake that
+/// approved `approved`: passes once `voted >= quorum × total` and
 /// `approved >= approve × voted`; fails once even every missing vote
 /// approving could not reach `approve` of the votes, or everyone voted
 /// without it passing.
@@ -73,18 +74,21 @@ pub fn decide(
     voted: Decimal,
     approved: Decimal,
 ) -> Decision {
-    if total <= Decimal::ZERO {
-        return Decision::Open;
+    let rule = nt_pool::Rule {
+        quorum,
+        approve,
+        strict_majority: false,
+    };
+    let tally = nt_pool::Tally {
+        total,
+        voted,
+        approved,
+    };
+    match nt_pool::decide(&rule, &tally) {
+        nt_pool::Outcome::Open => Decision::Open,
+        nt_pool::Outcome::Passed => Decision::Passed,
+        nt_pool::Outcome::Failed => Decision::Failed,
     }
-    if voted >= quorum * total && approved >= approve * voted {
-        return Decision::Passed;
-    }
-    let missing = total - voted;
-    let best_case_approved = approved + missing;
-    if best_case_approved < approve * total || missing <= Decimal::ZERO {
-        return Decision::Failed;
-    }
-    Decision::Open
 }
 
 /// A collective as stored, with balances derived from its ledger.
