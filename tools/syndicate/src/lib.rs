@@ -7,11 +7,11 @@
 //! - [`store`]: syndicates in the database, changed in one audited transaction
 //! - [`bundle`]: the bundle type; handlers in `tools/`
 //!
-//! Overlap with the fantasy collectives (`nt-fantasy`'s `collective`): both
-//! keep a money ledger per pool and decide motions by stake-weighted
-//! quorum. The rules here live in [`ledger`] and [`votes`], free of any
-//! bundle, so a shared domain crate can take them over without change;
-//! `nt-fantasy` was not changed in this step.
+//! Shared with the fantasy collectives through the domain crate `nt-pool`:
+//! the exact largest-remainder split of a payout to the cent
+//! ([`ledger::allocate`]) and the stake-weighted quorum rule
+//! ([`votes::decide`]); the fund accounting (units at NAV, lock-ups,
+//! performance fees) is the syndicate's own.
 
 pub mod bundle;
 pub mod error;
