@@ -2,7 +2,7 @@
 //! with no MCP in it.
 //!
 //! - [`bars`]: the bar-series type and dates; [`data`]: where bars come from
-//!   (seeded synthetic market, CSV files, Stooq).
+//!   (seeded synthetic market, CSV and Parquet files, Stooq, Alpha Vantage).
 //! - [`backtest`]: the event-driven backtester, metrics, walk-forward splits
 //!   and the look-ahead audit; [`strategy`]: the strategies and their typed
 //!   parameters.

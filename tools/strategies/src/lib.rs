@@ -80,7 +80,8 @@ impl NewBundle for StrategiesBundle {
     type Error = BundleError;
 
     /// Settings: `csv_dir` (env `NT_QUANT_CSV_DIR`): the folder `source: csv`
-    /// reads `<symbol>.csv` from; Stooq from `STOOQ_*` environment variables.
+    /// reads `<symbol>.csv` or `<symbol>.parquet` from; Stooq from `STOOQ_*`
+    /// environment variables.
     fn from_settings(settings: &BundleSettings) -> Result<Self, Self::Error> {
         check_keys(settings, Self::NAME, &["csv_dir"])?;
         Ok(Self {

@@ -1,5 +1,5 @@
 //! Where the bundles get bars: the seeded synthetic market (default),
-//! `<csv_dir>/<SYMBOL>.csv` files, inline CSV text, Stooq's daily CSV, or
+//! `<csv_dir>/<SYMBOL>.csv` or `<csv_dir>/<SYMBOL>.parquet` files, inline CSV text, Stooq's daily CSV, or
 //! Alpha Vantage's daily series (key).
 //! Every answer built on bars names their source.
 
@@ -24,7 +24,7 @@ pub enum Source {
     /// The seeded synthetic market (GBM with jumps and volatility regimes): offline, reproducible.
     #[default]
     Synthetic,
-    /// `<csv_dir>/<symbol>.csv` on the server (csv_dir set by the operator), or the inline `csv` text.
+    /// `<csv_dir>/<symbol>.csv` or `<csv_dir>/<symbol>.parquet` on the server (csv_dir set by the operator; Parquet: date/timestamp, open, high, low, close, optional volume columns), or the inline `csv` text.
     Csv,
     /// Stooq daily bars over the internet (`aapl.us`, `^spx`); sends STOOQ_API_KEY when set.
     Stooq,
@@ -39,7 +39,7 @@ pub struct DataInput {
     /// Source of the bars (default `synthetic`).
     #[serde(default)]
     pub source: Source,
-    /// Symbol (default `SYN`; Stooq spelling for `stooq`, the file name for `csv`).
+    /// Symbol (default `SYN`; Stooq spelling for `stooq`, the file name without `.csv`/`.parquet` for `csv`).
     #[serde(default)]
     pub symbol: Option<String>,
     /// Synthetic market settings (seed, bars, drift, volatilities, jumps, start date).
@@ -147,7 +147,7 @@ impl Market {
                 (Some(text), _) => parse_csv(&symbol, "csv:inline", text).map(|s| s.between(from, to)),
                 (None, Some(dir)) => CsvFileProvider { dir: dir.clone() }.bars(&req).await,
                 (None, None) => {
-                    return Err(ToolError::invalid(format!("{field}.csv"), "give the CSV text, or ask the operator to set bundle_config csv_dir (NT_QUANT_CSV_DIR) to read files"));
+                    return Err(ToolError::invalid(format!("{field}.csv"), "give the CSV text, or ask the operator to set bundle_config csv_dir (NT_QUANT_CSV_DIR) to read .csv or .parquet files"));
                 }
             },
             Source::Stooq => match &self.stooq {

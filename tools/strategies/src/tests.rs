@@ -131,6 +131,41 @@ async fn inline_csv_bars_are_used_and_named() {
 }
 
 #[tokio::test]
+async fn parquet_files_in_the_csv_dir_are_read_and_named() {
+    // The pyarrow-written fixtures of nt-quant (tools/quant/fixtures).
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../quant/fixtures");
+    let s = BundleSettings {
+        table: [("csv_dir".to_string(), toml::Value::String(dir.into()))].into(),
+        live_trading: false,
+    };
+    let r = Arc::new(StrategiesBundle::from_settings(&s).unwrap()).routes();
+    let out = call(
+        &r,
+        "market_bars",
+        json!({"data": {"source": "csv", "symbol": "ABC"}}),
+    )
+    .await;
+    let text = out.to_string();
+    assert!(
+        text.contains("parquet:") && text.contains("ABC.parquet"),
+        "{text}"
+    );
+    assert!(
+        text.contains("100.25"),
+        "the last close the fixture holds: {text}"
+    );
+    let e = r
+        .call(
+            "market_bars",
+            json!({"data": {"source": "csv", "symbol": "BAD"}}),
+            ctx().await,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("column `Close`"), "{e:?}");
+}
+
+#[tokio::test]
 async fn optimisation_reports_progress_and_stops_when_cancelled() {
     let r = strategies();
     let args = json!({"strategy": {"kind": "momentum"}, "space": [{"name": "lookback", "min": 5, "max": 100, "integer": true}], "method": {"method": "random", "trials": 40}});

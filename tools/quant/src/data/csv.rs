@@ -90,10 +90,12 @@ fn first_words(text: &str) -> String {
     text.chars().take(80).collect::<String>().replace('\n', " ")
 }
 
-/// Reads `<dir>/<SYMBOL>.csv` (or the file itself when the symbol is a path).
+/// Reads `<dir>/<SYMBOL>.csv` or, with the `parquet` feature,
+/// `<dir>/<SYMBOL>.parquet` (see [`crate::data::parquet`]); a symbol with
+/// both files is refused as ambiguous.
 #[derive(Debug, Clone)]
 pub struct CsvFileProvider {
-    /// Folder of `<SYMBOL>.csv` files.
+    /// Folder of `<SYMBOL>.csv` / `<SYMBOL>.parquet` files.
     pub dir: PathBuf,
 }
 
@@ -120,7 +122,30 @@ impl BarProvider for CsvFileProvider {
             ));
         }
         let path = self.dir.join(format!("{}.csv", req.symbol));
-        let series = Self::read_file(&req.symbol, &path)?.between(req.from, req.to);
+        #[cfg(feature = "parquet")]
+        let (path, series) = {
+            let pq = self.dir.join(format!("{}.parquet", req.symbol));
+            match (path.is_file(), pq.is_file()) {
+                (true, true) => {
+                    return Err(QuantError::Data(format!(
+                        "both {} and {} exist; keep one",
+                        path.display(),
+                        pq.display()
+                    )));
+                }
+                (false, true) => {
+                    let s = crate::data::parquet::read_parquet_file(&req.symbol, &pq)?;
+                    (pq, s)
+                }
+                _ => {
+                    let s = Self::read_file(&req.symbol, &path)?;
+                    (path, s)
+                }
+            }
+        };
+        #[cfg(not(feature = "parquet"))]
+        let series = Self::read_file(&req.symbol, &path)?;
+        let series = series.between(req.from, req.to);
         if series.is_empty() {
             return Err(QuantError::NotEnoughData(format!(
                 "{} has no bars in the range",

@@ -1,10 +1,12 @@
 //! Where bars come from: the [`BarProvider`] trait and its implementations:
-//! the seeded [`synthetic`] generator (the embedded default), user CSV files
-//! ([`csv`]), Stooq's daily CSV download ([`stooq`]) and Alpha Vantage's
+//! the seeded [`synthetic`] generator (the embedded default), user CSV and
+//! Parquet files ([`csv`], [`parquet`](mod@parquet)), Stooq's daily CSV download ([`stooq`]) and Alpha Vantage's
 //! daily series ([`alphavantage`], API key).
 
 pub mod alphavantage;
 pub mod csv;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod stooq;
 pub mod synthetic;
 

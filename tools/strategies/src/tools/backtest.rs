@@ -23,7 +23,7 @@ use crate::tools::common::{curve, round};
 pub(crate) fn routes() -> Vec<Route<StrategiesBundle>> {
     vec![
         route("strategy_list", "The strategies backtest_run can run, with each one's parameters, defaults and what they mean.", list),
-        route("market_bars", "Fetch daily bars (synthetic by default, or CSV / Stooq) and summarise them: count, first and last dates, last close, annualised volatility, and the data source.", bars),
+        route("market_bars", "Fetch daily bars (synthetic by default, or CSV / Parquet files, Stooq, Alpha Vantage) and summarise them: count, first and last dates, last close, annualised volatility, and the data source.", bars),
         route(
             "backtest_run",
             "Event-driven backtest of one strategy on one symbol's daily bars: orders decided at each close fill at the next bar (market at the open; limit and stop when reached), with commission, slippage and position sizing. Returns total and annualised return, volatility, Sharpe, Sortino, Calmar, max drawdown and its duration, win rate, turnover, exposure, the equity curve, and (optionally) a look-ahead audit. Deterministic for a synthetic seed.",
