@@ -1,5 +1,6 @@
 //! [`E2bBundle`]: the bundle type, its settings, the provider it uses for a
-//! call (E2B when an API key is set, else the local provider) and the gate
+//! call (E2B when an API key is set, else Docker when `local_docker` is
+//! on, else the local directory provider) and the gate
 //! on creating and running (`allow_local_exec` or the E2B key).
 
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use nt_mcp_core::{Migration, NewBundle, Store, ToolBundle, ToolError, ToolRouter
 use tokio::sync::OnceCell;
 
 use crate::config::E2bConfig;
+use crate::docker::{DockerProvider, DockerReapReport};
 use crate::error::E2bError;
 use crate::executor::Executor;
 use crate::local::{LocalConfig, LocalProvider, ReapReport};
@@ -26,6 +28,10 @@ pub struct Engine {
     pub executor: Executor,
     /// What opening the local provider reaped.
     pub reaped: ReapReport,
+    /// The Docker provider when it serves (no E2B key, `local_docker` on).
+    pub docker: Option<Arc<DockerProvider>>,
+    /// What opening the Docker provider reaped.
+    pub docker_reaped: DockerReapReport,
 }
 
 /// The `e2b` bundle.
@@ -87,15 +93,33 @@ impl E2bBundle {
                     self.config.max_run,
                     local.instance(),
                 );
-                let provider: Arc<dyn SandboxProvider> = match &self.config.api_key {
-                    Some(key) => Arc::new(RemoteProvider::new(store.clone(), &self.config, key)?),
-                    None => local.clone(),
+                let mut docker = None;
+                let mut docker_reaped = DockerReapReport::default();
+                if let (None, Some(settings)) = (&self.config.api_key, &self.config.docker) {
+                    let (d, r) = DockerProvider::open(
+                        store.clone(),
+                        settings.clone(),
+                        self.registry.clone(),
+                        self.config.limits.output_cap,
+                    )
+                    .await?;
+                    docker = Some(Arc::new(d));
+                    docker_reaped = r;
+                }
+                let provider: Arc<dyn SandboxProvider> = match (&self.config.api_key, &docker) {
+                    (Some(key), _) => {
+                        Arc::new(RemoteProvider::new(store.clone(), &self.config, key)?)
+                    }
+                    (None, Some(d)) => d.clone(),
+                    (None, None) => local.clone(),
                 };
                 Ok(Arc::new(Engine {
                     provider,
                     local,
                     executor,
                     reaped,
+                    docker,
+                    docker_reaped,
                 }))
             })
             .await
@@ -144,6 +168,10 @@ impl ToolBundle for E2bBundle {
             true => VenueStatus {
                 name: "e2b".into(),
                 mode: VenueMode::Live,
+            },
+            false if self.config.docker.is_some() => VenueStatus {
+                name: "docker-sandbox".into(),
+                mode: VenueMode::Simulated,
             },
             false => VenueStatus {
                 name: "local-sandbox".into(),

@@ -12,6 +12,10 @@
 //! | `max_concurrent` | `E2B_MAX_CONCURRENT` | 4 runs at once |
 //! | `max_run_secs` | | 600 |
 //! | `output_cap_bytes` | | 65536 per stream |
+//! | `local_docker` | `E2B_LOCAL_DOCKER` | `false`: with it (and no API key) sandboxes are Docker containers |
+//! | `docker_host` | `DOCKER_HOST` | `unix:///var/run/docker.sock` (or `tcp://127.0.0.1:port`) |
+//! | `docker_image` | `E2B_DOCKER_IMAGE` | none: each template's image is built from its `e2b.Dockerfile` |
+//! | `docker_network` | `E2B_DOCKER_NETWORK` | `bridge` (`none` cuts the network off) |
 //! | `cpu_secs`, `memory_mb`, `file_mb` | | 600, 2048, 256 (0 = unlimited) |
 
 use std::path::PathBuf;
@@ -45,6 +49,19 @@ pub struct E2bConfig {
     pub max_run: Duration,
     /// Process limits.
     pub limits: Limits,
+    /// Docker settings; `Some` when `local_docker` is on.
+    pub docker: Option<DockerSettings>,
+}
+
+/// Where the Docker daemon is and how containers are made.
+#[derive(Debug, Clone)]
+pub struct DockerSettings {
+    /// `unix:///path` or `tcp://host:port`.
+    pub host: String,
+    /// An image every sandbox uses instead of the template's own build.
+    pub image: Option<String>,
+    /// Docker network mode of the containers.
+    pub network: String,
 }
 
 impl std::fmt::Debug for E2bConfig {
@@ -84,7 +101,21 @@ impl E2bConfig {
             });
         let max_concurrent = positive(s, "max_concurrent", "E2B_MAX_CONCURRENT", 4)?.max(1);
         let defaults = Limits::default();
+        let local_docker = s
+            .boolean("local_docker", "E2B_LOCAL_DOCKER")
+            .map_err(|e| E2bError::Config(e.to_string()))?
+            .unwrap_or(false);
+        let docker = local_docker.then(|| DockerSettings {
+            host: s
+                .string("docker_host", "DOCKER_HOST")
+                .unwrap_or_else(|| "unix:///var/run/docker.sock".into()),
+            image: s.string("docker_image", "E2B_DOCKER_IMAGE"),
+            network: s
+                .string("docker_network", "E2B_DOCKER_NETWORK")
+                .unwrap_or_else(|| "bridge".into()),
+        });
         Ok(Self {
+            docker,
             allow_local_exec,
             api_key: s.string("api_key", "E2B_API_KEY"),
             api_url: s

@@ -109,6 +109,38 @@ pub async fn deploy_local(
     })
 }
 
+/// Creates a Docker sandbox from `spec` (made from template `t`) and
+/// starts the template's start command detached in it.
+pub async fn deploy_docker(
+    docker: &crate::docker::DockerProvider,
+    store_: &nt_mcp_core::Store,
+    t: &Template,
+    spec: CreateSpec,
+) -> Result<LocalDeployment, E2bError> {
+    let sandbox = docker.create(spec).await?;
+    let mut start_run = None;
+    if let Some(cmd) = &t.meta.start_command {
+        let run_id = format!("run_{}", uuid::Uuid::new_v4().simple());
+        store::insert_run(
+            store_,
+            &run_id,
+            &sandbox.id,
+            "start",
+            cmd,
+            docker.instance(),
+            now_ms(),
+        )
+        .await?;
+        docker.start_background(&sandbox.id, &run_id, cmd).await?;
+        start_run = Some(run_id);
+    }
+    Ok(LocalDeployment {
+        sandbox,
+        start_run,
+        start_command: t.meta.start_command.clone(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,9 @@ pub enum E2bError {
     /// E2B (REST API or the in-sandbox daemon) failed or answered an error.
     #[error("e2b: {0}")]
     Upstream(String),
+    /// The Docker daemon failed, answered an error or could not be reached.
+    #[error("docker: {0}")]
+    Docker(String),
     /// A file or process operation failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
@@ -89,7 +92,9 @@ impl From<E2bError> for ToolError {
                 ToolError::invalid("template", err.to_string()).with_field(field.clone())
             }
             E2bError::Refused(_) => ToolError::refused(err.to_string()),
-            E2bError::Upstream(_) | E2bError::Http(_) => ToolError::upstream(err.to_string()),
+            E2bError::Upstream(_) | E2bError::Http(_) | E2bError::Docker(_) => {
+                ToolError::upstream(err.to_string())
+            }
             E2bError::Config(_) => ToolError::refused(err.to_string()),
             E2bError::Io(_) | E2bError::Storage(_) => ToolError::internal(err.to_string()),
         }

@@ -4,6 +4,8 @@
 //! - [`provider`]: the [`SandboxProvider`] contract
 //! - [`local`]: the local provider (a directory and a process group per
 //!   sandbox, rows in the database, orphans reaped at start)
+//! - [`docker`]: the Docker provider (`E2B_LOCAL_DOCKER=1`: a container
+//!   of the template's image per sandbox) over [`docker_api`] (Engine API)
 //! - [`exec`]: one process with limits, output caps and group kill
 //! - [`paths`]: paths that cannot leave a sandbox
 //! - [`remote`]: the E2B provider over [`api`] (REST, `X-API-Key`) and
@@ -23,6 +25,8 @@ pub mod api;
 pub mod bundle;
 pub mod config;
 pub mod deploy;
+pub mod docker;
+pub mod docker_api;
 pub mod dockerfile;
 pub mod envd;
 pub mod error;

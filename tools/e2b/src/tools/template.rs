@@ -264,6 +264,14 @@ async fn deploy(
             json!({"sandbox": info, "template": t.name}),
         ));
     }
+    if let Some(docker) = &engine.docker {
+        let d = crate::deploy::deploy_docker(docker, &ctx.store, &t, spec).await?;
+        return Ok(ToolOutput::from_venue(
+            "docker",
+            format!("deployed {} as docker sandbox {}", t.name, d.sandbox.id),
+            json!({"deployment": d, "template": t.name}),
+        ));
+    }
     let d = deploy_local(&engine.local, &ctx.store, &t, spec).await?;
     Ok(ToolOutput::from_venue(
         "local",
