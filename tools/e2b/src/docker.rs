@@ -22,6 +22,8 @@
 //!   the container and the sandbox ends (`killed`).
 //! - Files: `PUT`/`GET /containers/{id}/archive` with tar; paths are
 //!   taken under `/home/user` with the same checks as the E2B provider.
+//! - Life: a task per sandbox removes its container when its time passes
+//!   (an extension moves that time), as listing or reading it also does.
 //! - Restart: [`DockerProvider::open`] lists containers by label and
 //!   removes those whose sandbox row is gone, ended or expired; running
 //!   rows whose container is gone become `reaped`.
@@ -89,6 +91,28 @@ fn short_id() -> String {
     format!("sbx_{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
 }
 
+/// Kills and removes a container; one already gone is not an error.
+async fn remove_container(client: &DockerClient, cid: &str) -> Result<(), E2bError> {
+    let kill = client
+        .request("POST", &format!("/containers/{cid}/kill"), Body::Empty)
+        .await?;
+    // 404: no such container; 409: not running. Both fine here.
+    if !matches!(kill.status, 404 | 409) {
+        kill.ok("killing the container").await?;
+    }
+    let del = client
+        .request(
+            "DELETE",
+            &format!("/containers/{cid}?force=true&v=true"),
+            Body::Empty,
+        )
+        .await?;
+    if del.status != 404 {
+        del.ok("removing the container").await?;
+    }
+    Ok(())
+}
+
 struct Capture {
     kept: Vec<u8>,
     total: u64,
@@ -152,6 +176,9 @@ impl DockerProvider {
             build_lock: tokio::sync::Mutex::new(()),
         };
         let report = provider.reap().await?;
+        for row in store::sandboxes(&provider.store, "docker", false).await? {
+            provider.watch(&row.id);
+        }
         Ok((provider, report))
     }
 
@@ -214,28 +241,36 @@ impl DockerProvider {
         Ok(report)
     }
 
-    /// Kills and removes a container; one already gone is not an error.
     async fn remove(&self, cid: &str) -> Result<(), E2bError> {
-        let kill = self
-            .client
-            .request("POST", &format!("/containers/{cid}/kill"), Body::Empty)
-            .await?;
-        // 404: no such container; 409: not running. Both fine here.
-        if !matches!(kill.status, 404 | 409) {
-            kill.ok("killing the container").await?;
-        }
-        let del = self
-            .client
-            .request(
-                "DELETE",
-                &format!("/containers/{cid}?force=true&v=true"),
-                Body::Empty,
-            )
-            .await?;
-        if del.status != 404 {
-            del.ok("removing the container").await?;
-        }
-        Ok(())
+        remove_container(&self.client, cid).await
+    }
+
+    /// Ends sandbox `id` when its time passes (re-reading its row, so an
+    /// extension or a kill is seen), without waiting for a call to notice.
+    fn watch(&self, id: &str) {
+        let (store, client, id) = (self.store.clone(), self.client.clone(), id.to_string());
+        tokio::spawn(async move {
+            loop {
+                let row = match store::sandbox(&store, &id).await {
+                    Ok(Some(row)) if row.status == "running" => row,
+                    _ => return,
+                };
+                let left = row.expires_ms - now_ms();
+                if left > 0 {
+                    let wait = u64::try_from(left.min(60_000)).unwrap_or(60_000);
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    continue;
+                }
+                if let Some(cid) = &row.remote_id
+                    && let Err(e) = remove_container(&client, cid).await
+                {
+                    tracing::warn!(sandbox = %id, error = %e, "e2b docker: expired container not removed");
+                    return;
+                }
+                let _ = store::set_sandbox_status(&store, &id, "expired", now_ms()).await;
+                return;
+            }
+        });
     }
 
     async fn end(&self, row: &SandboxRow, status: &str) -> Result<(), E2bError> {
@@ -558,6 +593,7 @@ impl SandboxProvider for DockerProvider {
             let _ = self.end(&row, "killed").await;
             return Err(e);
         }
+        self.watch(&row.id);
         Ok(row.info())
     }
 

@@ -160,6 +160,17 @@ async fn handle(
             assert_eq!(entries[0].0, "Dockerfile");
             assert_eq!(query(&q, "dockerfile").as_deref(), Some("Dockerfile"));
             let tag = query(&q, "t").expect("tag");
+            if df.contains("RUN npm install -g") {
+                // A failing step, as the daemon reports it: 200, then an
+                // `error` object with its `errorDetail` in the stream.
+                let msg = "The command '/bin/sh -c npm install -g @anthropic-ai/claude-code claude-flow@alpha' returned a non-zero code: 1";
+                let lines = [
+                    json!({"stream": "Step 4/5 : RUN npm install -g\n"}),
+                    json!({"errorDetail": {"code": 1, "message": msg}, "error": msg}),
+                ];
+                let text: String = lines.iter().map(|l| format!("{l}\r\n")).collect();
+                return stream_of(text.into_bytes(), false).into_response();
+            }
             fake.dockerfiles.lock().expect("lock").push(df.clone());
             fake.images.lock().expect("lock").push(tag.clone());
             let lines = [
@@ -858,5 +869,90 @@ async fn the_switch_serves_the_tools_from_docker_over_a_unix_socket() {
         e.message.contains("cannot reach the Docker daemon"),
         "{}",
         e.message
+    );
+}
+
+#[tokio::test]
+async fn a_sandbox_past_its_time_loses_its_container_without_a_call() {
+    let (host, fake) = start_tcp().await;
+    let s = store().await;
+    let p = open(&s, &host).await;
+    let id = p.create(spec(&[], 1)).await.expect("create").id;
+    let cid = format!("{:064x}", 1);
+    // Extended to 2 s: still there after the first second.
+    p.extend(&id, Duration::from_secs(2)).await.expect("extend");
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert!(!fake.containers.lock().expect("lock")[&cid].removed);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(fake.containers.lock().expect("lock")[&cid].removed);
+    // Read straight from the table: nothing asked the provider.
+    let row = store::sandbox(&s, &id).await.expect("row").expect("some");
+    assert_eq!(row.status, "expired");
+}
+
+#[tokio::test]
+async fn a_configured_image_skips_the_build_and_a_failed_build_names_the_step() {
+    let (host, fake) = start_tcp().await;
+    let s = store().await;
+    fake.images
+        .lock()
+        .expect("lock")
+        .push("python:3.12-slim".into());
+    let mut set = settings(&host);
+    set.image = Some("python:3.12-slim".into());
+    let (p, _) = DockerProvider::open(s.clone(), set, Registry::load(None).expect("r"), 64)
+        .await
+        .expect("open");
+    p.create(spec(&[], 60)).await.expect("create");
+    assert!(seen(&fake, "POST", "/build").is_empty());
+    let (_, body) = seen(&fake, "POST", "/containers/create").remove(0);
+    assert_eq!(body["Image"], "python:3.12-slim");
+
+    let built = open(&s, &host).await;
+    let mut flow = spec(&[], 60);
+    flow.template = "claude-flow".into();
+    let e = built.create(flow).await.expect_err("build fails");
+    let text = e.to_string();
+    assert!(text.contains("for template `claude-flow` failed"), "{text}");
+    assert!(text.contains("returned a non-zero code: 1"), "{text}");
+    assert_eq!(
+        seen(&fake, "POST", "/containers/create").len(),
+        1,
+        "no container made"
+    );
+}
+
+#[tokio::test]
+async fn a_docker_deploy_starts_the_templates_start_command_detached() {
+    let (host, fake) = start_tcp().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let (router, ctx) = bundle_over(&host, &dir).await;
+    let out = router
+        .call("template_deploy", json!({"name": "trading-bot"}), ctx)
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.to_text()))
+        .structured;
+    assert_eq!(out["venue"], "docker");
+    assert_eq!(
+        out["deployment"]["start_command"],
+        "python3 bot/heartbeat.py"
+    );
+    let cid = format!("{:064x}", 1);
+    assert!(
+        fake.files
+            .lock()
+            .expect("lock")
+            .contains_key(&format!("{cid}:/home/user/bot/heartbeat.py"))
+    );
+    let (_, exec) = seen(&fake, "POST", &format!("/containers/{cid}/exec")).remove(0);
+    assert_eq!(exec["Cmd"][4], "python3 bot/heartbeat.py");
+    assert_eq!(exec["AttachStdout"], false);
+    let starts = seen(&fake, "POST", "/exec/exec1/start");
+    assert_eq!(starts[0].1, json!({"Detach": true, "Tty": false}));
+    let (_, create) = seen(&fake, "POST", "/containers/create").remove(0);
+    // trading-bot: 1024 MiB, 2 CPUs; the network mode defaults to bridge.
+    assert_eq!(
+        create["HostConfig"],
+        json!({"NetworkMode": "bridge", "Memory": 1_073_741_824u64, "NanoCpus": 2_000_000_000u64})
     );
 }
