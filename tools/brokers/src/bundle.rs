@@ -32,8 +32,10 @@ impl BrokersBundle {
     /// Builds the bundle from its manifest section and the environment:
     /// `[bundle_config.brokers]` may set `paper_account_id`, `paper_seed`,
     /// `slippage_bps`, `commission_per_share`, `min_commission`,
-    /// `starting_cash_cad`, `starting_cash_usd` and each real broker's base
-    /// URLs; credentials come from the environment (`OANDA_API_TOKEN` +
+    /// `starting_cash_cad`, `starting_cash_usd`, the paper account's kill
+    /// rule (`kill_max_drawdown`, `kill_max_period_loss`,
+    /// `kill_max_consecutive_losses`, or `NT_KILL_*`) and each real broker's
+    /// base URLs; credentials come from the environment (`OANDA_API_TOKEN` +
     /// `OANDA_ACCOUNT_ID`, `QUESTRADE_REFRESH_TOKEN`, `ALPACA_API_KEY_ID` +
     /// `ALPACA_API_SECRET_KEY`, `TRADIER_ACCESS_TOKEN`). With none set, only the
     /// paper broker runs.
@@ -62,6 +64,7 @@ impl BrokersBundle {
         if let Some(v) = decimal_setting(settings, "starting_cash_usd", "")? {
             cfg.starting_cash.insert("USD".into(), v);
         }
+        cfg.kill_rule = crate::compliance::kill_rule_from(settings)?;
         let mut real: Vec<Arc<dyn Broker>> = Vec::new();
         if let Some(oanda) = crate::oanda::OandaClient::from_settings(settings)? {
             real.push(Arc::new(oanda));

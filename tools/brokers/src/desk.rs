@@ -191,7 +191,19 @@ pub async fn check(
         account_currency: account_currency.as_deref(),
         rate: fx.as_ref(),
     };
-    Ok(compliance::review(&rules, req, &ctx))
+    let mut review = compliance::review(&rules, req, &ctx);
+    // The kill rule reads the paper account's fills (real venues' fills
+    // are not in the database).
+    if let Some(paper) = broker.as_paper() {
+        let mut conn = store.pool().acquire().await?;
+        if let Some(c) = paper
+            .kill_check(&mut conn, &review.order, held, &resting)
+            .await?
+        {
+            compliance::insert_check(&mut review.checks, c);
+        }
+    }
+    Ok(review)
 }
 
 /// Places `req` at `broker` through idempotency, compliance and audit

@@ -6,12 +6,17 @@
 //! refusal names the rule. Two records ride along with the checks and never
 //! refuse: the order's marking (UMIR 6.2) and the market it was decided on
 //! (the best-execution record); [`CIRO_COVERAGE`] says which CIRO rules
-//! the tools implement and which they do not cover.
+//! the tools implement and which they do not cover. The emergency kill
+//! rule ([`kill_check`], the risk bundle's rule read from the same
+//! settings) refuses orders that add risk once the account's losses reach
+//! a limit (the paper account; see [`AccountRisk`] for its figures).
 
 mod checks;
+mod kill;
 mod rules;
 #[cfg(test)]
 mod tests;
 
 pub use checks::*;
+pub use kill::*;
 pub use rules::*;

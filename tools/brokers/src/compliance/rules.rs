@@ -13,12 +13,13 @@ use sqlx::{AnyPool, Row};
 use crate::error::{BrokersError, Result};
 
 /// The names of the pre-trade compliance rules, as refusals report them.
-pub const RULES: [&str; 5] = [
+pub const RULES: [&str; 6] = [
     "max_order_value",
     "price_band",
     "short_sale",
     "restricted_symbol",
     "wash_trade",
+    "kill_rule",
 ];
 
 /// The records every order's checks carry (they never refuse): its UMIR

@@ -52,6 +52,9 @@ pub struct PaperConfig {
     pub min_commission: Decimal,
     /// Most price steps replayed for one resting order per look.
     pub max_scan_steps: i64,
+    /// The emergency kill rule, when configured (`kill_*` / `NT_KILL_*`):
+    /// orders that add risk are refused once the account's losses reach it.
+    pub kill_rule: Option<nt_quant::risk::adaptive::KillRule>,
 }
 
 impl Default for PaperConfig {
@@ -68,6 +71,7 @@ impl Default for PaperConfig {
             commission_per_share: Decimal::new(1, 2),
             min_commission: Decimal::ONE,
             max_scan_steps: 20_000,
+            kill_rule: None,
         }
     }
 }
@@ -97,6 +101,7 @@ async fn mark_of(conn: &mut AnyConnection, symbol: &str) -> Result<Option<Decima
 }
 
 mod book;
+mod kill;
 mod place;
 mod snapshot;
 

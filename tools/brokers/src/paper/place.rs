@@ -209,7 +209,7 @@ impl PaperBroker {
             }
             _ => None,
         };
-        let review = compliance::review(
+        let mut review = compliance::review(
             rules,
             req,
             &Context {
@@ -220,6 +220,12 @@ impl PaperBroker {
                 rate: fx.as_ref(),
             },
         );
+        if let Some(check) = self
+            .kill_check(w.conn().await?, &review.order, held, &resting)
+            .await?
+        {
+            compliance::insert_check(&mut review.checks, check);
+        }
         if let Some(refusal) = compliance::refusal(&review.checks) {
             let payload = json!({"request": req, "checks": review.checks});
             w.append(&AuditEvent {

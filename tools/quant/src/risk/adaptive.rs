@@ -178,37 +178,25 @@ impl KillRule {
         Ok(())
     }
 
-    /// Evaluates the rule over an equity curve (oldest first).
+    /// Evaluates the rule over an equity curve (oldest first): at each
+    /// point the drawdown from the running peak, the one-period return and
+    /// the losing streak so far go through [`Self::judge`].
     pub fn evaluate(&self, equity: &[f64]) -> Result<KillDecision> {
         self.check()?;
         let dd = drawdown_series(equity);
         let mut streak = 0u32;
         for i in 0..equity.len() {
-            let mut reasons = vec![];
-            if self.max_drawdown > 0.0 && dd[i] >= self.max_drawdown {
-                reasons.push(format!(
-                    "drawdown {:.2}% reached the limit {:.2}%",
-                    dd[i] * 100.0,
-                    self.max_drawdown * 100.0
-                ));
-            }
+            let mut period_loss = 0.0;
             if i > 0 && equity[i - 1] > 0.0 {
                 let r = equity[i] / equity[i - 1] - 1.0;
                 streak = if r < 0.0 { streak + 1 } else { 0 };
-                if self.max_period_loss > 0.0 && -r >= self.max_period_loss {
-                    reasons.push(format!(
-                        "one-period loss {:.2}% reached the limit {:.2}%",
-                        -r * 100.0,
-                        self.max_period_loss * 100.0
-                    ));
-                }
-                if self.max_consecutive_losses > 0 && streak >= self.max_consecutive_losses {
-                    reasons.push(format!(
-                        "{streak} losing periods in a row (limit {})",
-                        self.max_consecutive_losses
-                    ));
-                }
+                period_loss = (-r).max(0.0);
             }
+            let reasons = self.judge(&KillFigures {
+                drawdown: dd[i],
+                period_loss,
+                consecutive_losses: streak,
+            });
             if !reasons.is_empty() {
                 return Ok(KillDecision {
                     triggered: true,
@@ -223,6 +211,50 @@ impl KillRule {
             reasons: vec![],
         })
     }
+
+    /// The limits `figures` reach, in words (empty: none). This is the one
+    /// place the limits are compared, for an equity curve
+    /// ([`Self::evaluate`]) and for figures a caller measured another way
+    /// (a broker account's drawdown from its starting cash, its realized
+    /// loss today, its run of losing closed trades).
+    pub fn judge(&self, figures: &KillFigures) -> Vec<String> {
+        let mut reasons = vec![];
+        if self.max_drawdown > 0.0 && figures.drawdown >= self.max_drawdown {
+            reasons.push(format!(
+                "drawdown {:.2}% reached the limit {:.2}%",
+                figures.drawdown * 100.0,
+                self.max_drawdown * 100.0
+            ));
+        }
+        if self.max_period_loss > 0.0 && figures.period_loss >= self.max_period_loss {
+            reasons.push(format!(
+                "one-period loss {:.2}% reached the limit {:.2}%",
+                figures.period_loss * 100.0,
+                self.max_period_loss * 100.0
+            ));
+        }
+        if self.max_consecutive_losses > 0
+            && figures.consecutive_losses >= self.max_consecutive_losses
+        {
+            reasons.push(format!(
+                "{} losing periods in a row (limit {})",
+                figures.consecutive_losses, self.max_consecutive_losses
+            ));
+        }
+        reasons
+    }
+}
+
+/// What the kill rule compares with its limits at one point.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct KillFigures {
+    /// Fall from the peak (or the reference) as a fraction (0.25 = 25%).
+    pub drawdown: f64,
+    /// Loss over the last period as a fraction of the equity before it
+    /// (0 when the period gained).
+    pub period_loss: f64,
+    /// Losing periods (or closed trades) in a row, up to now.
+    pub consecutive_losses: u32,
 }
 
 #[cfg(test)]
