@@ -71,6 +71,46 @@ async fn paper_orders_are_idempotent_compliant_audited_and_survive_restart() {
     client.cancel().await.expect("close");
 }
 
+/// The emergency kill rule read from the environment the risk bundle
+/// reads (`NT_KILL_MAX_CONSECUTIVE_LOSSES`): after one losing closed trade
+/// the dry-run check shows `kill_rule` failing, a buy is refused by it, and
+/// a sell closing the rest of the position still fills.
+#[tokio::test]
+async fn the_kill_rule_stops_buys_after_losses_but_not_closing_sells() {
+    let db = temp_db();
+    let client = stdio_client_with_env(
+        &["serve", "--variant", "enhanced", "--db", &db.url],
+        &[("NT_KILL_MAX_CONSECUTIVE_LOSSES", "1".to_string())],
+    )
+    .await;
+    let order = |id: &str, side: &str, qty: &str| json!({"client_order_id": id, "symbol": "SHOP.TO", "side": side, "qty": qty});
+    let price = |p: &str| json!({"symbol": "SHOP.TO", "price": p});
+    call(&client, "broker_paper_set_price", price("100")).await;
+    let buy = call(&client, "broker_place_order", order("k-1", "buy", "10")).await;
+    assert!(!is_error(&buy), "{}", text(&buy));
+    call(&client, "broker_paper_set_price", price("90")).await;
+    let sell = call(&client, "broker_place_order", order("k-2", "sell", "5")).await;
+    assert!(!is_error(&sell), "{}", text(&sell));
+
+    let dry = call(&client, "compliance_check_order", order("k-3", "buy", "1")).await;
+    assert!(
+        text(&dry).contains("would be refused by: kill_rule")
+            && text(&dry).contains("1 losing periods in a row (limit 1)"),
+        "{}",
+        text(&dry)
+    );
+    let refused = call(&client, "broker_place_order", order("k-3", "buy", "1")).await;
+    assert!(
+        is_error(&refused) && text(&refused).contains("refused by rule `kill_rule`"),
+        "{}",
+        text(&refused)
+    );
+    let close = call(&client, "broker_place_order", order("k-4", "sell", "5")).await;
+    assert!(!is_error(&close), "{}", text(&close));
+    assert_eq!(structured(&close)["order"]["status"], json!("filled"));
+    client.cancel().await.expect("close");
+}
+
 #[tokio::test]
 async fn the_integrated_variant_hosts_every_bundle() {
     let client = stdio_client(&["serve", "--db", "sqlite::memory:"]).await;

@@ -48,7 +48,7 @@ pub(crate) fn routes() -> Vec<Route<BrokersBundle>> {
     vec![
         route(
             "compliance_check_order",
-            "Runs the pre-trade checks (max order value in the account's currency, price band, short sale including sells beyond the position, restricted symbols, wash trade) on an order without placing it, with its UMIR 6.2 marking and best-execution record.",
+            "Runs the pre-trade checks (max order value in the account's currency, price band, short sale including sells beyond the position, restricted symbols, wash trade, and on the paper account the emergency kill rule when kill_* / NT_KILL_* is configured) on an order without placing it, with its UMIR 6.2 marking and best-execution record.",
             check_order,
         ),
         route(
