@@ -142,8 +142,10 @@ impl RiskBundle {
     /// The configured kill rule: `kill_max_drawdown`, `kill_max_period_loss`,
     /// `kill_max_consecutive_losses` under `[bundle_config.risk]` (env
     /// `NT_KILL_MAX_DRAWDOWN`, `NT_KILL_MAX_PERIOD_LOSS`,
-    /// `NT_KILL_MAX_CONSECUTIVE_LOSSES`), defaults 20%, 7%, off. A broker's
-    /// compliance check can read the same keys.
+    /// `NT_KILL_MAX_CONSECUTIVE_LOSSES`), defaults 20%, 7%, off. The brokers
+    /// bundle's pre-trade compliance reads the same `NT_KILL_*` variables (or
+    /// its own `[bundle_config.brokers] kill_*`) and refuses paper orders
+    /// that add risk once the account trips the rule.
     pub fn kill_rule_from(settings: &BundleSettings) -> Result<KillRule, BundleError> {
         let bad = |e: nt_mcp_core::SettingError| BundleError::Setting {
             field: format!("bundle_config.risk.{}", e.key),
