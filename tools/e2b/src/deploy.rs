@@ -77,15 +77,62 @@ pub struct LocalDeployment {
     pub start_command: Option<String>,
 }
 
-/// Prepares a local sandbox from `spec` (made from template `t`) and starts
-/// the template's start command in its background.
-pub async fn deploy_local(
-    local: &LocalProvider,
+/// A sandbox provider that can start a template's start command in the
+/// background of a sandbox it made: the local process provider and the
+/// Docker one.
+#[async_trait::async_trait]
+pub trait StartsInBackground: SandboxProvider {
+    /// The server instance id written on the run's row.
+    fn instance_id(&self) -> &str;
+    /// Starts `command` as run `run_id` in sandbox `id`, without waiting.
+    async fn start_in_background(
+        &self,
+        id: &str,
+        run_id: &str,
+        command: &str,
+    ) -> Result<(), E2bError>;
+}
+
+#[async_trait::async_trait]
+impl StartsInBackground for LocalProvider {
+    fn instance_id(&self) -> &str {
+        self.instance()
+    }
+    async fn start_in_background(
+        &self,
+        id: &str,
+        run_id: &str,
+        command: &str,
+    ) -> Result<(), E2bError> {
+        self.start_background(id, run_id, command).await
+    }
+}
+
+#[async_trait::async_trait]
+impl StartsInBackground for crate::docker::DockerProvider {
+    fn instance_id(&self) -> &str {
+        self.instance()
+    }
+    async fn start_in_background(
+        &self,
+        id: &str,
+        run_id: &str,
+        command: &str,
+    ) -> Result<(), E2bError> {
+        self.start_background(id, run_id, command).await
+    }
+}
+
+/// Prepares a sandbox of `provider` from `spec` (made from template `t`)
+/// and starts the template's start command in its background, recorded as
+/// a `start` run.
+pub async fn deploy_with(
+    provider: &impl StartsInBackground,
     store_: &nt_mcp_core::Store,
     t: &Template,
     spec: CreateSpec,
 ) -> Result<LocalDeployment, E2bError> {
-    let sandbox = local.create(spec).await?;
+    let sandbox = provider.create(spec).await?;
     let mut start_run = None;
     if let Some(cmd) = &t.meta.start_command {
         let run_id = format!("run_{}", uuid::Uuid::new_v4().simple());
@@ -95,11 +142,13 @@ pub async fn deploy_local(
             &sandbox.id,
             "start",
             cmd,
-            local.instance(),
+            provider.instance_id(),
             now_ms(),
         )
         .await?;
-        local.start_background(&sandbox.id, &run_id, cmd).await?;
+        provider
+            .start_in_background(&sandbox.id, &run_id, cmd)
+            .await?;
         start_run = Some(run_id);
     }
     Ok(LocalDeployment {
@@ -107,6 +156,17 @@ pub async fn deploy_local(
         start_run,
         start_command: t.meta.start_command.clone(),
     })
+}
+
+/// Prepares a local sandbox from `spec` (made from template `t`) and starts
+/// the template's start command in its background.
+pub async fn deploy_local(
+    local: &LocalProvider,
+    store_: &nt_mcp_core::Store,
+    t: &Template,
+    spec: CreateSpec,
+) -> Result<LocalDeployment, E2bError> {
+    deploy_with(local, store_, t, spec).await
 }
 
 /// Creates a Docker sandbox from `spec` (made from template `t`) and
@@ -117,28 +177,7 @@ pub async fn deploy_docker(
     t: &Template,
     spec: CreateSpec,
 ) -> Result<LocalDeployment, E2bError> {
-    let sandbox = docker.create(spec).await?;
-    let mut start_run = None;
-    if let Some(cmd) = &t.meta.start_command {
-        let run_id = format!("run_{}", uuid::Uuid::new_v4().simple());
-        store::insert_run(
-            store_,
-            &run_id,
-            &sandbox.id,
-            "start",
-            cmd,
-            docker.instance(),
-            now_ms(),
-        )
-        .await?;
-        docker.start_background(&sandbox.id, &run_id, cmd).await?;
-        start_run = Some(run_id);
-    }
-    Ok(LocalDeployment {
-        sandbox,
-        start_run,
-        start_command: t.meta.start_command.clone(),
-    })
+    deploy_with(docker, store_, t, spec).await
 }
 
 #[cfg(test)]
