@@ -604,11 +604,7 @@ impl SandboxProvider for DockerProvider {
                 self.end(&row, "expired").await?;
             }
         }
-        Ok(store::sandboxes(&self.store, "docker", include_ended)
-            .await?
-            .iter()
-            .map(SandboxRow::info)
-            .collect())
+        store::infos(&self.store, "docker", include_ended).await
     }
 
     async fn get(&self, id: &str) -> Result<SandboxInfo, E2bError> {
@@ -617,9 +613,7 @@ impl SandboxProvider for DockerProvider {
 
     async fn extend(&self, id: &str, timeout: Duration) -> Result<SandboxInfo, E2bError> {
         let (mut row, _) = self.running(id).await?;
-        row.expires_ms =
-            now_ms().saturating_add(i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX));
-        store::set_expiry(&self.store, id, row.expires_ms).await?;
+        store::extend_row(&self.store, &mut row, now_ms(), timeout).await?;
         Ok(row.info())
     }
 

@@ -389,11 +389,7 @@ impl SandboxProvider for LocalProvider {
 
     async fn list(&self, include_ended: bool) -> Result<Vec<SandboxInfo>, E2bError> {
         self.sweep().await?;
-        Ok(store::sandboxes(&self.store, "local", include_ended)
-            .await?
-            .iter()
-            .map(SandboxRow::info)
-            .collect())
+        store::infos(&self.store, "local", include_ended).await
     }
 
     async fn get(&self, id: &str) -> Result<SandboxInfo, E2bError> {
@@ -402,8 +398,7 @@ impl SandboxProvider for LocalProvider {
 
     async fn extend(&self, id: &str, timeout: Duration) -> Result<SandboxInfo, E2bError> {
         let mut row = self.running(id).await?;
-        row.expires_ms = now_ms().saturating_add(ms(timeout));
-        store::set_expiry(&self.store, id, row.expires_ms).await?;
+        store::extend_row(&self.store, &mut row, now_ms(), timeout).await?;
         Ok(row.info())
     }
 

@@ -204,9 +204,7 @@ impl SandboxProvider for RemoteProvider {
         self.api
             .set_timeout(&remote, timeout.as_secs().max(1))
             .await?;
-        row.expires_ms =
-            now_ms().saturating_add(i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX));
-        store::set_expiry(&self.store, id, row.expires_ms).await?;
+        store::extend_row(&self.store, &mut row, now_ms(), timeout).await?;
         Ok(row.info())
     }
 

@@ -151,6 +151,32 @@ pub async fn set_sandbox_status(
     Ok(())
 }
 
+/// Moves a running sandbox's end to `timeout` after `now_ms` (saturating),
+/// in `row` and in the database: the `extend` of every provider.
+pub async fn extend_row(
+    store: &Store,
+    row: &mut SandboxRow,
+    now_ms: i64,
+    timeout: std::time::Duration,
+) -> Result<(), E2bError> {
+    let span = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+    row.expires_ms = now_ms.saturating_add(span);
+    set_expiry(store, &row.id, row.expires_ms).await
+}
+
+/// The sandboxes of `provider` as answers (ended ones too with `all`).
+pub async fn infos(
+    store: &Store,
+    provider: &str,
+    all: bool,
+) -> Result<Vec<crate::provider::SandboxInfo>, E2bError> {
+    Ok(sandboxes(store, provider, all)
+        .await?
+        .iter()
+        .map(SandboxRow::info)
+        .collect())
+}
+
 /// Sets a running sandbox's end time.
 pub async fn set_expiry(store: &Store, id: &str, expires_ms: i64) -> Result<(), E2bError> {
     sqlx::query("UPDATE e2b_sandboxes SET expires_ms = $1 WHERE id = $2 AND status = 'running'")
