@@ -26,6 +26,7 @@ pub struct BrokersBundle {
     paper: OnceCell<Arc<PaperBroker>>,
     accounts: Mutex<HashMap<String, Arc<PaperBroker>>>,
     rules: RulesCache,
+    valet: nt_valet::Valet,
 }
 
 impl BrokersBundle {
@@ -34,8 +35,9 @@ impl BrokersBundle {
     /// `slippage_bps`, `commission_per_share`, `min_commission`,
     /// `starting_cash_cad`, `starting_cash_usd`, the paper account's kill
     /// rule (`kill_max_drawdown`, `kill_max_period_loss`,
-    /// `kill_max_consecutive_losses`, or `NT_KILL_*`) and each real broker's
-    /// base URLs; credentials come from the environment (`OANDA_API_TOKEN` +
+    /// `kill_max_consecutive_losses`, or `NT_KILL_*`), the Bank of Canada
+    /// Valet URL for daily FX rates (`boc_valet_url` or `BOC_VALET_URL`) and
+    /// each real broker's base URLs; credentials come from the environment (`OANDA_API_TOKEN` +
     /// `OANDA_ACCOUNT_ID`, `QUESTRADE_REFRESH_TOKEN`, `ALPACA_API_KEY_ID` +
     /// `ALPACA_API_SECRET_KEY`, `TRADIER_ACCESS_TOKEN`). With none set, only the
     /// paper broker runs.
@@ -81,7 +83,11 @@ impl BrokersBundle {
         if let Some(ibkr) = crate::ibkr::IbkrClient::from_settings(settings)? {
             real.push(Arc::new(ibkr));
         }
-        Ok(Self::with_parts(cfg, real))
+        let mut bundle = Self::with_parts(cfg, real);
+        if let Some(base) = settings.string("boc_valet_url", "BOC_VALET_URL") {
+            bundle = bundle.with_valet_base(&base)?;
+        }
+        Ok(bundle)
     }
 
     fn with_parts(paper_cfg: PaperConfig, real: Vec<Arc<dyn Broker>>) -> Self {
@@ -91,7 +97,23 @@ impl BrokersBundle {
             paper: OnceCell::new(),
             accounts: Mutex::new(HashMap::new()),
             rules: RulesCache::default(),
+            valet: nt_valet::Valet::new(nt_valet::DEFAULT_BASE)
+                .expect("the Bank of Canada's own URL is valid"),
         }
+    }
+
+    /// Fetches the Bank of Canada's daily rates from `base` instead of the
+    /// Bank's host (`boc_valet_url` / `BOC_VALET_URL`; a fake in tests).
+    pub fn with_valet_base(mut self, base: &str) -> Result<Self> {
+        self.valet = nt_valet::Valet::new(base)
+            .map_err(|e| BrokersError::Config(format!("boc_valet_url: {e}")))?;
+        Ok(self)
+    }
+
+    /// The Bank of Canada Valet client (`tax_load_fx_rates` with
+    /// `bank_of_canada`).
+    pub(crate) fn valet(&self) -> &nt_valet::Valet {
+        &self.valet
     }
 
     /// A bundle with only the paper broker, configured by `cfg`.

@@ -108,7 +108,7 @@ pub fn render(name: &str, args: &BTreeMap<String, String>) -> Result<String, Too
             Ok(format!(
                 "Review the {year} tax year of this account's trades (Canadian capital gains).\n\
                  1. Read the resource brokers://canadian-tax for the rules applied.\n\
-                 2. If any trade was in a foreign currency, make sure daily CAD rates for its trade dates are loaded with tax_load_fx_rates.\n\
+                 2. If any trade was in a foreign currency, make sure daily CAD rates for its trade dates are loaded with tax_load_fx_rates (`bank_of_canada` fetches the Bank of Canada's published daily rates for the year).\n\
                  3. Call tax_acb and check each security's ACB and any superficial loss denied (added to the ACB of the substituted shares listed with it).\n\
                  4. Call tax_report_t5008 for {year} (with a PDF if the user wants a document).\n\
                  Report the net gain or loss, the taxable capital gain, each superficial loss and why, and anything that needs the user's own records (transferred shares, trades at other brokers, affiliated persons)."

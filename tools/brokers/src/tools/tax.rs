@@ -54,12 +54,32 @@ pub(crate) struct RateRow {
     rate: Decimal,
 }
 
-/// Daily rates to store.
+/// Daily rates to store: given, or fetched from the Bank of Canada.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RatesInput {
     /// Daily rates to store (replacing any for the same day).
-    rates: Vec<RateRow>,
+    #[serde(default)]
+    rates: Option<Vec<RateRow>>,
+    /// Fetch the Bank of Canada's published daily rates (Valet
+    /// `FX{CCY}CAD`) for these currencies and days instead, and store them.
+    #[serde(default)]
+    bank_of_canada: Option<BocRequest>,
+}
+
+/// Which Bank of Canada daily rates to fetch.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BocRequest {
+    /// ISO codes (`["USD", "EUR"]`); empty for every currency the Bank
+    /// publishes.
+    #[serde(default)]
+    currencies: Vec<String>,
+    /// First day, YYYY-MM-DD.
+    start: String,
+    /// Last day, YYYY-MM-DD (the latest published when omitted).
+    #[serde(default)]
+    end: Option<String>,
 }
 
 /// The tax routes.
@@ -67,7 +87,7 @@ pub(crate) fn routes() -> Vec<Route<BrokersBundle>> {
     vec![
         route(
             "tax_load_fx_rates",
-            "Stores daily CAD exchange rates (CAD per unit of currency) used to convert foreign trades.",
+            "Stores daily CAD exchange rates (CAD per unit of currency) used to convert foreign trades: given `rates`, or `bank_of_canada` to fetch the Bank of Canada's published daily rates (Valet FX{CCY}CAD) for a range of days.",
             load_rates,
         )
         .writes(),
@@ -124,23 +144,79 @@ async fn fills_as_trades(
 }
 
 async fn load_rates(
-    _bundle: Arc<BrokersBundle>,
+    bundle: Arc<BrokersBundle>,
     a: RatesInput,
     ctx: ToolCtx,
 ) -> Result<ToolOutput, ToolError> {
-    if a.rates.is_empty() || a.rates.len() > 10_000 {
-        return Err(ToolError::invalid("rates", "give 1 to 10000 rates"));
+    let (rows, source) = match (a.rates, a.bank_of_canada) {
+        (Some(rates), None) => {
+            let rows: Vec<(String, String, Decimal)> = rates
+                .into_iter()
+                .map(|r| (r.date, r.currency, r.rate))
+                .collect();
+            (rows, "given")
+        }
+        (None, Some(boc)) => (fetch_boc(&bundle, boc).await?, "bank-of-canada"),
+        _ => {
+            return Err(ToolError::invalid(
+                "rates",
+                "give either `rates` or `bank_of_canada`, not both",
+            ));
+        }
+    };
+    if rows.is_empty() || rows.len() > MAX_RATES {
+        return Err(ToolError::invalid(
+            if source == "given" {
+                "rates"
+            } else {
+                "bank_of_canada"
+            },
+            format!(
+                "{} rates: store 1 to {MAX_RATES} at a time (ask for fewer currencies or days)",
+                rows.len()
+            ),
+        ));
     }
-    let rows: Vec<(String, String, Decimal)> = a
-        .rates
+    let n = tax::store_rates(ctx.store.pool(), &rows).await?;
+    let mut currencies: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    currencies.sort_unstable();
+    currencies.dedup();
+    let first = rows.iter().map(|r| r.0.as_str()).min().unwrap_or_default();
+    let last = rows.iter().map(|r| r.0.as_str()).max().unwrap_or_default();
+    Ok(ToolOutput::new(
+        format!(
+            "venue: paper — stored {n} daily CAD rates ({source}: {} from {first} to {last})",
+            currencies.join(", ")
+        ),
+        json!({"stored": n, "source": source, "currencies": currencies, "first_day": first, "last_day": last}),
+    ))
+}
+
+/// Most rates one call stores.
+const MAX_RATES: usize = 10_000;
+
+/// The Bank of Canada's daily rates asked for, as rows to store.
+async fn fetch_boc(
+    bundle: &BrokersBundle,
+    boc: BocRequest,
+) -> Result<Vec<(String, String, Decimal)>, ToolError> {
+    let window = nt_valet::client::Window {
+        start: Some(boc.start),
+        end: boc.end,
+        recent: None,
+    };
+    let rates = nt_valet::cad_rates(bundle.valet(), &boc.currencies, &window)
+        .await
+        .map_err(|e| match e {
+            nt_valet::ValetError::Invalid { field, reason } => {
+                ToolError::invalid(format!("bank_of_canada.{field}"), reason)
+            }
+            other => ToolError::upstream(other.to_string()),
+        })?;
+    Ok(rates
         .into_iter()
         .map(|r| (r.date, r.currency, r.rate))
-        .collect();
-    let n = tax::store_rates(ctx.store.pool(), &rows).await?;
-    Ok(ToolOutput::new(
-        format!("venue: paper — stored {n} daily CAD rates"),
-        json!({"stored": n}),
-    ))
+        .collect())
 }
 
 async fn acb(
