@@ -10,6 +10,9 @@
 // in order (recursive indicators need it); a multi-output indicator writes
 // output j at out[(j * B + t) * S + s]. `transpose` moves between the
 // host's symbol-major layout and this one through shared-memory tiles.
+// The bar loops are unrolled so a warp issues the loads of several bars
+// before it needs them: with one thread per symbol, bytes in flight per
+// warp (not thread count) is what bounds the bandwidth reached.
 
 #define AT(a, t) ((double)(a)[(size_t)(t) * S + s])
 #define PUT(j, t, v) (out[((size_t)(j) * B + (size_t)(t)) * S + s] = (REAL)(v))
@@ -39,6 +42,7 @@ extern "C" __global__ void transpose(const REAL* __restrict__ in, REAL* __restri
 extern "C" __global__ void sma(const REAL* __restrict__ x, REAL* __restrict__ out, int S, int B, int n) {
     TID
     double nf = (double)n, sum = 0.0;
+    #pragma unroll 8
     for (int i = 0; i < B; i++) {
         sum += AT(x, i);
         if (i >= n) sum -= AT(x, i - n);
@@ -54,12 +58,14 @@ extern "C" __global__ void ema(const REAL* __restrict__ x, REAL* __restrict__ ou
     for (int i = 0; i < n; i++) sum += AT(x, i);
     double e = sum / (double)n;
     PUT(0, n - 1, e);
+    #pragma unroll 8
     for (int i = n; i < B; i++) { e += (AT(x, i) - e) * k; PUT(0, i, e); }
 }
 
 extern "C" __global__ void wma(const REAL* __restrict__ x, REAL* __restrict__ out, int S, int B, int n) {
     TID
     double nf = (double)n, div = nf * (nf + 1.0) / 2.0, wsum = 0.0, ssum = 0.0;
+    #pragma unroll 8
     for (int i = 0; i < B; i++) {
         double v = AT(x, i);
         if (i < n) { wsum += (double)(i + 1) * v; ssum += v; }
@@ -84,6 +90,7 @@ extern "C" __global__ void rsi(const REAL* __restrict__ x, REAL* __restrict__ ou
     }
     gain /= nf; loss /= nf;
     PUT(0, n, rsi_of(gain, loss));
+    #pragma unroll 8
     for (int i = n + 1; i < B; i++) {
         double d = AT(x, i) - AT(x, i - 1);
         gain *= nf - 1.0; loss *= nf - 1.0;
@@ -108,6 +115,7 @@ extern "C" __global__ void macd(const REAL* __restrict__ x, REAL* __restrict__ o
     for (int i = slow - fast; i < slow; i++) ef += AT(x, i);
     ef /= (double)fast;
     PUT(0, slow - 1, ef - es);
+    #pragma unroll 8
     for (int i = slow; i < B; i++) {
         double v = AT(x, i);
         es += (v - es) * ks;
@@ -129,6 +137,7 @@ extern "C" __global__ void bollinger(const REAL* __restrict__ x, REAL* __restric
                                      int n, double kk) {
     TID
     double nf = (double)n, c = AT(x, 0), s1 = 0.0, s2 = 0.0;
+    #pragma unroll 8
     for (int i = 0; i < B; i++) {
         double d = AT(x, i) - c;
         s1 += d; s2 += d * d;
@@ -145,6 +154,7 @@ extern "C" __global__ void bollinger(const REAL* __restrict__ x, REAL* __restric
 extern "C" __global__ void zscore(const REAL* __restrict__ x, REAL* __restrict__ out, int S, int B, int n) {
     TID
     double nf = (double)n, c = AT(x, 0), s1 = 0.0, s2 = 0.0;
+    #pragma unroll 8
     for (int i = 0; i < B; i++) {
         double d = AT(x, i) - c;
         s1 += d; s2 += d * d;
@@ -171,6 +181,7 @@ extern "C" __global__ void atr(const REAL* __restrict__ h, const REAL* __restric
     for (int i = 1; i <= n; i++) sum += true_range(AT(h, i), AT(l, i), AT(x, i - 1));
     double a = sum / nf;
     PUT(0, n, a);
+    #pragma unroll 8
     for (int i = n + 1; i < B; i++) {
         a = (a * (nf - 1.0) + true_range(AT(h, i), AT(l, i), AT(x, i - 1))) / nf;
         PUT(0, i, a);
@@ -214,6 +225,7 @@ extern "C" __global__ void volatility(const REAL* __restrict__ x, REAL* __restri
     TID
     if (B > 0) PUT(0, 0, NANV);
     double nf = (double)n, s1 = 0.0, s2 = 0.0;
+    #pragma unroll 8
     for (int i = 1; i < B; i++) {
         double r = log(AT(x, i) / AT(x, i - 1));
         s1 += r; s2 += r * r;
@@ -233,6 +245,7 @@ extern "C" __global__ void vwap(const REAL* __restrict__ h, const REAL* __restri
                                 REAL* __restrict__ out, int S, int B, int n) {
     TID
     double pv = 0.0, vs = 0.0;
+    #pragma unroll 8
     for (int i = 0; i < B; i++) {
         double vol = AT(v, i);
         pv += (AT(h, i) + AT(l, i) + AT(x, i)) / 3.0 * vol;
@@ -255,6 +268,7 @@ extern "C" __global__ void obv(const REAL* __restrict__ x, const REAL* __restric
     TID
     double o = AT(v, 0);
     PUT(0, 0, o);
+    #pragma unroll 8
     for (int i = 1; i < B; i++) {
         double now = AT(x, i), prev = AT(x, i - 1);
         if (now > prev) o += AT(v, i); else if (now < prev) o -= AT(v, i);
@@ -268,6 +282,7 @@ extern "C" __global__ void corr(const REAL* __restrict__ x, const REAL* __restri
     TID
     if (B > 0) PUT(0, 0, NANV);
     double nf = (double)n, sa = 0.0, sb = 0.0, saa = 0.0, sbb = 0.0, sab = 0.0;
+    #pragma unroll 8
     for (int i = 1; i < B; i++) {
         double ra = AT(x, i) / AT(x, i - 1) - 1.0;
         double rb = (double)bench[i] / (double)bench[i - 1] - 1.0;

@@ -33,8 +33,9 @@ use crate::indicators::{Indicator, IndicatorValues};
 /// The kernels' CUDA C source (`REAL` is defined before it).
 pub const KERNELS: &str = include_str!("kernels.cu");
 
-/// Threads per block of the per-symbol kernels.
-const BLOCK: u32 = 128;
+/// Threads per block of the per-symbol kernels: one warp, so that even
+/// 10,000 symbols spread over every multiprocessor of a large GPU.
+const BLOCK: u32 = 32;
 
 /// Pooled device buffers of one element type, by length.
 pub type Buffers<T> = HashMap<usize, Vec<CudaSlice<T>>>;
@@ -397,28 +398,7 @@ impl CudaEngine {
         };
         let (si, bi) = (s as i32, b as i32);
         let c = field(Field::Close)?;
-        let p = |v: usize| v as i32;
-        let (name, ints, real): (&str, Vec<i32>, Option<f64>) = match *ind {
-            Indicator::Sma { period } => ("sma", vec![p(period)], None),
-            Indicator::Ema { period } => ("ema", vec![p(period)], None),
-            Indicator::Wma { period } => ("wma", vec![p(period)], None),
-            Indicator::Rsi { period } => ("rsi", vec![p(period)], None),
-            Indicator::Macd { fast, slow, signal } => {
-                ("macd", vec![p(fast), p(slow), p(signal)], None)
-            }
-            Indicator::Bollinger { period, k } => ("bollinger", vec![p(period)], Some(k)),
-            Indicator::Atr { period } => ("atr", vec![p(period)], None),
-            Indicator::Stoch { k, smooth, d } => ("stoch", vec![p(k), p(smooth), p(d)], None),
-            Indicator::Zscore { period } => ("zscore", vec![p(period)], None),
-            Indicator::Volatility { period, per_year } => (
-                "volatility",
-                vec![p(period)],
-                Some(per_year.map_or(1.0, |y| (y as f64).sqrt())),
-            ),
-            Indicator::Vwap { period } => ("vwap", vec![p(period.unwrap_or(0))], None),
-            Indicator::Obv => ("obv", vec![], None),
-            Indicator::Corr { period } => ("corr", vec![p(period)], None),
-        };
+        let (name, ints, real) = kernel_call(ind);
         let f = self.function::<T>(name)?;
         let mut l = self.stream.launch_builder(&f);
         // Inputs in the kernel's order.
@@ -474,5 +454,30 @@ impl CudaEngine {
         self.stream.synchronize().map_err(err)?;
         let secs = t0.elapsed().as_secs_f64();
         Ok(2.0 * (n * 4) as f64 * reps.max(1) as f64 / secs / 1e9)
+    }
+}
+
+/// The kernel that computes `ind`, its integer parameters (after the
+/// pointers and `S`, `B`) and its double parameter, if any.
+pub fn kernel_call(ind: &Indicator) -> (&'static str, Vec<i32>, Option<f64>) {
+    let p = |v: usize| v as i32;
+    match *ind {
+        Indicator::Sma { period } => ("sma", vec![p(period)], None),
+        Indicator::Ema { period } => ("ema", vec![p(period)], None),
+        Indicator::Wma { period } => ("wma", vec![p(period)], None),
+        Indicator::Rsi { period } => ("rsi", vec![p(period)], None),
+        Indicator::Macd { fast, slow, signal } => ("macd", vec![p(fast), p(slow), p(signal)], None),
+        Indicator::Bollinger { period, k } => ("bollinger", vec![p(period)], Some(k)),
+        Indicator::Atr { period } => ("atr", vec![p(period)], None),
+        Indicator::Stoch { k, smooth, d } => ("stoch", vec![p(k), p(smooth), p(d)], None),
+        Indicator::Zscore { period } => ("zscore", vec![p(period)], None),
+        Indicator::Volatility { period, per_year } => (
+            "volatility",
+            vec![p(period)],
+            Some(per_year.map_or(1.0, |y| (y as f64).sqrt())),
+        ),
+        Indicator::Vwap { period } => ("vwap", vec![p(period.unwrap_or(0))], None),
+        Indicator::Obv => ("obv", vec![], None),
+        Indicator::Corr { period } => ("corr", vec![p(period)], None),
     }
 }
