@@ -13,7 +13,10 @@
 //! | `<provider>_url` | `NEWS_<PROVIDER>_URL` | base URL of `newsapi`, `finnhub`, `alphavantage`, `edgar`, `gdelt`, `treasury`, `fred`, `boc`; setting one also enables a keyless provider |
 //! | `corpus` | `NEWS_CORPUS` | serve the embedded corpus (default: only when no live news source is configured) |
 //! | `cache_ttl` | `NEWS_CACHE_TTL` | how long a live answer is reused (default `5m`) |
+//! | `embed_model_dir` | `NEWS_EMBED_MODEL_DIR` | a sentence-embedding BERT directory (`config.json`, `model.safetensors`, `tokenizer.json` or `vocab.txt`; `scripts/fetch-models.sh` fetches all-MiniLM-L6-v2): `news_similar` and `news_search` with `semantic: true` use embeddings |
+//! | `sentiment_model_dir` | `NEWS_SENTIMENT_MODEL_DIR` | a BERT sequence classifier directory (e.g. FinBERT converted to safetensors; `id2label` with positive/negative): `news_sentiment` and `news_signal` score with it instead of the lexicon |
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use nt_mcp_core::BundleSettings;
@@ -43,6 +46,10 @@ pub struct NewsConfig {
     pub corpus: Option<bool>,
     /// Cache lifetime.
     pub cache_ttl: Duration,
+    /// Sentence-embedding model directory.
+    pub embed_model_dir: Option<PathBuf>,
+    /// Transformer sentiment model directory.
+    pub sentiment_model_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for NewsConfig {
@@ -59,6 +66,8 @@ impl std::fmt::Debug for NewsConfig {
             .field("urls", &self.urls)
             .field("corpus", &self.corpus)
             .field("cache_ttl", &self.cache_ttl)
+            .field("embed_model_dir", &self.embed_model_dir)
+            .field("sentiment_model_dir", &self.sentiment_model_dir)
             .finish()
     }
 }
@@ -124,6 +133,9 @@ impl NewsConfig {
                 .duration("cache_ttl", "NEWS_CACHE_TTL")
                 .map_err(cfg)?
                 .unwrap_or(Duration::from_secs(300)),
+            embed_model_dir: get("embed_model_dir", "NEWS_EMBED_MODEL_DIR").map(PathBuf::from),
+            sentiment_model_dir: get("sentiment_model_dir", "NEWS_SENTIMENT_MODEL_DIR")
+                .map(PathBuf::from),
         })
     }
 

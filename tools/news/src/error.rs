@@ -36,6 +36,10 @@ pub enum NewsError {
     /// A database failure (cache).
     #[error("news cache database: {0}")]
     Db(#[from] sqlx::Error),
+    /// A model directory (embeddings, transformer sentiment) could not be
+    /// loaded or run.
+    #[error("news model: {0}")]
+    Model(String),
     /// Bad input, naming the field.
     #[error("{field}: {rule}")]
     Invalid {
@@ -96,6 +100,10 @@ impl From<NewsError> for ToolError {
                 ToolError::upstream(message).with_hint("the source failed repeatedly; retry later")
             }
             NewsError::Db(e) => ToolError::internal(format!("news cache database: {e}")),
+            NewsError::Model(m) => ToolError::internal(format!("news model: {m}")).with_hint(
+                "check embed_model_dir / sentiment_model_dir (NEWS_EMBED_MODEL_DIR, NEWS_SENTIMENT_MODEL_DIR); \
+                 scripts/fetch-models.sh fetches all-MiniLM-L6-v2",
+            ),
             other => ToolError::upstream(other.to_string()),
         }
     }

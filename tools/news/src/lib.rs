@@ -10,6 +10,9 @@
 //! * [`dedup`]: canonical-URL and MinHash/LSH near-duplicate clustering;
 //! * [`relevance`]: ticker/alias match, recency decay, source weight;
 //! * [`sentiment`]: the finance lexicon scorer;
+//! * [`bert`]: a BERT encoder and classifier in candle with a WordPiece
+//!   tokenizer; [`embed`]: sentence embeddings; [`classify`]: transformer
+//!   sentiment; [`models`]: the configured models and their database cache;
 //! * [`signal`]: news volume and sentiment shocks per ticker;
 //! * [`rates`]: yield curves and series.
 //!
@@ -18,12 +21,16 @@
 
 pub mod aggregate;
 pub mod article;
+pub mod bert;
 pub mod cache;
+pub mod classify;
 pub mod clients;
 pub mod config;
 pub mod corpus;
 pub mod dedup;
+pub mod embed;
 pub mod error;
+pub mod models;
 pub mod rates;
 pub mod relevance;
 mod resources;
@@ -52,6 +59,7 @@ use crate::clients::newsapi::NewsApi;
 use crate::clients::rss::{DEFAULT_FEEDS, RssFeed};
 use crate::clients::treasury::Treasury;
 use crate::corpus::CorpusSource;
+use crate::models::Models;
 use crate::source::{NewsSource, Tracked};
 use crate::symbols::SymbolTable;
 
@@ -61,10 +69,16 @@ pub use tools::inputs::*;
 
 /// The bundle's migrations (`migrations/news`).
 pub fn migrations() -> Vec<Migration> {
-    vec![Migration::portable(
-        "news/0001_news",
-        include_str!("../../../migrations/news/0001_news.sql"),
-    )]
+    vec![
+        Migration::portable(
+            "news/0001_news",
+            include_str!("../../../migrations/news/0001_news.sql"),
+        ),
+        Migration::portable(
+            "news/0002_news_vectors",
+            include_str!("../../../migrations/news/0002_news_vectors.sql"),
+        ),
+    ]
 }
 
 /// The news bundle: its sources, the rates providers and the symbol table.
@@ -80,6 +94,8 @@ pub struct NewsBundle {
     pub fred: Option<Fred>,
     /// Bank of Canada Valet client.
     pub boc: Option<Valet>,
+    /// Embedding and transformer sentiment models, when configured.
+    pub models: Arc<Models>,
 }
 
 impl NewsBundle {
@@ -133,6 +149,10 @@ impl NewsBundle {
                 live.push(Box::new(RssFeed::new(&n, &u)?));
             }
         }
+        let models = Arc::new(Models::new(
+            c.embed_model_dir.clone(),
+            c.sentiment_model_dir.clone(),
+        )?);
         let corpus = c.corpus.unwrap_or(live.is_empty());
         let mut sources: Vec<Arc<Tracked>> = Vec::new();
         if corpus {
@@ -158,6 +178,7 @@ impl NewsBundle {
                 .keyless("boc")
                 .then(|| Valet::new(&url("boc", clients::boc::DEFAULT_BASE)))
                 .transpose()?,
+            models,
         })
     }
 
@@ -175,7 +196,14 @@ impl NewsBundle {
             treasury: None,
             fred: None,
             boc: None,
+            models: Arc::new(Models::default()),
         }
+    }
+
+    /// The same bundle with these models (tests, embedding).
+    pub fn with_models(mut self, models: Models) -> Self {
+        self.models = Arc::new(models);
+        self
     }
 
     /// Whether the corpus is the only source (answers then use its as-of

@@ -27,13 +27,28 @@ A finance lexicon written for this project (words and phrases valued -3 to +3). 
 before a term multiplies it by -0.74; intensifiers and dampeners within two words before (or an -ly adverb \
 right after) scale it ×0.5 to ×1.5. The sum s is normalised to s/sqrt(s²+15). Per ticker, stories in the \
 window are averaged weighted by relevance. Alpha Vantage's own score is shown beside it when given.\n\n\
+### Transformer sentiment\n\
+When a sentiment model directory is configured (`sentiment_model_dir` / NEWS_SENTIMENT_MODEL_DIR: a Hugging \
+Face BertForSequenceClassification in `model.safetensors` with `config.json` and `tokenizer.json` or \
+`vocab.txt`, e.g. FinBERT), each story's title + summary is tokenized (BERT WordPiece, at most 256 tokens), run \
+through the BERT encoder in candle on the CPU, the pooler (tanh of a dense layer on [CLS]) and the classifier; \
+score = P(positive) − P(negative) from the softmax, labels from `id2label`. `news_sentiment` and `news_signal` \
+then say `method: transformer:<model>` (else `lexicon`); the lexicon score is shown beside it. Outputs are \
+kept in the database per model and text.\n\n\
 ## Signals\n\
 volume_z = (stories in the last 24 h − mean per earlier day) / max(sd, 0.5); sentiment_shock = (mean sentiment \
 today − earlier mean) / max(earlier sd, 0.25). long when volume_z ≥ threshold and shock ≥ 1, short when shock \
 ≤ −1. A suggestion is a paper order and its reason; nothing is placed.\n\n\
-## Similar stories\n\
-Lexical, until embeddings exist: Jaccard similarity of content-word sets averaged with that of word \
-3-shingles.\n";
+## Similar stories and semantic search\n\
+With an embedding model (`embed_model_dir` / NEWS_EMBED_MODEL_DIR; all-MiniLM-L6-v2, fetched by \
+scripts/fetch-models.sh): title + summary are tokenized (BERT WordPiece, uncased, at most 256 tokens), run \
+through the 6-layer BERT encoder in candle (batches of 32 on the CPU), mean-pooled over the attention mask and \
+L2-normalised, as sentence-transformers does (checked against an independent numpy implementation to 1e-4). \
+Similarity is the cosine of two vectors (-1 to 1; default floor 0.3). Vectors are kept in the database \
+(`news_vectors`, per model and text hash, 30 days), so a story is embedded once. `news_similar` then answers \
+`method: embeddings`; `news_search` with `semantic: true` ranks the window's stories by the cosine of query and \
+story (`method: embeddings:<model>`). Without a model, `news_similar` is lexical (`method: lexical`): Jaccard \
+similarity of content-word sets averaged with that of word 3-shingles.\n";
 
 /// The source list, with what is configured now.
 fn source_list(b: &NewsBundle) -> String {
@@ -85,7 +100,7 @@ pub(crate) fn resources() -> Vec<ResourceSpec> {
             uri: "news://scoring".into(),
             name: "How news scores are made".into(),
             description:
-                "Dedup, relevance, lexicon sentiment, signals and similarity, with their formulas."
+                "Dedup, relevance, lexicon and transformer sentiment, signals, embeddings and similarity, with their formulas."
                     .into(),
             mime_type: "text/markdown".into(),
         },

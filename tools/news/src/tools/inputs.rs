@@ -32,6 +32,11 @@ pub struct SearchInput {
     /// Recency half-life, hours (default 24).
     #[serde(default)]
     pub half_life_hours: Option<f64>,
+    /// Rank by meaning instead of words: the query's embedding against
+    /// each story's (cosine), over every story in the window (and tickers);
+    /// needs an embedding model (`NEWS_EMBED_MODEL_DIR`).
+    #[serde(default)]
+    pub semantic: bool,
 }
 
 /// Input of `news_latest`.
@@ -112,9 +117,14 @@ pub struct SimilarInput {
     /// Stories to return (default 5).
     #[serde(default)]
     pub limit: Option<u32>,
-    /// Lowest similarity returned (0-1, default 0.05).
+    /// Lowest similarity returned (0-1, default 0.05 lexical, 0.3
+    /// embeddings).
     #[serde(default)]
     pub min_similarity: Option<f64>,
+    /// `auto` (embeddings when a model is configured, else lexical),
+    /// `embeddings` or `lexical`.
+    #[serde(default)]
+    pub method: Option<String>,
 }
 
 /// Input of `news_sources`.

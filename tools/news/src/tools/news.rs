@@ -23,15 +23,17 @@ pub(crate) fn routes() -> Vec<Route<NewsBundle>> {
             "news_search",
             "Search news from every configured source at once, merged and deduplicated (a story carried by many \
              outlets is one item listing them), ranked by relevance (ticker/alias match, recency, source weight). \
-             `explain: true` returns the parts of each score. Answers say which sources answered \
-             (`corpus` is the embedded corpus).",
+             `explain: true` returns the parts of each score. `semantic: true` ranks by meaning instead \
+             (embedding cosine of query and story; needs an embedding model). Answers say which sources \
+             answered (`corpus` is the embedded corpus) and the ranking `method`.",
             search,
         ),
         route("news_latest", "The newest deduplicated stories, optionally for some tickers.", latest),
         route(
             "news_similar",
-            "Stories similar to an article (by id) or a text: lexical similarity (content words and word \
-             3-shingles, Jaccard) until embeddings exist.",
+            "Stories similar to an article (by id) or a text: cosine similarity of sentence embeddings \
+             (title + summary) when an embedding model is configured, else lexical similarity (content \
+             words and word 3-shingles, Jaccard); the answer's `method` says which.",
             similar,
         )
         .cpu_heavy(),
@@ -113,10 +115,17 @@ async fn search(
         return Err(ToolError::invalid("query", "give a query or tickers")
             .with_hint("news_latest lists everything"));
     }
+    if input.semantic && text.is_none() {
+        return Err(ToolError::invalid("query", "semantic search needs a query"));
+    }
+    if input.semantic && !b.models.has_embedder() {
+        return Err(no_embedder("semantic"));
+    }
     let now = now_ms(&b, input.as_of.as_deref(), &ctx)?;
     let (from_ms, to_ms) = window(now, hours);
     let q = NewsQuery {
-        text: text.clone(),
+        // Semantic search asks for the whole window and ranks by meaning.
+        text: if input.semantic { None } else { text.clone() },
         tickers: tickers.clone(),
         from_ms,
         to_ms,
@@ -126,39 +135,66 @@ async fn search(
     let cfg = RelevanceConfig {
         half_life_hours: half,
     };
-    let mut scored: Vec<_> = g
-        .stories(&DedupConfig::default())
+    let stories = g.stories(&DedupConfig::default());
+    let sims: Option<Vec<f64>> = if input.semantic {
+        let probe = text.clone().unwrap_or_default();
+        Some(story_cosines(&b, &ctx, &probe, &stories).await?)
+    } else {
+        None
+    };
+    let mut scored: Vec<_> = stories
         .into_iter()
-        .map(|s| {
-            let r = score(&s, &tickers, text.as_deref(), now, &b.symbols, &cfg);
-            (s, r)
+        .enumerate()
+        .map(|(i, s)| {
+            let r = match &sims {
+                // Tickers and recency still count; the query's words do not.
+                Some(_) => score(&s, &tickers, None, now, &b.symbols, &cfg),
+                None => score(&s, &tickers, text.as_deref(), now, &b.symbols, &cfg),
+            };
+            let key = sims.as_ref().map_or(r.score, |v| v[i]);
+            (s, r, key)
         })
         .collect();
     scored.sort_by(|a, b| {
-        b.1.score
-            .total_cmp(&a.1.score)
+        b.2.total_cmp(&a.2)
             .then(b.0.article.published_ms.cmp(&a.0.article.published_ms))
     });
     let total = scored.len();
     scored.truncate(limit as usize);
     let source = g.answered_by();
+    let method = match (&sims, b.models.embed_name()) {
+        (Some(_), Some(m)) => format!("embeddings:{m}"),
+        _ => "relevance".to_string(),
+    };
     let mut text_out = format!(
-        "{total} stories from {} articles (source: {source}); top {}:\n",
+        "{total} stories from {} articles (source: {source}; ranked by {method}); top {}:\n",
         g.articles.len(),
         scored.len()
     );
-    for (s, r) in &scored {
-        text_out.push_str(&story_line(s, &format!(" | relevance {:.3}", r.score)));
+    for (s, r, k) in &scored {
+        let extra = if sims.is_some() {
+            format!(" | similarity {k:.3}")
+        } else {
+            format!(" | relevance {:.3}", r.score)
+        };
+        text_out.push_str(&story_line(s, &extra));
         text_out.push('\n');
     }
     Ok(ToolOutput::new(
         text_out,
         json!({
             "source": source,
+            "method": method,
             "as_of": format_iso_ms(now),
             "articles": g.articles.len(),
             "stories_total": total,
-            "stories": scored.iter().map(|(s, r)| story_json(s, Some(r), input.explain)).collect::<Vec<_>>(),
+            "stories": scored.iter().map(|(s, r, k)| {
+                let mut v = story_json(s, Some(r), input.explain);
+                if sims.is_some() {
+                    v["similarity"] = json!(k);
+                }
+                v
+            }).collect::<Vec<_>>(),
             "runs": g.runs,
         }),
     ))
@@ -208,6 +244,40 @@ const STOP: &[&str] = &[
     "after", "than", "but", "up",
 ];
 
+/// The error when embeddings are asked for without a model.
+fn no_embedder(field: &str) -> ToolError {
+    ToolError::invalid(field, "embeddings need an embedding model").with_hint(
+        "set NEWS_EMBED_MODEL_DIR (or embed_model_dir) to the directory scripts/fetch-models.sh prints",
+    )
+}
+
+/// What is embedded of an article: its title and summary.
+pub(crate) fn embed_text(a: &crate::article::Article) -> String {
+    format!("{}. {}", a.title, a.summary)
+}
+
+/// Cosine similarity of `probe` with each story (embeddings through the
+/// database cache).
+async fn story_cosines(
+    b: &NewsBundle,
+    ctx: &ToolCtx,
+    probe: &str,
+    stories: &[crate::dedup::Story],
+) -> Result<Vec<f64>, ToolError> {
+    let mut texts: Vec<String> = Vec::with_capacity(stories.len() + 1);
+    texts.push(probe.to_string());
+    texts.extend(stories.iter().map(|s| embed_text(&s.article)));
+    let v = b
+        .models
+        .embed(&ctx.store, &texts, ctx.clock.now_ms())
+        .await?
+        .ok_or_else(|| no_embedder("method"))?;
+    Ok(v[1..]
+        .iter()
+        .map(|e| crate::embed::cosine(&v[0], e))
+        .collect())
+}
+
 fn content_words(text: &str) -> Vec<u64> {
     let mut w: Vec<u64> = words(text)
         .into_iter()
@@ -226,7 +296,18 @@ async fn similar(
 ) -> Result<ToolOutput, ToolError> {
     let limit = bounded("limit", input.limit, 5, 1, 50)?;
     let hours = bounded("since_hours", input.since_hours, 720, 1, 24 * 365)?;
-    let min = input.min_similarity.unwrap_or(0.05);
+    let use_embeddings = match input.method.as_deref().map(str::trim).unwrap_or("auto") {
+        "auto" | "" => b.models.has_embedder(),
+        "embeddings" if b.models.has_embedder() => true,
+        "embeddings" => return Err(no_embedder("method")),
+        "lexical" => false,
+        _ => {
+            return Err(ToolError::invalid("method", "auto, embeddings or lexical"));
+        }
+    };
+    let min = input
+        .min_similarity
+        .unwrap_or(if use_embeddings { 0.3 } else { 0.05 });
     if !(0.0..=1.0).contains(&min) {
         return Err(ToolError::invalid("min_similarity", "between 0 and 1"));
     }
@@ -249,7 +330,12 @@ async fn similar(
                     ToolError::not_found(format!("no article `{id}` in the window"))
                         .with_field("article_id")
                 })?;
-            (s.article.text(), Some(s.article.id.clone()))
+            let t = if use_embeddings {
+                embed_text(&s.article)
+            } else {
+                s.article.text()
+            };
+            (t, Some(s.article.id.clone()))
         }
         (None, Some(t)) if !t.trim().is_empty() => (t.clone(), None),
         _ => {
@@ -259,22 +345,42 @@ async fn similar(
             ));
         }
     };
-    let (pw, ps) = (content_words(&probe), shingles(&probe, 3));
+    let sims: Vec<f64> = if use_embeddings {
+        story_cosines(&b, &ctx, &probe, &stories).await?
+    } else {
+        let (pw, ps) = (content_words(&probe), shingles(&probe, 3));
+        stories
+            .iter()
+            .map(|s| {
+                let t = s.article.text();
+                0.5 * jaccard(&pw, &content_words(&t)) + 0.5 * jaccard(&ps, &shingles(&t, 3))
+            })
+            .collect()
+    };
     let mut ranked: Vec<(f64, &crate::dedup::Story)> = stories
         .iter()
-        .filter(|s| probe_id.as_ref() != Some(&s.article.id))
-        .map(|s| {
-            let t = s.article.text();
-            let sim = 0.5 * jaccard(&pw, &content_words(&t)) + 0.5 * jaccard(&ps, &shingles(&t, 3));
-            (sim, s)
-        })
+        .zip(sims)
+        .filter(|(s, _)| probe_id.as_ref() != Some(&s.article.id))
+        .map(|(s, sim)| (sim, s))
         .filter(|(sim, _)| *sim >= min)
         .collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
     ranked.truncate(limit as usize);
     let source = g.answered_by();
+    let (method, how) = if use_embeddings {
+        let m = b.models.embed_name().unwrap_or_default();
+        (
+            "embeddings".to_string(),
+            format!("cosine of {m} sentence embeddings of title + summary"),
+        )
+    } else {
+        (
+            "lexical".to_string(),
+            "0.5 * Jaccard(content words) + 0.5 * Jaccard(word 3-shingles)".to_string(),
+        )
+    };
     let mut text = format!(
-        "{} similar stories (lexical similarity; source: {source}):\n",
+        "{} similar stories ({method} similarity; source: {source}):\n",
         ranked.len()
     );
     for (sim, s) in &ranked {
@@ -285,7 +391,9 @@ async fn similar(
         text,
         json!({
             "source": source,
-            "method": "lexical: 0.5 * Jaccard(content words) + 0.5 * Jaccard(word 3-shingles)",
+            "method": method,
+            "model": use_embeddings.then(|| b.models.embed_name()).flatten(),
+            "similarity": how,
             "stories": ranked.iter().map(|(sim, s)| {
                 let mut v = story_json(s, None, false);
                 v["similarity"] = json!(sim);

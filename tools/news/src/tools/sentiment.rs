@@ -21,8 +21,10 @@ pub(crate) fn routes() -> Vec<Route<NewsBundle>> {
     vec![
         route(
             "news_sentiment",
-            "Lexicon sentiment (finance words and phrases, negation, intensifiers; -1 to 1) per deduplicated story \
-             and per ticker over a window (relevance-weighted mean, counts by label), or of one `text`.",
+            "Sentiment (-1 to 1) per deduplicated story and per ticker over a window (relevance-weighted mean, \
+             counts by label), or of one `text`: a transformer classifier, P(positive) - P(negative), when a \
+             sentiment model is configured, else the finance lexicon (words and phrases, negation, \
+             intensifiers). `method` says which (`lexicon` or `transformer:<model>`).",
             news_sentiment,
         ),
         route(
@@ -45,6 +47,21 @@ async fn news_sentiment(
             return Err(ToolError::invalid("text", "give either text or tickers"));
         }
         let s = sentiment(t);
+        if let Some((model, p)) = b
+            .models
+            .sentiment_probs(&ctx.store, &[t.to_string()], ctx.clock.now_ms())
+            .await?
+        {
+            let sc = model.scored(&p[0]);
+            let method = format!("transformer:{}", model.name());
+            return Ok(ToolOutput::new(
+                format!(
+                    "sentiment {:+.3} ({}) by {method}; lexicon {:+.3}",
+                    sc.score, sc.label, s.score
+                ),
+                json!({"source": method, "method": method, "sentiment": sc, "lexicon": s}),
+            ));
+        }
         return Ok(ToolOutput::new(
             format!(
                 "sentiment {:+.3} ({}) from {} terms (source: lexicon)",
@@ -52,7 +69,7 @@ async fn news_sentiment(
                 s.label,
                 s.hits.len()
             ),
-            json!({"source": "lexicon", "sentiment": s}),
+            json!({"source": "lexicon", "method": "lexicon", "sentiment": s}),
         ));
     }
     let tickers = resolve(&b, "tickers", &input.tickers)?;
@@ -73,22 +90,36 @@ async fn news_sentiment(
     let stories = g.stories(&DedupConfig::default());
     let cfg = RelevanceConfig::default();
     let mut per = Vec::new();
+    let relevant: Vec<Vec<(usize, crate::relevance::Relevance)>> = tickers
+        .iter()
+        .map(|t| {
+            stories
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    (
+                        i,
+                        score(s, std::slice::from_ref(t), None, now, &b.symbols, &cfg),
+                    )
+                })
+                .filter(|(_, r)| r.tickers.first().is_some_and(|m| m.strength > 0.0))
+                .collect()
+        })
+        .collect();
+    let mut wanted: Vec<usize> = relevant.iter().flatten().map(|(i, _)| *i).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let scores = story_sentiments(&b, &ctx, &stories, &wanted).await?;
     let mut text = format!(
-        "Sentiment over {hours} h to {} (source: {}):\n",
+        "Sentiment over {hours} h to {} (source: {}; method: {}):\n",
         format_iso_ms(now),
-        g.answered_by()
+        g.answered_by(),
+        scores.method
     );
-    for t in &tickers {
-        let mut rows: Vec<_> = stories
-            .iter()
-            .map(|s| {
-                (
-                    s,
-                    score(s, std::slice::from_ref(t), None, now, &b.symbols, &cfg),
-                )
-            })
-            .filter(|(_, r)| r.tickers.first().is_some_and(|m| m.strength > 0.0))
-            .map(|(s, r)| (s, r.clone(), sentiment(&s.article.text())))
+    for (t, rel) in tickers.iter().zip(relevant) {
+        let mut rows: Vec<_> = rel
+            .into_iter()
+            .map(|(i, r)| (&stories[i], r, scores.get(i)))
             .collect();
         let (mut wsum, mut w) = (0.0, 0.0);
         let (mut pos, mut neg, mut neu) = (0, 0, 0);
@@ -120,12 +151,20 @@ async fn news_sentiment(
             "negative": neg,
             "neutral": neu,
             "provider_sentiment": (!provider.is_empty()).then(|| provider.iter().sum::<f64>() / provider.len() as f64),
-            "top": rows.iter().take(top).map(|(s, r, _)| story_json(s, Some(r), true)).collect::<Vec<_>>(),
+            "top": rows.iter().take(top).map(|(s, r, se)| {
+                let mut v = story_json(s, Some(r), true);
+                if scores.transformer {
+                    v["lexicon_sentiment"] = v["sentiment"].clone();
+                    v["sentiment"] = json!(se.score);
+                    v["sentiment_label"] = json!(se.label);
+                }
+                v
+            }).collect::<Vec<_>>(),
         }));
     }
     Ok(ToolOutput::new(
         text,
-        json!({"source": g.answered_by(), "as_of": format_iso_ms(now), "window_hours": hours, "tickers": per}),
+        json!({"source": g.answered_by(), "method": scores.method, "as_of": format_iso_ms(now), "window_hours": hours, "tickers": per}),
     ))
 }
 
@@ -160,16 +199,35 @@ async fn news_signal(
         format_iso_ms(now),
         g.answered_by()
     );
-    for t in &tickers {
-        let points: Vec<(i64, f64)> = stories
-            .iter()
-            .filter(|s| {
-                score(s, std::slice::from_ref(t), None, now, &b.symbols, &cfg)
+    let relevant: Vec<Vec<usize>> = tickers
+        .iter()
+        .map(|t| {
+            (0..stories.len())
+                .filter(|&i| {
+                    score(
+                        &stories[i],
+                        std::slice::from_ref(t),
+                        None,
+                        now,
+                        &b.symbols,
+                        &cfg,
+                    )
                     .tickers
                     .first()
                     .is_some_and(|m| m.strength >= 0.6)
-            })
-            .map(|s| (s.article.published_ms, sentiment(&s.article.text()).score))
+                })
+                .collect()
+        })
+        .collect();
+    let mut wanted: Vec<usize> = relevant.iter().flatten().copied().collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let scores = story_sentiments(&b, &ctx, &stories, &wanted).await?;
+    text.push_str(&format!("(sentiment method: {})\n", scores.method));
+    for (t, rel) in tickers.iter().zip(relevant) {
+        let points: Vec<(i64, f64)> = rel
+            .iter()
+            .map(|&i| (stories[i].article.published_ms, scores.get(i).score))
             .collect();
         let sig = signal(t, &points, now, lookback as usize, z);
         text.push_str(&format!(
@@ -188,6 +246,88 @@ async fn news_signal(
     }
     Ok(ToolOutput::new(
         text,
-        json!({"source": g.answered_by(), "as_of": format_iso_ms(now), "lookback_days": lookback, "z_threshold": z, "signals": out}),
+        json!({"source": g.answered_by(), "sentiment_method": scores.method, "as_of": format_iso_ms(now), "lookback_days": lookback, "z_threshold": z, "signals": out}),
     ))
+}
+
+/// One story's sentiment as the tools use it.
+#[derive(Debug, Clone)]
+struct StorySentiment {
+    score: f64,
+    label: &'static str,
+}
+
+/// Sentiment of some stories by index, and the method that scored them.
+struct Scores {
+    method: String,
+    transformer: bool,
+    by_story: std::collections::HashMap<usize, StorySentiment>,
+}
+
+impl Scores {
+    fn get(&self, i: usize) -> StorySentiment {
+        self.by_story.get(&i).cloned().unwrap_or(StorySentiment {
+            score: 0.0,
+            label: "neutral",
+        })
+    }
+}
+
+/// Scores stories `wanted` (indices into `stories`): the transformer
+/// classifier over title + summary when configured (batched, through the
+/// database cache), else the lexicon over the whole text.
+async fn story_sentiments(
+    b: &NewsBundle,
+    ctx: &ToolCtx,
+    stories: &[crate::dedup::Story],
+    wanted: &[usize],
+) -> Result<Scores, ToolError> {
+    if b.models.has_sentiment() {
+        let texts: Vec<String> = wanted
+            .iter()
+            .map(|&i| super::news::embed_text(&stories[i].article))
+            .collect();
+        if let Some((model, probs)) = b
+            .models
+            .sentiment_probs(&ctx.store, &texts, ctx.clock.now_ms())
+            .await?
+        {
+            let by_story = wanted
+                .iter()
+                .zip(&probs)
+                .map(|(&i, p)| {
+                    let s = model.scored(p);
+                    (
+                        i,
+                        StorySentiment {
+                            score: s.score,
+                            label: s.label,
+                        },
+                    )
+                })
+                .collect();
+            return Ok(Scores {
+                method: format!("transformer:{}", model.name()),
+                transformer: true,
+                by_story,
+            });
+        }
+    }
+    Ok(Scores {
+        method: "lexicon".into(),
+        transformer: false,
+        by_story: wanted
+            .iter()
+            .map(|&i| {
+                let s = sentiment(&stories[i].article.text());
+                (
+                    i,
+                    StorySentiment {
+                        score: s.score,
+                        label: s.label,
+                    },
+                )
+            })
+            .collect(),
+    })
 }
