@@ -61,7 +61,7 @@ pub struct NeuralBundle {
     pub limits: Limits,
     /// Folder `csv_path` names files in (none: `csv_path` is refused).
     pub data_dir: Option<PathBuf>,
-    /// Loaded models by (name, version, device).
+    /// Loaded models by (name, version, device/weights SHA-256).
     cache: Mutex<HashMap<(String, i64, String), Arc<Trained>>>,
 }
 

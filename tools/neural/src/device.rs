@@ -66,6 +66,14 @@ pub enum Precision {
 }
 
 impl Precision {
+    /// Name as stored and shown (`f32`, `bf16`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        }
+    }
+
     /// The candle dtype.
     pub fn dtype(self) -> DType {
         match self {

@@ -134,7 +134,7 @@ pub async fn save(
             architecture: tr.model.arch.as_str().to_string(),
             hyper: serde_json::to_value(&tr.model.hyper)
                 .map_err(|e| NeuralError::Corrupt(e.to_string()))?,
-            precision: precision_name(tr.precision).into(),
+            precision: tr.precision.as_str().into(),
             device: device.to_string(),
             data: data.clone(),
             metrics: tr.metrics.clone(),
@@ -188,13 +188,6 @@ pub async fn save(
     Err(NeuralError::Corrupt(format!(
         "could not allocate a version of `{name}` after 5 tries (concurrent saves)"
     )))
-}
-
-fn precision_name(p: Precision) -> &'static str {
-    match p {
-        Precision::F32 => "f32",
-        Precision::Bf16 => "bf16",
-    }
 }
 
 const SUMMARY_COLS: &str = "name, version, architecture, hyper, precision, device, data_digest, data_source, data_points, metrics, history, params, weights_sha256, created_ms, created_by, LENGTH(weights) AS weights_len";

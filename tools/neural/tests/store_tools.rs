@@ -155,6 +155,45 @@ async fn tools_on(store: Store) {
         .collect();
     assert_eq!(versions, vec![2, 1]);
     assert!(list["models"][0]["weights_bytes"].as_u64().unwrap() > 1000);
+    // Another server process on the same database deletes v2 and trains a
+    // new model that gets the number 2 again: this one must not serve its
+    // cached v2.
+    let p = ok(
+        &r,
+        &ctx,
+        "neural_predict",
+        json!({"name": "sea", "version": 2}),
+    )
+    .await;
+    assert_eq!(p["model"]["architecture"], "nhits");
+    let other = router(NeuralBundle::default());
+    ok(
+        &other,
+        &ctx,
+        "neural_model_delete",
+        json!({"name": "sea", "version": 2}),
+    )
+    .await;
+    let gru = json!({"input_size": 12, "horizon": 12, "hidden": 4, "epochs": 1, "holdout": 12});
+    let t3 = ok(
+        &other,
+        &ctx,
+        "neural_train",
+        json!({"name": "sea", "architecture": "gru", "series": {"values": y}, "hyper": gru}),
+    )
+    .await;
+    assert_eq!(t3["model"]["version"], 2);
+    let p = ok(
+        &r,
+        &ctx,
+        "neural_predict",
+        json!({"name": "sea", "version": 2}),
+    )
+    .await;
+    assert_eq!(
+        p["model"]["architecture"], "gru",
+        "served a stale cached model"
+    );
     ok(
         &r,
         &ctx,

@@ -74,17 +74,33 @@ pub(crate) fn check_limits(b: &NeuralBundle, arch: Architecture, h: &Hyper) -> R
     Ok(())
 }
 
-/// The latest version of `name`, or `version` itself when it is given.
-async fn version_of(ctx: &ToolCtx, name: &str, version: Option<i64>) -> Result<i64> {
-    if let Some(v) = version {
-        return Ok(v);
-    }
-    let max: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(version) FROM neural_models WHERE name = $1")
+/// The version of `name` (`version`, or the latest) and its weights'
+/// SHA-256 (which keys the cache, so a version number reused after a delete,
+/// or changed by another server process, is never served stale).
+async fn version_of(ctx: &ToolCtx, name: &str, version: Option<i64>) -> Result<(i64, String)> {
+    let row: Option<(i64, String)> = match version {
+        Some(v) => {
+            sqlx::query_as(
+                "SELECT version, weights_sha256 FROM neural_models WHERE name = $1 AND version = $2",
+            )
             .bind(name)
-            .fetch_one(ctx.store.pool())
-            .await?;
-    max.ok_or_else(|| NeuralError::NotFound(format!("no model `{name}`")))
+            .bind(v)
+            .fetch_optional(ctx.store.pool())
+            .await?
+        }
+        None => {
+            sqlx::query_as(
+                "SELECT version, weights_sha256 FROM neural_models WHERE name = $1 ORDER BY version DESC LIMIT 1",
+            )
+            .bind(name)
+            .fetch_optional(ctx.store.pool())
+            .await?
+        }
+    };
+    row.ok_or_else(|| match version {
+        Some(v) => NeuralError::NotFound(format!("no model `{name}` version {v}")),
+        None => NeuralError::NotFound(format!("no model `{name}`")),
+    })
 }
 
 /// Loads `name` (at `version`, default the latest) onto `device`, from the
@@ -98,8 +114,8 @@ pub(crate) async fn load_cached(
     device_name: &str,
 ) -> Result<(i64, Arc<Trained>)> {
     check_name(name)?;
-    let v = version_of(ctx, name, version).await?;
-    let key = (name.to_string(), v, device_name.to_string());
+    let (v, sha) = version_of(ctx, name, version).await?;
+    let key = (name.to_string(), v, format!("{device_name}/{sha}"));
     if let Some(t) = b.cached(&key) {
         return Ok((v, t));
     }

@@ -66,15 +66,20 @@ async fn list(
     } else {
         rows.iter()
             .map(|r| {
+                let score = if r.architecture == "momentum" {
+                    format!(
+                        "accuracy {} vs baseline {}",
+                        r.metrics["accuracy"], r.metrics["baseline_accuracy"]
+                    )
+                } else {
+                    format!(
+                        "MASE {} vs naive {}",
+                        r.metrics["model"]["mase"], r.metrics["naive"]["mase"]
+                    )
+                };
                 format!(
-                    "{} v{} {} ({} weights, {}), MASE {} vs naive {}",
-                    r.name,
-                    r.version,
-                    r.architecture,
-                    r.params,
-                    r.precision,
-                    r.metrics["model"]["mase"],
-                    r.metrics["naive"]["mase"]
+                    "{} v{} {} ({} weights, {}), {score}",
+                    r.name, r.version, r.architecture, r.params, r.precision
                 )
             })
             .collect::<Vec<_>>()

@@ -136,14 +136,14 @@ async fn handle(
     let first = trained.history.first().copied();
     let last = trained.history.last().copied();
     let text = format!(
-        "Trained `{}` v{} ({}, {} weights) on {} points in {:.1} s on {device_name} ({:?}); loss {:.5} -> {:.5}. Holdout: {}",
+        "Trained `{}` v{} ({}, {} weights) on {} points in {:.1} s on {device_name} ({}); loss {:.5} -> {:.5}. Holdout: {}",
         rec.name,
         rec.version,
         rec.architecture,
         rec.params,
         data.points,
         train_ms as f64 / 1000.0,
-        precision,
+        precision.as_str(),
         first.map_or(f64::NAN, |e| e.train),
         last.map_or(f64::NAN, |e| e.train),
         trained.metrics
