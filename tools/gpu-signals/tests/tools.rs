@@ -137,6 +137,26 @@ async fn signals_fire_at_known_bars_and_ranking_orders_symbols() {
         json!([{"bar": 3, "value": -1}, {"bar": 5, "value": 1}, {"bar": 6, "value": 1}])
     );
 
+    // Mean reversion: 20 flat bars, a drop to 90 (z = -4.36), back to 100.
+    let mut m = vec![100.0; 20];
+    m.extend([90.0, 100.0]);
+    let out = ok(
+        &r,
+        &ctx,
+        "signals_generate",
+        json!({"data": {"series": [closes(&m, "M")]}, "last_n": 22,
+               "signals": [{"type": "mean_reversion", "period": 20, "entry": 2.0, "exit": 0.5}]}),
+    )
+    .await;
+    let d = &out["symbols"][0]["signals"][0]["detail"];
+    assert_eq!(
+        d["events"],
+        json!([{"bar": 20, "action": "enter_long"}, {"bar": 21, "action": "exit_long"}]),
+        "{d}"
+    );
+    let z = d["zscore_last"].as_f64().unwrap();
+    assert!((z - 0.5 / 4.75f64.sqrt()).abs() < 1e-12, "{z}");
+
     // Rank by the last close: C > A > B.
     let out = ok(
         &r,
