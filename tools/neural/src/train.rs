@@ -616,3 +616,32 @@ pub fn evaluate_momentum(
     m["holdout"] = json!(holdout);
     Ok(m)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate_linearly() {
+        let xs = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile(&xs, 0.5), Some(2.5));
+        assert_eq!(quantile(&xs, 0.0), Some(1.0));
+        assert_eq!(quantile(&xs, 1.0), Some(4.0));
+        // pos = 0.05 · 3 = 0.15 -> 1.15
+        assert!((quantile(&xs, 0.05).unwrap() - 1.15).abs() < 1e-12);
+        assert_eq!(quantile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn classification_scores_by_hand() {
+        // p = [0.9, 0.2, 0.6], y = [1, 0, 0]: right, right, wrong -> 2/3.
+        // Brier (0.01 + 0.04 + 0.36) / 3; log loss -(ln .9 + ln .8 + ln .4) / 3.
+        let m = classification_scores(&[0.9, 0.2, 0.6], &[1.0, 0.0, 0.0], 0.7);
+        assert!((m["accuracy"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        assert!((m["brier"].as_f64().unwrap() - 0.41 / 3.0).abs() < 1e-12);
+        let ll = -(0.9f64.ln() + 0.8f64.ln() + 0.4f64.ln()) / 3.0;
+        assert!((m["log_loss"].as_f64().unwrap() - ll).abs() < 1e-12);
+        // Majority up in training -> "always up" is right once in three.
+        assert!((m["baseline_accuracy"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12);
+    }
+}

@@ -349,6 +349,17 @@ async fn csv_and_synthetic_sources_and_inference_latency() {
     let p = ok(&r, &ctx, "neural_predict", json!({"name": "syn"})).await;
     let pu = p["probability_up"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&pu));
+    let ev = ok(
+        &r,
+        &ctx,
+        "neural_evaluate",
+        json!({"name": "syn", "series": {"synthetic": {"seed": 3, "bars": 400}}, "holdout": 50}),
+    )
+    .await;
+    assert_eq!(ev["same_data_as_training"], true);
+    assert_eq!(ev["metrics"]["holdout"], 50);
+    let acc = ev["metrics"]["accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc));
 
     // Latency per series: a default-size N-BEATS (hidden 64, 3 blocks), warm cache.
     let big = ok(&r, &ctx, "neural_train", json!({"name": "lat", "series": {"values": seasonal(120, 2)}, "hyper": {"epochs": 1, "holdout": 12}})).await;
