@@ -8,7 +8,7 @@
 //! - [`backend`]: choosing the backend per call (auto, cpu, cuda)
 //! - [`signals`]: crossovers, breakouts, mean reversion, composite scores,
 //!   ranking, rules as data
-//! - [`bench`]: synthetic batches and the throughput benchmark
+//! - [`bench`](mod@bench): synthetic batches and the throughput benchmark
 //! - [`guide`]: the conventions resource and the prompt
 //! - [`bundle`]: the bundle type; handlers in `tools/`
 

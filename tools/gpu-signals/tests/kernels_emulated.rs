@@ -84,7 +84,8 @@ fn time_major<T: Real>(b: &Batch<T>, f: Field) -> Vec<f64> {
 }
 
 fn emulate<T: Real>(exe: &Path, b: &Batch<T>, ind: &Indicator) -> IndicatorValues<T> {
-    let (name, ints, real) = kernel_call(ind);
+    let call = kernel_call(ind, b.n_bars);
+    let (name, ints, real) = (call.name, call.ints, call.real);
     let mut args: Vec<String> = vec![name.into()];
     args.extend(ints.iter().map(|i| i.to_string()));
     if let Some(r) = real {
@@ -168,10 +169,13 @@ fn kernels_equal_the_cpu_path_when_emulated() {
     let dir = std::env::temp_dir().join(format!("nt-gpu-signals-emu-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (f64exe, f32exe) = (build(&cxx, &dir, "double"), build(&cxx, &dir, "float"));
-    // 130 symbols: two blocks of 128 threads, the second mostly idle;
+    // 130 symbols: two blocks of 128 threads, the second mostly idle (300
+    // bars: two chunks);
     // 50 bars: shorter than some warm-ups (ema_80, rsi_100).
     check::<f64>(&f64exe, 130, 300, 1e-12);
     check::<f64>(&f64exe, 3, 50, 1e-12);
+    // Rolling kernels run per 256-bar chunk: three chunks, the last partial.
+    check::<f64>(&f64exe, 5, 700, 1e-12);
     check::<f32>(&f32exe, 130, 300, 1e-5);
     let _ = std::fs::remove_dir_all(&dir);
 }

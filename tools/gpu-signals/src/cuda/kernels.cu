@@ -6,8 +6,10 @@
 //
 // Layout: inputs and outputs are time-major on the device, x[t * S + s], so
 // that the threads of a warp (consecutive symbols) read and write
-// consecutive addresses at each bar. One thread per symbol walks its bars
-// in order (recursive indicators need it); a multi-output indicator writes
+// consecutive addresses at each bar. Recursive indicators (EMA, RSI, MACD,
+// ATR, OBV, cumulative VWAP, stochastic) run one thread per symbol over all
+// its bars; rolling ones run one thread per (symbol, chunk of bars) on the
+// CPU path's chunk boundaries (TIDC); a multi-output indicator writes
 // output j at out[(j * B + t) * S + s]. `transpose` moves between the
 // host's symbol-major layout and this one through shared-memory tiles.
 // The bar loops are unrolled so a warp issues the loads of several bars
@@ -19,6 +21,13 @@
 #define GET(j, t) ((double)out[((size_t)(j) * B + (size_t)(t)) * S + s])
 #define NANV (__longlong_as_double(0x7ff8000000000000LL))
 #define TID int s = blockIdx.x * blockDim.x + threadIdx.x; if (s >= S) return;
+// One thread per (symbol, chunk of `chunk` bars): bars [c0, c1) of symbol s,
+// warmed up from s0, the start of the window before the chunk.
+#define TIDC long long tid = (long long)blockIdx.x * blockDim.x + threadIdx.x; \
+    long long nch = (B + chunk - 1) / chunk; if (tid >= (long long)S * nch) return; \
+    int s = (int)(tid % S); int c0 = (int)(tid / S) * chunk; \
+    int c1 = c0 + chunk < B ? c0 + chunk : B;
+#define WINDOW_START(n) (c0 + 1 > (n) ? c0 + 1 - (n) : 0)
 
 extern "C" __global__ void transpose(const REAL* __restrict__ in, REAL* __restrict__ out,
                                      int R, int C, long long in_off, long long stride,
@@ -39,14 +48,15 @@ extern "C" __global__ void transpose(const REAL* __restrict__ in, REAL* __restri
     }
 }
 
-extern "C" __global__ void sma(const REAL* __restrict__ x, REAL* __restrict__ out, int S, int B, int n) {
-    TID
+extern "C" __global__ void sma(const REAL* __restrict__ x, REAL* __restrict__ out, int S, int B, int n, int chunk) {
+    TIDC
     double nf = (double)n, sum = 0.0;
+    int s0 = WINDOW_START(n);
     #pragma unroll 8
-    for (int i = 0; i < B; i++) {
+    for (int i = s0; i < c1; i++) {
         sum += AT(x, i);
-        if (i >= n) sum -= AT(x, i - n);
-        PUT(0, i, i + 1 >= n ? sum / nf : NANV);
+        if (i >= s0 + n) sum -= AT(x, i - n);
+        if (i >= c0) PUT(0, i, i + 1 >= n ? sum / nf : NANV);
     }
 }
 
@@ -62,15 +72,16 @@ extern "C" __global__ void ema(const REAL* __restrict__ x, REAL* __restrict__ ou
     for (int i = n; i < B; i++) { e += (AT(x, i) - e) * k; PUT(0, i, e); }
 }
 
-extern "C" __global__ void wma(const REAL* __restrict__ x, REAL* __restrict__ out, int S, int B, int n) {
-    TID
+extern "C" __global__ void wma(const REAL* __restrict__ x, REAL* __restrict__ out, int S, int B, int n, int chunk) {
+    TIDC
     double nf = (double)n, div = nf * (nf + 1.0) / 2.0, wsum = 0.0, ssum = 0.0;
+    int s0 = WINDOW_START(n);
     #pragma unroll 8
-    for (int i = 0; i < B; i++) {
+    for (int i = s0; i < c1; i++) {
         double v = AT(x, i);
-        if (i < n) { wsum += (double)(i + 1) * v; ssum += v; }
+        if (i - s0 < n) { wsum += (double)(i - s0 + 1) * v; ssum += v; }
         else { wsum += nf * v - ssum; ssum += v - AT(x, i - n); }
-        PUT(0, i, i + 1 >= n ? wsum / div : NANV);
+        if (i >= c0) PUT(0, i, i + 1 >= n ? wsum / div : NANV);
     }
 }
 
@@ -134,14 +145,16 @@ extern "C" __global__ void macd(const REAL* __restrict__ x, REAL* __restrict__ o
 }
 
 extern "C" __global__ void bollinger(const REAL* __restrict__ x, REAL* __restrict__ out, int S, int B,
-                                     int n, double kk) {
-    TID
+                                     int n, int chunk, double kk) {
+    TIDC
     double nf = (double)n, c = AT(x, 0), s1 = 0.0, s2 = 0.0;
+    int s0 = WINDOW_START(n);
     #pragma unroll 8
-    for (int i = 0; i < B; i++) {
+    for (int i = s0; i < c1; i++) {
         double d = AT(x, i) - c;
         s1 += d; s2 += d * d;
-        if (i >= n) { double o = AT(x, i - n) - c; s1 -= o; s2 -= o * o; }
+        if (i >= s0 + n) { double o = AT(x, i - n) - c; s1 -= o; s2 -= o * o; }
+        if (i < c0) continue;
         if (i + 1 < n) { PUT(0, i, NANV); PUT(1, i, NANV); PUT(2, i, NANV); continue; }
         double m = s1 / nf, var = s2 / nf - m * m;
         double sd = var > 0.0 ? sqrt(var) : 0.0, mean = m + c;
@@ -151,14 +164,16 @@ extern "C" __global__ void bollinger(const REAL* __restrict__ x, REAL* __restric
     }
 }
 
-extern "C" __global__ void zscore(const REAL* __restrict__ x, REAL* __restrict__ out, int S, int B, int n) {
-    TID
+extern "C" __global__ void zscore(const REAL* __restrict__ x, REAL* __restrict__ out, int S, int B, int n, int chunk) {
+    TIDC
     double nf = (double)n, c = AT(x, 0), s1 = 0.0, s2 = 0.0;
+    int s0 = WINDOW_START(n);
     #pragma unroll 8
-    for (int i = 0; i < B; i++) {
+    for (int i = s0; i < c1; i++) {
         double d = AT(x, i) - c;
         s1 += d; s2 += d * d;
-        if (i >= n) { double o = AT(x, i - n) - c; s1 -= o; s2 -= o * o; }
+        if (i >= s0 + n) { double o = AT(x, i - n) - c; s1 -= o; s2 -= o * o; }
+        if (i < c0) continue;
         if (i + 1 < n) { PUT(0, i, NANV); continue; }
         double m = s1 / nf, var = s2 / nf - m * m;
         PUT(0, i, var > 0.0 ? (d - m) / sqrt(var) : 0.0);
@@ -221,15 +236,18 @@ extern "C" __global__ void stoch(const REAL* __restrict__ h, const REAL* __restr
 }
 
 extern "C" __global__ void volatility(const REAL* __restrict__ x, REAL* __restrict__ out, int S, int B,
-                                      int n, double scale) {
-    TID
-    if (B > 0) PUT(0, 0, NANV);
+                                      int n, int chunk, double scale) {
+    TIDC
+    if (c0 == 0) PUT(0, 0, NANV);
     double nf = (double)n, s1 = 0.0, s2 = 0.0;
+    int r0 = WINDOW_START(n);
+    if (r0 < 1) r0 = 1;
     #pragma unroll 8
-    for (int i = 1; i < B; i++) {
+    for (int i = r0; i < c1; i++) {
         double r = log(AT(x, i) / AT(x, i - 1));
         s1 += r; s2 += r * r;
-        if (i > n) { double o = log(AT(x, i - n) / AT(x, i - n - 1)); s1 -= o; s2 -= o * o; }
+        if (i >= r0 + n) { double o = log(AT(x, i - n) / AT(x, i - n - 1)); s1 -= o; s2 -= o * o; }
+        if (i < c0) continue;
         if (i >= n) {
             double var = (s2 - s1 * s1 / nf) / (nf - 1.0);
             PUT(0, i, var > 0.0 ? sqrt(var) * scale : 0.0);
@@ -242,21 +260,23 @@ extern "C" __global__ void volatility(const REAL* __restrict__ x, REAL* __restri
 // n <= 0: cumulative.
 extern "C" __global__ void vwap(const REAL* __restrict__ h, const REAL* __restrict__ l,
                                 const REAL* __restrict__ x, const REAL* __restrict__ v,
-                                REAL* __restrict__ out, int S, int B, int n) {
-    TID
+                                REAL* __restrict__ out, int S, int B, int n, int chunk) {
+    TIDC
     double pv = 0.0, vs = 0.0;
+    int s0 = n > 0 ? WINDOW_START(n) : 0;
     #pragma unroll 8
-    for (int i = 0; i < B; i++) {
+    for (int i = s0; i < c1; i++) {
         double vol = AT(v, i);
         pv += (AT(h, i) + AT(l, i) + AT(x, i)) / 3.0 * vol;
         vs += vol;
         if (n > 0) {
-            if (i >= n) {
+            if (i >= s0 + n) {
                 int j = i - n;
                 double vj = AT(v, j);
                 pv -= (AT(h, j) + AT(l, j) + AT(x, j)) / 3.0 * vj;
                 vs -= vj;
             }
+            if (i < c0) continue;
             if (i + 1 < n) { PUT(0, i, NANV); continue; }
         }
         PUT(0, i, vs > 0.0 ? pv / vs : NANV);
@@ -278,21 +298,24 @@ extern "C" __global__ void obv(const REAL* __restrict__ x, const REAL* __restric
 
 // The benchmark is one series for every symbol: bench[t].
 extern "C" __global__ void corr(const REAL* __restrict__ x, const REAL* __restrict__ bench,
-                                REAL* __restrict__ out, int S, int B, int n) {
-    TID
-    if (B > 0) PUT(0, 0, NANV);
+                                REAL* __restrict__ out, int S, int B, int n, int chunk) {
+    TIDC
+    if (c0 == 0) PUT(0, 0, NANV);
     double nf = (double)n, sa = 0.0, sb = 0.0, saa = 0.0, sbb = 0.0, sab = 0.0;
+    int r0 = WINDOW_START(n);
+    if (r0 < 1) r0 = 1;
     #pragma unroll 8
-    for (int i = 1; i < B; i++) {
+    for (int i = r0; i < c1; i++) {
         double ra = AT(x, i) / AT(x, i - 1) - 1.0;
         double rb = (double)bench[i] / (double)bench[i - 1] - 1.0;
         sa += ra; sb += rb; saa += ra * ra; sbb += rb * rb; sab += ra * rb;
-        if (i > n) {
+        if (i >= r0 + n) {
             int j = i - n;
             double oa = AT(x, j) / AT(x, j - 1) - 1.0;
             double ob = (double)bench[j] / (double)bench[j - 1] - 1.0;
             sa -= oa; sb -= ob; saa -= oa * oa; sbb -= ob * ob; sab -= oa * ob;
         }
+        if (i < c0) continue;
         if (i >= n) {
             double cov = sab - sa * sb / nf, va = saa - sa * sa / nf, vb = sbb - sb * sb / nf;
             PUT(0, i, va > 0.0 && vb > 0.0 ? cov / sqrt(va * vb) : 0.0);

@@ -342,15 +342,16 @@ impl CudaEngine {
             None => None,
         };
         let mut results = Vec::with_capacity(inds.len());
-        let cfg = LaunchConfig {
-            grid_dim: ((s as u32).div_ceil(BLOCK), 1, 1),
-            block_dim: (BLOCK, 1, 1),
-            shared_mem_bytes: 0,
-        };
         for ind in inds {
             let k = ind.outputs().len();
             let mut out = self.take::<T>(k * cells)?;
             let t0 = Instant::now();
+            let threads = kernel_call(ind, b).threads(s, b);
+            let cfg = LaunchConfig {
+                grid_dim: (threads.div_ceil(BLOCK as usize) as u32, 1, 1),
+                block_dim: (BLOCK, 1, 1),
+                shared_mem_bytes: 0,
+            };
             self.launch(ind, &dev, bench.as_ref(), &mut out, s, b, cfg)?;
             t.kernels_s += sync(t0)?;
             let t0 = Instant::now();
@@ -398,7 +399,9 @@ impl CudaEngine {
         };
         let (si, bi) = (s as i32, b as i32);
         let c = field(Field::Close)?;
-        let (name, ints, real) = kernel_call(ind);
+        let KernelCall {
+            name, ints, real, ..
+        } = kernel_call(ind, b);
         let f = self.function::<T>(name)?;
         let mut l = self.stream.launch_builder(&f);
         // Inputs in the kernel's order.
@@ -428,9 +431,10 @@ impl CudaEngine {
             l.arg(r);
         }
         // SAFETY: every input buffer holds `s * b` values (the benchmark
-        // `b`), `out` holds `outputs * s * b`; one thread per symbol
-        // indexes `[t * s + sym]` (output j at `(j * b + t) * s + sym`)
-        // within those sizes. The arguments are pushed in the kernel's
+        // `b`), `out` holds `outputs * s * b`; each thread (one per symbol,
+        // or per symbol and chunk, as `cfg` was sized from `kernel_call`)
+        // indexes `[t * s + sym]` (output j at `(j * b + t) * s + sym`) for
+        // t < b only, and threads past the last return at once. The arguments are pushed in the kernel's
         // parameter order with its types (REAL pointers, int S, int B, int
         // parameters, then a double where the kernel takes one).
         unsafe { l.launch(cfg) }.map_err(err)?;
@@ -457,27 +461,68 @@ impl CudaEngine {
     }
 }
 
-/// The kernel that computes `ind`, its integer parameters (after the
-/// pointers and `S`, `B`) and its double parameter, if any.
-pub fn kernel_call(ind: &Indicator) -> (&'static str, Vec<i32>, Option<f64>) {
+/// How one indicator's kernel is launched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelCall {
+    /// The kernel's name in `kernels.cu`.
+    pub name: &'static str,
+    /// Its integer parameters after the pointers and `S`, `B` (the chunk
+    /// length last, for chunked kernels).
+    pub ints: Vec<i32>,
+    /// Its double parameter, if any (after the integers).
+    pub real: Option<f64>,
+    /// Bars per thread for kernels run per (symbol, chunk); none for one
+    /// thread per symbol.
+    pub chunk: Option<usize>,
+}
+
+impl KernelCall {
+    /// Threads the launch needs for `s` symbols of `b` bars.
+    pub fn threads(&self, s: usize, b: usize) -> usize {
+        self.chunk.map_or(s, |c| s * b.div_ceil(c))
+    }
+}
+
+/// The kernel that computes `ind` over `n_bars` bars and its parameters.
+pub fn kernel_call(ind: &Indicator, n_bars: usize) -> KernelCall {
+    use crate::indicators::cpu::CHUNK;
     let p = |v: usize| v as i32;
+    let chunked = |name, n: usize, chunk: usize, real| KernelCall {
+        name,
+        ints: vec![p(n), p(chunk)],
+        real,
+        chunk: Some(chunk),
+    };
+    let seq = |name, ints: Vec<i32>, real| KernelCall {
+        name,
+        ints,
+        real,
+        chunk: None,
+    };
     match *ind {
-        Indicator::Sma { period } => ("sma", vec![p(period)], None),
-        Indicator::Ema { period } => ("ema", vec![p(period)], None),
-        Indicator::Wma { period } => ("wma", vec![p(period)], None),
-        Indicator::Rsi { period } => ("rsi", vec![p(period)], None),
-        Indicator::Macd { fast, slow, signal } => ("macd", vec![p(fast), p(slow), p(signal)], None),
-        Indicator::Bollinger { period, k } => ("bollinger", vec![p(period)], Some(k)),
-        Indicator::Atr { period } => ("atr", vec![p(period)], None),
-        Indicator::Stoch { k, smooth, d } => ("stoch", vec![p(k), p(smooth), p(d)], None),
-        Indicator::Zscore { period } => ("zscore", vec![p(period)], None),
-        Indicator::Volatility { period, per_year } => (
+        Indicator::Sma { period } => chunked("sma", period, CHUNK, None),
+        Indicator::Ema { period } => seq("ema", vec![p(period)], None),
+        Indicator::Wma { period } => chunked("wma", period, CHUNK, None),
+        Indicator::Rsi { period } => seq("rsi", vec![p(period)], None),
+        Indicator::Macd { fast, slow, signal } => {
+            seq("macd", vec![p(fast), p(slow), p(signal)], None)
+        }
+        Indicator::Bollinger { period, k } => chunked("bollinger", period, CHUNK, Some(k)),
+        Indicator::Atr { period } => seq("atr", vec![p(period)], None),
+        Indicator::Stoch { k, smooth, d } => seq("stoch", vec![p(k), p(smooth), p(d)], None),
+        Indicator::Zscore { period } => chunked("zscore", period, CHUNK, None),
+        Indicator::Volatility { period, per_year } => chunked(
             "volatility",
-            vec![p(period)],
+            period,
+            CHUNK,
             Some(per_year.map_or(1.0, |y| (y as f64).sqrt())),
         ),
-        Indicator::Vwap { period } => ("vwap", vec![p(period.unwrap_or(0))], None),
-        Indicator::Obv => ("obv", vec![], None),
-        Indicator::Corr { period } => ("corr", vec![p(period)], None),
+        // Cumulative VWAP is one chunk of every bar.
+        Indicator::Vwap { period } => match period {
+            Some(n) => chunked("vwap", n, CHUNK, None),
+            None => chunked("vwap", 0, n_bars.max(1), None),
+        },
+        Indicator::Obv => seq("obv", vec![], None),
+        Indicator::Corr { period } => chunked("corr", period, CHUNK, None),
     }
 }

@@ -7,6 +7,14 @@
 // Index loops on purpose: they read like the kernels they must match.
 #![allow(clippy::needless_range_loop)]
 
+/// Bars a windowed indicator computes from one fresh start: the rolling
+/// indicators (SMA, WMA, Bollinger, z-score, volatility, rolling VWAP,
+/// correlation) restart their running sums every `CHUNK` bars from the
+/// window before the chunk. The CUDA path runs one thread per (symbol,
+/// chunk) on the same boundaries, so both round alike; the restart also
+/// keeps running-sum drift bounded on long series.
+pub const CHUNK: usize = 256;
+
 use rayon::prelude::*;
 
 use super::{Indicator, IndicatorValues};
@@ -93,20 +101,26 @@ fn nan<T: Real>() -> T {
     T::from_f64(f64::NAN)
 }
 
-/// Simple moving average.
+/// Simple moving average (chunked, see [`CHUNK`]).
 pub fn sma<T: Real>(x: &[T], n: usize, out: &mut [T]) {
     let nf = n as f64;
-    let mut sum = 0.0;
-    for i in 0..x.len() {
-        sum += g(x, i);
-        if i >= n {
-            sum -= g(x, i - n);
+    for c0 in (0..x.len()).step_by(CHUNK) {
+        let c1 = (c0 + CHUNK).min(x.len());
+        let s0 = (c0 + 1).saturating_sub(n);
+        let mut sum = 0.0;
+        for i in s0..c1 {
+            sum += g(x, i);
+            if i >= s0 + n {
+                sum -= g(x, i - n);
+            }
+            if i >= c0 {
+                out[i] = if i + 1 >= n {
+                    T::from_f64(sum / nf)
+                } else {
+                    nan()
+                };
+            }
         }
-        out[i] = if i + 1 >= n {
-            T::from_f64(sum / nf)
-        } else {
-            nan()
-        };
     }
 }
 
@@ -136,25 +150,31 @@ pub fn ema<T: Real>(x: &[T], n: usize, out: &mut [T]) {
     ema_from(x, 0, n, out);
 }
 
-/// Linearly weighted moving average (running weighted sum).
+/// Linearly weighted moving average (running weighted sum, chunked).
 pub fn wma<T: Real>(x: &[T], n: usize, out: &mut [T]) {
     let nf = n as f64;
     let div = nf * (nf + 1.0) / 2.0;
-    let (mut wsum, mut ssum) = (0.0, 0.0);
-    for i in 0..x.len() {
-        let v = g(x, i);
-        if i < n {
-            wsum += (i + 1) as f64 * v;
-            ssum += v;
-        } else {
-            wsum += nf * v - ssum;
-            ssum += v - g(x, i - n);
+    for c0 in (0..x.len()).step_by(CHUNK) {
+        let c1 = (c0 + CHUNK).min(x.len());
+        let s0 = (c0 + 1).saturating_sub(n);
+        let (mut wsum, mut ssum) = (0.0, 0.0);
+        for i in s0..c1 {
+            let v = g(x, i);
+            if i - s0 < n {
+                wsum += (i - s0 + 1) as f64 * v;
+                ssum += v;
+            } else {
+                wsum += nf * v - ssum;
+                ssum += v - g(x, i - n);
+            }
+            if i >= c0 {
+                out[i] = if i + 1 >= n {
+                    T::from_f64(wsum / div)
+                } else {
+                    nan()
+                };
+            }
         }
-        out[i] = if i + 1 >= n {
-            T::from_f64(wsum / div)
-        } else {
-            nan()
-        };
     }
 }
 
@@ -278,52 +298,66 @@ impl Rolling {
     }
 }
 
-/// Bollinger bands.
+/// Bollinger bands (chunked).
 pub fn bollinger<T: Real>(x: &[T], n: usize, k: f64, up: &mut [T], mid: &mut [T], lo: &mut [T]) {
     let nf = n as f64;
     let c = g(x, 0);
-    let mut r = Rolling::default();
-    for i in 0..x.len() {
-        r.push(g(x, i) - c);
-        if i >= n {
-            r.pop(g(x, i - n) - c);
+    for c0 in (0..x.len()).step_by(CHUNK) {
+        let c1 = (c0 + CHUNK).min(x.len());
+        let s0 = (c0 + 1).saturating_sub(n);
+        let mut r = Rolling::default();
+        for i in s0..c1 {
+            r.push(g(x, i) - c);
+            if i >= s0 + n {
+                r.pop(g(x, i - n) - c);
+            }
+            if i < c0 {
+                continue;
+            }
+            if i + 1 < n {
+                up[i] = nan();
+                mid[i] = nan();
+                lo[i] = nan();
+                continue;
+            }
+            let (m, var) = r.mean_var(nf);
+            let sd = if var > 0.0 { var.sqrt() } else { 0.0 };
+            let mean = m + c;
+            up[i] = T::from_f64(mean + k * sd);
+            mid[i] = T::from_f64(mean);
+            lo[i] = T::from_f64(mean - k * sd);
         }
-        if i + 1 < n {
-            up[i] = nan();
-            mid[i] = nan();
-            lo[i] = nan();
-            continue;
-        }
-        let (m, var) = r.mean_var(nf);
-        let sd = if var > 0.0 { var.sqrt() } else { 0.0 };
-        let mean = m + c;
-        up[i] = T::from_f64(mean + k * sd);
-        mid[i] = T::from_f64(mean);
-        lo[i] = T::from_f64(mean - k * sd);
     }
 }
 
-/// Rolling z-score.
+/// Rolling z-score (chunked).
 pub fn zscore<T: Real>(x: &[T], n: usize, out: &mut [T]) {
     let nf = n as f64;
     let c = g(x, 0);
-    let mut r = Rolling::default();
-    for i in 0..x.len() {
-        let d = g(x, i) - c;
-        r.push(d);
-        if i >= n {
-            r.pop(g(x, i - n) - c);
+    for c0 in (0..x.len()).step_by(CHUNK) {
+        let c1 = (c0 + CHUNK).min(x.len());
+        let s0 = (c0 + 1).saturating_sub(n);
+        let mut r = Rolling::default();
+        for i in s0..c1 {
+            let d = g(x, i) - c;
+            r.push(d);
+            if i >= s0 + n {
+                r.pop(g(x, i - n) - c);
+            }
+            if i < c0 {
+                continue;
+            }
+            if i + 1 < n {
+                out[i] = nan();
+                continue;
+            }
+            let (m, var) = r.mean_var(nf);
+            out[i] = if var > 0.0 {
+                T::from_f64((d - m) / var.sqrt())
+            } else {
+                T::from_f64(0.0)
+            };
         }
-        if i + 1 < n {
-            out[i] = nan();
-            continue;
-        }
-        let (m, var) = r.mean_var(nf);
-        out[i] = if var > 0.0 {
-            T::from_f64((d - m) / var.sqrt())
-        } else {
-            T::from_f64(0.0)
-        };
     }
 }
 
@@ -427,52 +461,74 @@ fn sma_from<T: Real>(x: &[T], start: usize, n: usize, out: &mut [T]) {
     }
 }
 
-/// Rolling volatility of log returns (sample std), optionally annualised.
+/// Rolling volatility of log returns (sample std), optionally annualised
+/// (chunked).
 pub fn volatility<T: Real>(x: &[T], n: usize, per_year: Option<usize>, out: &mut [T]) {
-    out.fill(nan());
     let nf = n as f64;
     let scale = per_year.map_or(1.0, |p| (p as f64).sqrt());
-    let (mut s1, mut s2) = (0.0, 0.0);
-    for i in 1..x.len() {
-        let r = (g(x, i) / g(x, i - 1)).ln();
-        s1 += r;
-        s2 += r * r;
-        if i > n {
-            let o = (g(x, i - n) / g(x, i - n - 1)).ln();
-            s1 -= o;
-            s2 -= o * o;
+    for c0 in (0..x.len()).step_by(CHUNK) {
+        let c1 = (c0 + CHUNK).min(x.len());
+        if c0 == 0 {
+            out[0] = nan();
         }
-        if i >= n {
-            let var = (s2 - s1 * s1 / nf) / (nf - 1.0);
-            out[i] = T::from_f64(if var > 0.0 { var.sqrt() * scale } else { 0.0 });
+        let r0 = (c0 + 1).saturating_sub(n).max(1);
+        let (mut s1, mut s2) = (0.0, 0.0);
+        for i in r0..c1 {
+            let r = (g(x, i) / g(x, i - 1)).ln();
+            s1 += r;
+            s2 += r * r;
+            if i >= r0 + n {
+                let o = (g(x, i - n) / g(x, i - n - 1)).ln();
+                s1 -= o;
+                s2 -= o * o;
+            }
+            if i < c0 {
+                continue;
+            }
+            out[i] = if i >= n {
+                let var = (s2 - s1 * s1 / nf) / (nf - 1.0);
+                T::from_f64(if var > 0.0 { var.sqrt() * scale } else { 0.0 })
+            } else {
+                nan()
+            };
         }
     }
 }
 
-/// VWAP, cumulative (`period` none) or rolling.
+/// VWAP, cumulative (`period` none: one pass over every bar) or rolling
+/// (chunked).
 pub fn vwap<T: Real>(h: &[T], l: &[T], c: &[T], v: &[T], period: Option<usize>, out: &mut [T]) {
-    let (mut pv, mut vs) = (0.0, 0.0);
-    for i in 0..c.len() {
-        let vol = g(v, i);
-        pv += (g(h, i) + g(l, i) + g(c, i)) / 3.0 * vol;
-        vs += vol;
-        if let Some(n) = period {
-            if i >= n {
-                let j = i - n;
-                let vj = g(v, j);
-                pv -= (g(h, j) + g(l, j) + g(c, j)) / 3.0 * vj;
-                vs -= vj;
+    let len = c.len();
+    let step = if period.is_some() { CHUNK } else { len.max(1) };
+    for c0 in (0..len).step_by(step) {
+        let c1 = (c0 + step).min(len);
+        let s0 = period.map_or(0, |n| (c0 + 1).saturating_sub(n));
+        let (mut pv, mut vs) = (0.0, 0.0);
+        for i in s0..c1 {
+            let vol = g(v, i);
+            pv += (g(h, i) + g(l, i) + g(c, i)) / 3.0 * vol;
+            vs += vol;
+            if let Some(n) = period {
+                if i >= s0 + n {
+                    let j = i - n;
+                    let vj = g(v, j);
+                    pv -= (g(h, j) + g(l, j) + g(c, j)) / 3.0 * vj;
+                    vs -= vj;
+                }
+                if i < c0 {
+                    continue;
+                }
+                if i + 1 < n {
+                    out[i] = nan();
+                    continue;
+                }
             }
-            if i + 1 < n {
-                out[i] = nan();
-                continue;
-            }
+            out[i] = if vs > 0.0 {
+                T::from_f64(pv / vs)
+            } else {
+                nan()
+            };
         }
-        out[i] = if vs > 0.0 {
-            T::from_f64(pv / vs)
-        } else {
-            nan()
-        };
     }
 }
 
@@ -491,38 +547,50 @@ pub fn obv<T: Real>(c: &[T], v: &[T], out: &mut [T]) {
     }
 }
 
-/// Rolling correlation of one-bar simple returns with the benchmark's.
+/// Rolling correlation of one-bar simple returns with the benchmark's
+/// (chunked).
 pub fn corr<T: Real>(x: &[T], b: &[T], n: usize, out: &mut [T]) {
-    out.fill(nan());
     let nf = n as f64;
-    let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for i in 1..x.len() {
-        let ra = g(x, i) / g(x, i - 1) - 1.0;
-        let rb = g(b, i) / g(b, i - 1) - 1.0;
-        sa += ra;
-        sb += rb;
-        saa += ra * ra;
-        sbb += rb * rb;
-        sab += ra * rb;
-        if i > n {
-            let j = i - n;
-            let oa = g(x, j) / g(x, j - 1) - 1.0;
-            let ob = g(b, j) / g(b, j - 1) - 1.0;
-            sa -= oa;
-            sb -= ob;
-            saa -= oa * oa;
-            sbb -= ob * ob;
-            sab -= oa * ob;
+    for c0 in (0..x.len()).step_by(CHUNK) {
+        let c1 = (c0 + CHUNK).min(x.len());
+        if c0 == 0 {
+            out[0] = nan();
         }
-        if i >= n {
-            let cov = sab - sa * sb / nf;
-            let va = saa - sa * sa / nf;
-            let vb = sbb - sb * sb / nf;
-            out[i] = T::from_f64(if va > 0.0 && vb > 0.0 {
-                cov / (va * vb).sqrt()
+        let r0 = (c0 + 1).saturating_sub(n).max(1);
+        let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for i in r0..c1 {
+            let ra = g(x, i) / g(x, i - 1) - 1.0;
+            let rb = g(b, i) / g(b, i - 1) - 1.0;
+            sa += ra;
+            sb += rb;
+            saa += ra * ra;
+            sbb += rb * rb;
+            sab += ra * rb;
+            if i >= r0 + n {
+                let j = i - n;
+                let oa = g(x, j) / g(x, j - 1) - 1.0;
+                let ob = g(b, j) / g(b, j - 1) - 1.0;
+                sa -= oa;
+                sb -= ob;
+                saa -= oa * oa;
+                sbb -= ob * ob;
+                sab -= oa * ob;
+            }
+            if i < c0 {
+                continue;
+            }
+            out[i] = if i >= n {
+                let cov = sab - sa * sb / nf;
+                let va = saa - sa * sa / nf;
+                let vb = sbb - sb * sb / nf;
+                T::from_f64(if va > 0.0 && vb > 0.0 {
+                    cov / (va * vb).sqrt()
+                } else {
+                    0.0
+                })
             } else {
-                0.0
-            });
+                nan()
+            };
         }
     }
 }

@@ -30,8 +30,10 @@
 //!
 //! Rolling sums (SMA, WMA, Bollinger, z-score, VWAP, volatility,
 //! correlation) are running sums updated by one add and one subtract a bar,
-//! as TA-Lib does; variance sums are taken relative to the symbol's first
-//! close, so f64 keeps about 12 significant digits over 10,000+ bars.
+//! as TA-Lib does, restarted from the window before every 256-bar chunk
+//! ([`cpu::CHUNK`]: the CUDA path runs one thread per symbol and chunk);
+//! variance sums are taken relative to the symbol's first close, so f64
+//! keeps about 12 significant digits over 10,000+ bars.
 
 pub mod cpu;
 
