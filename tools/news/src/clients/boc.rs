@@ -1,30 +1,42 @@
-//! Bank of Canada Valet API (keyless): `/valet/observations/<series>/json`
-//! with `start_date`/`end_date` (`YYYY-MM-DD`) or `recent=n`, answering
-//! `{"seriesDetail":{"FXUSDCAD":{"label":"USD/CAD","description":"..."}},
-//! "observations":[{"d":"2026-11-27","FXUSDCAD":{"v":"1.4012"}}]}`; an
-//! unknown series is a 404 with `{"message":"Series ... not found."}`.
-//! FX series such as `FXUSDCAD` are what the brokers' tax FX table needs.
+//! Bank of Canada Valet series (keyless) for `rates_series`, through the
+//! shared [`nt_valet`] client (the brokers' tax FX table uses the same one).
+//! FX series such as `FXUSDCAD` are CAD per unit of the other currency.
 
-use serde_json::Value;
+use nt_valet::ValetError;
+use nt_valet::client::Window;
 
-use super::Http;
 use crate::error::{NewsError, Result};
 use crate::rates::{Observation, Series};
 
-/// Default base URL.
-pub const DEFAULT_BASE: &str = "https://www.bankofcanada.ca";
+pub use nt_valet::DEFAULT_BASE;
 
-/// The Valet client.
+/// The provider's name in answers and errors.
+const NAME: &str = "Bank of Canada Valet";
+
+/// The Valet client, answering with the news bundle's [`Series`].
 #[derive(Debug)]
 pub struct Valet {
-    http: Http,
+    inner: nt_valet::Valet,
+}
+
+/// A Valet error in the news bundle's words.
+fn news_error(e: ValetError) -> NewsError {
+    match e {
+        ValetError::Invalid { field, reason } => NewsError::invalid(field, reason),
+        ValetError::Config(detail) => NewsError::Config(detail),
+        ValetError::Http(e) => NewsError::http(NAME, e),
+        ValetError::Parse(detail) => NewsError::parse(NAME, detail),
+        ValetError::Upstream { status, message } => {
+            NewsError::upstream(NAME, format!("answered {status}: {message}"))
+        }
+    }
 }
 
 impl Valet {
     /// A client at `base`.
     pub fn new(base: &str) -> Result<Self> {
         Ok(Self {
-            http: Http::new("Bank of Canada Valet", base, 2, None)?,
+            inner: nt_valet::Valet::new(base).map_err(news_error)?,
         })
     }
 
@@ -36,52 +48,22 @@ impl Valet {
         end: Option<&str>,
         recent: Option<u32>,
     ) -> Result<Series> {
-        if id.is_empty()
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        {
-            return Err(NewsError::invalid(
-                "series",
-                "a Valet series name such as FXUSDCAD",
-            ));
-        }
-        let mut q = Vec::new();
-        if let Some(s) = start {
-            q.push(("start_date", s.to_string()));
-        }
-        if let Some(e) = end {
-            q.push(("end_date", e.to_string()));
-        }
-        if let (None, None, Some(n)) = (start, end, recent) {
-            q.push(("recent", n.to_string()));
-        }
-        let v: Value = self
-            .http
-            .get_json(&format!("/valet/observations/{id}/json"), &q, &[])
-            .await?;
-        let obs = v
-            .get("observations")
-            .and_then(Value::as_array)
-            .ok_or_else(|| NewsError::parse("Bank of Canada Valet", "no `observations`"))?;
-        let label = v
-            .pointer(&format!("/seriesDetail/{id}/label"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let window = Window {
+            start: start.map(str::to_string),
+            end: end.map(str::to_string),
+            recent,
+        };
+        let s = self.inner.series(id, &window).await.map_err(news_error)?;
         Ok(Series {
-            id: id.to_string(),
+            id: s.id,
             provider: "bank-of-canada".into(),
-            label,
-            observations: obs
-                .iter()
-                .filter_map(|o| {
-                    Some(Observation {
-                        date: o.get("d")?.as_str()?.to_string(),
-                        value: o
-                            .pointer(&format!("/{id}/v"))
-                            .and_then(Value::as_str)
-                            .and_then(|s| s.parse().ok()),
-                    })
+            label: s.label,
+            observations: s
+                .observations
+                .into_iter()
+                .map(|o| Observation {
+                    date: o.date,
+                    value: o.value.and_then(|v| v.parse().ok()),
                 })
                 .collect(),
         })
