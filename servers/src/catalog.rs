@@ -12,6 +12,8 @@ pub fn catalog() -> BundleCatalog {
         .with::<nt_defi::DefiBundle>()
         .with::<nt_e2b::E2bBundle>()
         .with::<nt_fantasy::FantasyBundle>()
+        .with::<nt_gpu_signals::GpuSignalsBundle>()
+        .with::<nt_neural::NeuralBundle>()
         .with::<nt_news::NewsBundle>()
         .with::<nt_polymarket::PolymarketBundle>()
         .with::<nt_sports::SportsBundle>()

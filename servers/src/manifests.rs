@@ -10,6 +10,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("e2b", include_str!("../manifests/e2b.toml")),
     ("enhanced", include_str!("../manifests/enhanced.toml")),
     ("fantasy", include_str!("../manifests/fantasy.toml")),
+    ("gpu", include_str!("../manifests/gpu.toml")),
     ("integrated", include_str!("../manifests/integrated.toml")),
     ("news", include_str!("../manifests/news.toml")),
     ("official", include_str!("../manifests/official.toml")),
