@@ -14,7 +14,9 @@ fn seasonal(n: usize) -> Vec<f64> {
     let mut state: u64 = 7;
     (0..n)
         .map(|i| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let noise = ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 0.2;
             10.0 + 0.02 * i as f64 + (std::f64::consts::TAU * i as f64 / 12.0).sin() + noise
         })
@@ -56,7 +58,11 @@ async fn the_gpu_variant_computes_signals_and_trains_and_serves_a_model() {
     );
     let backend = call(&client, "signals_backend", json!({})).await;
     assert!(!is_error(&backend), "{}", text(&backend));
-    assert!(text(&backend).to_lowercase().contains("cpu"), "{}", text(&backend));
+    assert!(
+        text(&backend).to_lowercase().contains("cpu"),
+        "{}",
+        text(&backend)
+    );
 
     // Mismatched lengths: an error naming the field, and the session goes on.
     let bad = call(
@@ -68,7 +74,11 @@ async fn the_gpu_variant_computes_signals_and_trains_and_serves_a_model() {
     )
     .await;
     assert!(is_error(&bad), "{}", text(&bad));
-    assert!(structured(&bad)["error"]["field"].is_string(), "{}", text(&bad));
+    assert!(
+        structured(&bad)["error"]["field"].is_string(),
+        "{}",
+        text(&bad)
+    );
 
     // Train a small N-BEATS, find it listed, forecast 12 steps with an interval.
     let y = seasonal(200);
