@@ -9,7 +9,7 @@
 # model.safetensors has the recorded size and hash, it downloads nothing.
 #
 #   scripts/fetch-models.sh                 # prints the model directory
-#   NT_MODELS_DIR=/somewhere scripts/fetch-models.sh
+#   NT_MODELS_DIR=/somewhere scripts/fetch-models.sh   # -> /somewhere/all-MiniLM-L6-v2
 #   export NEWS_EMBED_MODEL_DIR="$(scripts/fetch-models.sh)"   # the bundle
 #   export NT_EMBED_MODEL_DIR="$(scripts/fetch-models.sh)"     # the tests
 #
