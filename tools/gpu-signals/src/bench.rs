@@ -9,6 +9,7 @@
 //! system's limit; the wall time with transfers and transposes is reported
 //! beside it.
 
+use nt_quant::rng::Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -30,34 +31,6 @@ pub const DEFAULT_INDICATORS: &[&str] = &[
     "vol_20",
 ];
 
-/// SplitMix64: a small seeded generator (the same seed, the same batch).
-#[derive(Debug, Clone)]
-pub struct SplitMix(u64);
-
-impl SplitMix {
-    /// Seeded.
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Standard normal (Box–Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u = self.uniform().max(1e-300);
-        let v = self.uniform();
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
 
 /// A seeded random-walk OHLCV batch (every symbol its own stream), with a
 /// benchmark series.
@@ -75,22 +48,22 @@ pub fn synthetic<T: Real>(n_symbols: usize, n_bars: usize, seed: u64) -> Batch<T
             .zip(v.par_chunks_mut(n_bars))
             .enumerate()
             .for_each(|(s, ((((o, h), l), c), v))| {
-                let mut rng = SplitMix::new(seed ^ (s as u64).wrapping_mul(0xA24B_AED4_963E_E407));
-                let mut price = 20.0 + 180.0 * rng.uniform();
-                let vol = 0.005 + 0.02 * rng.uniform();
+                let mut rng = Rng::new(seed ^ (s as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+                let mut price = 20.0 + 180.0 * rng.unit();
+                let vol = 0.005 + 0.02 * rng.unit();
                 for t in 0..n_bars {
                     let open = price;
                     price *= (vol * rng.normal()).exp();
-                    let range = price * vol * rng.uniform();
+                    let range = price * vol * rng.unit();
                     o[t] = T::from_f64(open);
                     c[t] = T::from_f64(price);
                     h[t] = T::from_f64(open.max(price) + range);
                     l[t] = T::from_f64(open.min(price) - range);
-                    v[t] = T::from_f64((1e5 + 9e5 * rng.uniform()).round());
+                    v[t] = T::from_f64((1e5 + 9e5 * rng.unit()).round());
                 }
             });
     }
-    let mut rng = SplitMix::new(seed.rotate_left(17) ^ 0xBE7C);
+    let mut rng = Rng::new(seed.rotate_left(17) ^ 0xBE7C);
     let mut p = 1000.0;
     let bench: Vec<T> = (0..n_bars)
         .map(|_| {

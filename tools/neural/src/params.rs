@@ -43,7 +43,7 @@ impl Params {
     ) -> Result<()> {
         let n: usize = shape.iter().product();
         let data: Vec<f32> = (0..n)
-            .map(|_| ((rng.uniform() * 2.0 - 1.0) * bound) as f32)
+            .map(|_| ((rng.unit() * 2.0 - 1.0) * bound) as f32)
             .collect();
         let t = Tensor::from_vec(data, shape, &self.device)?;
         self.vars.insert(name.to_string(), Var::from_tensor(&t)?);

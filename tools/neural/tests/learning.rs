@@ -142,7 +142,7 @@ fn momentum_classifier_learns_a_persistent_sign() {
     let mut p = vec![100.0];
     let mut sign = 1.0;
     for t in 0..800 {
-        if t % 10 == 0 && rng.uniform() < 0.5 {
+        if t % 10 == 0 && rng.unit() < 0.5 {
             sign = -sign;
         }
         let r = sign * 0.004 + 0.002 * rng.normal();

@@ -38,6 +38,14 @@ impl Rng {
         (self.next_u64() % n.max(1) as u64) as usize
     }
 
+    /// Shuffles `items` in place (Fisher-Yates).
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.below(i + 1);
+            items.swap(i, j);
+        }
+    }
+
     /// Standard normal (Marsaglia polar method; caches the second draw).
     pub fn normal(&mut self) -> f64 {
         if let Some(z) = self.spare.take() {
