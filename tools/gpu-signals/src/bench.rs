@@ -31,7 +31,6 @@ pub const DEFAULT_INDICATORS: &[&str] = &[
     "vol_20",
 ];
 
-
 /// A seeded random-walk OHLCV batch (every symbol its own stream), with a
 /// benchmark series.
 pub fn synthetic<T: Real>(n_symbols: usize, n_bars: usize, seed: u64) -> Batch<T> {
