@@ -9,15 +9,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use nt_brokers::BrokersBundle;
-use nt_mcp_core::Store;
-use nt_mcp_core::manifest::Manifest;
-use nt_mcp_core::registry::{BundleCatalog, Runtime, RuntimeOptions};
-use nt_mcp_core::server::{McpServer, Transport};
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
-use rmcp::{RoleClient, ServiceExt};
-use serde_json::{Value, json};
+use serde_json::json;
+use support::mcp::{call, connect, text};
+
+mod support;
 
 type Queries = Arc<Mutex<Vec<String>>>;
 
@@ -44,38 +39,6 @@ async fn valet(
     .into_response()
 }
 
-async fn connect(valet_url: &str) -> RunningService<RoleClient, ()> {
-    let catalog = BundleCatalog::new().with::<BrokersBundle>();
-    let text = format!(
-        "name = \"t\"\nbundles = [\"brokers\"]\n[bundle_config.brokers]\nboc_valet_url = \"{valet_url}\"\n"
-    );
-    let manifest = Manifest::parse("t.toml", &text).expect("manifest");
-    let store = Store::open("sqlite::memory:").await.expect("store");
-    let rt = Runtime::build(manifest, &catalog, store, RuntimeOptions::default())
-        .await
-        .expect("runtime");
-    let (server_io, client_io) = tokio::io::duplex(256 * 1024);
-    tokio::spawn(async move {
-        if let Ok(running) = McpServer::new(rt, Transport::Stdio).serve(server_io).await {
-            let _ = running.waiting().await;
-        }
-    });
-    ().serve(client_io).await.expect("client")
-}
-
-async fn call(c: &RunningService<RoleClient, ()>, name: &str, args: Value) -> CallToolResult {
-    let mut p = CallToolRequestParams::new(name.to_string());
-    p.arguments = args.as_object().cloned();
-    c.call_tool(p).await.expect("call")
-}
-
-fn text(r: &CallToolResult) -> String {
-    r.content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect()
-}
-
 #[tokio::test]
 async fn bank_of_canada_rates_are_fetched_stored_and_convert_a_usd_sale() {
     let queries = Queries::default();
@@ -85,7 +48,11 @@ async fn bank_of_canada_rates_are_fetched_stored_and_convert_a_usd_sale() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let client = connect(&url).await;
+    let client = connect(
+        "sqlite::memory:",
+        &format!("[bundle_config.brokers]\nboc_valet_url = \"{url}\"\n"),
+    )
+    .await;
 
     let loaded = call(
         &client,

@@ -6,57 +6,8 @@
 mod support;
 use support::pg;
 
-use nt_brokers::BrokersBundle;
-use nt_mcp_core::Store;
-use nt_mcp_core::manifest::Manifest;
-use nt_mcp_core::registry::{BundleCatalog, Runtime, RuntimeOptions};
-use nt_mcp_core::server::{McpServer, Transport};
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
-use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
-
-async fn connect(url: &str) -> RunningService<RoleClient, ()> {
-    let catalog = BundleCatalog::new().with::<BrokersBundle>();
-    let manifest =
-        Manifest::parse("t.toml", "name = \"t\"\nbundles = [\"brokers\"]\n").expect("manifest");
-    let store = Store::open(url).await.expect("store");
-    let rt = Runtime::build(
-        manifest,
-        &catalog,
-        store,
-        RuntimeOptions {
-            live_trading: false,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("runtime");
-    let (server_io, client_io) = tokio::io::duplex(256 * 1024);
-    tokio::spawn(async move {
-        if let Ok(running) = McpServer::new(rt, Transport::Stdio).serve(server_io).await {
-            let _ = running.waiting().await;
-        }
-    });
-    ().serve(client_io).await.expect("client")
-}
-
-async fn call(c: &RunningService<RoleClient, ()>, name: &str, args: Value) -> CallToolResult {
-    let mut p = CallToolRequestParams::new(name.to_string());
-    p.arguments = args.as_object().cloned();
-    c.call_tool(p).await.expect("call")
-}
-
-fn text(r: &CallToolResult) -> String {
-    r.content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect()
-}
-
-fn body(r: &CallToolResult) -> Value {
-    r.structured_content.clone().unwrap_or(Value::Null)
-}
+use support::mcp::{body, call, connect, text};
 
 #[tokio::test]
 async fn paper_trading_compliance_audit_and_tax_over_mcp_sqlite() {
@@ -74,7 +25,7 @@ async fn paper_trading_compliance_audit_and_tax_over_mcp_postgres() {
 }
 
 async fn paper_trading_compliance_audit_and_tax_over_mcp(url: &str) {
-    let c = connect(url).await;
+    let c = connect(url, "").await;
     let tools = c.list_all_tools().await.expect("tools");
     for name in [
         "broker_list",
@@ -264,7 +215,7 @@ async fn paper_trading_compliance_audit_and_tax_over_mcp(url: &str) {
 /// `tax_report_t5008` a denied total of $100 (the old engine: 0, 0, $400).
 #[tokio::test]
 async fn tax_tools_over_mcp_put_the_superficial_loss_on_the_repurchased_shares() {
-    let c = connect("sqlite::memory:").await;
+    let c = connect("sqlite::memory:", "").await;
     let trades = json!([
         {"date": "2025-01-02", "symbol": "ABC", "side": "buy", "qty": "100", "price": "10"},
         {"date": "2025-03-03", "symbol": "ABC", "side": "sell", "qty": "50", "price": "8"},
