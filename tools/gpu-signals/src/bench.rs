@@ -31,6 +31,25 @@ pub const DEFAULT_INDICATORS: &[&str] = &[
     "vol_20",
 ];
 
+/// One indicator of every kind, at common parameters: what the bench binary
+/// runs with `--indicators all` and the CUDA equality test checks.
+pub const ALL_INDICATORS: &[&str] = &[
+    "sma_20",
+    "ema_20",
+    "wma_20",
+    "rsi_14",
+    "macd_12_26_9",
+    "bb_20_2",
+    "atr_14",
+    "stoch_14_3_3",
+    "zscore_20",
+    "vol_20_252",
+    "vwap",
+    "vwap_20",
+    "obv",
+    "corr_20",
+];
+
 /// A seeded random-walk OHLCV batch (every symbol its own stream), with a
 /// benchmark series.
 pub fn synthetic<T: Real>(n_symbols: usize, n_bars: usize, seed: u64) -> Batch<T> {

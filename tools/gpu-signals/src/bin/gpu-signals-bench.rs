@@ -13,26 +13,9 @@
 use std::process::ExitCode;
 
 use nt_gpu_signals::backend::{Backend, Engine};
-use nt_gpu_signals::bench::{self, BenchResult, DEFAULT_INDICATORS};
+use nt_gpu_signals::bench::{self, ALL_INDICATORS, BenchResult, DEFAULT_INDICATORS};
 use nt_gpu_signals::cuda::DeviceReal;
 use nt_gpu_signals::indicators::Indicator;
-
-const ALL: &[&str] = &[
-    "sma_20",
-    "ema_20",
-    "wma_20",
-    "rsi_14",
-    "macd_12_26_9",
-    "bb_20_2",
-    "atr_14",
-    "stoch_14_3_3",
-    "zscore_20",
-    "vol_20_252",
-    "vwap",
-    "vwap_20",
-    "obv",
-    "corr_20",
-];
 
 struct Args {
     symbols: usize,
@@ -78,7 +61,7 @@ fn parse() -> Result<Args, String> {
             "--indicators" => {
                 let v = val()?;
                 names = if v == "all" {
-                    ALL.iter().map(|s| s.to_string()).collect()
+                    ALL_INDICATORS.iter().map(|s| s.to_string()).collect()
                 } else {
                     v.split(',').map(|s| s.trim().to_string()).collect()
                 };
