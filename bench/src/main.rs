@@ -5,11 +5,12 @@
 //! Reports: time from process start to the first `tools/list` answer;
 //! sequential `ping` calls/s with p50/p99 over stdio; the same over
 //! streamable HTTP with 64 concurrent sessions; peak RSS; paper orders/s
-//! through MCP (project only).
+//! through MCP, beside the bare server's `ping` at the same concurrency.
 //!
 //! `cargo build --release -p neural-trader-mcp -p nt-bench && target/release/nt-bench`
 //! (flags: `--server PATH`, `--bare PATH`, `--calls N`, `--sessions N`,
-//! `--http-calls N`, `--starts N`, `--orders N`, `--in-flight N`).
+//! `--http-calls N`, `--starts N`, `--orders N`, `--in-flight N`,
+//! `--only startup,stdio,http,orders`).
 
 mod scenarios;
 mod target;
@@ -33,6 +34,16 @@ pub struct Options {
     starts: usize,
     orders: usize,
     in_flight: usize,
+    only: Option<Vec<String>>,
+}
+
+impl Options {
+    /// Whether the scenario `name` is to run (`--only` lists them; all by default).
+    fn runs(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name))
+    }
 }
 
 fn options() -> Result<Options> {
@@ -46,6 +57,7 @@ fn options() -> Result<Options> {
         starts: 20,
         orders: 8000,
         in_flight: 8,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -61,6 +73,16 @@ fn options() -> Result<Options> {
             "--starts" => opts.starts = value.parse()?,
             "--orders" => opts.orders = value.parse()?,
             "--in-flight" => opts.in_flight = value.parse()?,
+            "--only" => {
+                let names: Vec<String> = value.split(',').map(|n| n.trim().to_string()).collect();
+                if let Some(bad) = names
+                    .iter()
+                    .find(|n| !["startup", "stdio", "http", "orders"].contains(&n.as_str()))
+                {
+                    bail!("--only takes startup, stdio, http, orders (got `{bad}`)");
+                }
+                opts.only = Some(names);
+            }
             other => bail!("unknown flag {other}"),
         }
     }
@@ -147,47 +169,56 @@ async fn main() -> Result<()> {
         "{:<34} {:>14} {:>14} {:>8}   goal",
         "metric", "project", "bare rmcp", "ratio"
     );
-    let (sp, sb) = (
-        scenarios::startup(&opts, &project).await?,
-        scenarios::startup(&opts, &bare).await?,
-    );
-    row(
-        &format!("start -> tools/list p50 ({})", opts.starts),
-        ms(sp),
-        ms(sb),
-        Some(sp.as_secs_f64() / sb.as_secs_f64()),
-        "<= 3x",
-    );
-    let (p, b) = (
-        scenarios::stdio_calls(&opts, &project).await?,
-        scenarios::stdio_calls(&opts, &bare).await?,
-    );
-    rate_rows(&format!("stdio ping x{}", opts.calls), p, b, ">= 0.8x", "");
-    let (p, b) = (
-        scenarios::http_calls(&opts, &project).await?,
-        scenarios::http_calls(&opts, &bare).await?,
-    );
-    rate_rows(
-        &format!("http ping {} sessions", opts.sessions),
-        p,
-        b,
-        ">= 0.8x",
-        "< 10 ms",
-    );
-    let orders = scenarios::paper_orders(&opts, &project).await?;
-    row(
-        &format!("paper orders/s ({} in flight)", opts.in_flight),
-        format!("{:.0}", orders.per_sec),
-        "-".into(),
-        None,
-        ">= 5000",
-    );
-    row(
-        "paper order p50 / p99",
-        format!("{} / {}", ms(orders.p50), ms(orders.p99)),
-        "-".into(),
-        None,
-        "",
-    );
+    if opts.runs("startup") {
+        let (sp, sb) = (
+            scenarios::startup(&opts, &project).await?,
+            scenarios::startup(&opts, &bare).await?,
+        );
+        row(
+            &format!("start -> tools/list p50 ({})", opts.starts),
+            ms(sp),
+            ms(sb),
+            Some(sp.as_secs_f64() / sb.as_secs_f64()),
+            "<= 3x",
+        );
+    }
+    if opts.runs("stdio") {
+        let (p, b) = (
+            scenarios::stdio_calls(&opts, &project).await?,
+            scenarios::stdio_calls(&opts, &bare).await?,
+        );
+        rate_rows(&format!("stdio ping x{}", opts.calls), p, b, ">= 0.8x", "");
+    }
+    if opts.runs("http") {
+        let (p, b) = (
+            scenarios::http_calls(&opts, &project).await?,
+            scenarios::http_calls(&opts, &bare).await?,
+        );
+        rate_rows(
+            &format!("http ping {} sessions", opts.sessions),
+            p,
+            b,
+            ">= 0.8x",
+            "< 10 ms",
+        );
+    }
+    if opts.runs("orders") {
+        let orders = scenarios::paper_orders(&opts, &project).await?;
+        let floor = scenarios::pings_in_flight(&opts, &bare).await?;
+        row(
+            &format!("paper orders/s ({} in flight)", opts.in_flight),
+            format!("{:.0}", orders.per_sec),
+            format!("{:.0} ping", floor.per_sec),
+            Some(orders.per_sec / floor.per_sec),
+            ">= 5000",
+        );
+        row(
+            "paper order p50 / p99",
+            format!("{} / {}", ms(orders.p50), ms(orders.p99)),
+            format!("{} / {}", ms(floor.p50), ms(floor.p99)),
+            None,
+            "",
+        );
+    }
     Ok(())
 }

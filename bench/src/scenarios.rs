@@ -206,30 +206,50 @@ pub async fn http_calls(opts: &Options, target: &Target) -> Result<Rates> {
     })
 }
 
+/// Market orders that fill, for the paper-order scenario: even numbers buy
+/// one share, odd ones sell it, so positions stay bounded and no sell is
+/// ever short.
+fn order(i: usize) -> CallToolRequestParams {
+    let args = serde_json::json!({
+        "client_order_id": format!("bench-{i}"),
+        "symbol": "SHOP.TO",
+        "side": if i.is_multiple_of(2) { "buy" } else { "sell" },
+        "qty": "1",
+    });
+    CallToolRequestParams::new("broker_place_order")
+        .with_arguments(args.as_object().cloned().unwrap_or_default())
+}
+
 /// Paper orders through MCP over stdio on a SQLite file: `in_flight` tasks
-/// each place market orders that fill (compliance, the order's transaction and its
-/// hash-chained audit) on one session. Orders/s and latency percentiles.
+/// each place market orders that fill (compliance, the order's transaction
+/// and its hash-chained audit) on one session. Orders/s and latency
+/// percentiles.
 pub async fn paper_orders(opts: &Options, target: &Target) -> Result<Rates> {
-    let (dir, db) = scratch_db("orders", target)?;
+    in_flight(opts, target, "orders", order).await
+}
+
+/// The floor for [`paper_orders`]: `ping` from as many tasks in flight on
+/// one stdio session (the bare server has no orders to place).
+pub async fn pings_in_flight(opts: &Options, target: &Target) -> Result<Rates> {
+    in_flight(opts, target, "pings", |_| ping()).await
+}
+
+/// `opts.in_flight` tasks sharing one stdio session, each making its share
+/// of `opts.orders` calls, the `i`-th built by `call(i)`.
+async fn in_flight(
+    opts: &Options,
+    target: &Target,
+    tag: &str,
+    call: fn(usize) -> CallToolRequestParams,
+) -> Result<Rates> {
+    let (dir, db) = scratch_db(tag, target)?;
     let (client, pid) = stdio_session(target, &db).await?;
     let client = std::sync::Arc::new(client);
-    // Market orders that fill: each task buys one share, then sells it, so
-    // positions stay bounded and no sell is ever short.
-    let order = |i: usize| {
-        let args = serde_json::json!({
-            "client_order_id": format!("bench-{i}"),
-            "symbol": "SHOP.TO",
-            "side": if i.is_multiple_of(2) { "buy" } else { "sell" },
-            "qty": "1",
-        });
-        CallToolRequestParams::new("broker_place_order")
-            .with_arguments(args.as_object().cloned().unwrap_or_default())
-    };
-    // Warm up (opens the paper account) and check orders are accepted.
+    // Warm up (opens the paper account) and check the calls are accepted.
     for i in [usize::MAX - 1, usize::MAX] {
-        let first = client.call_tool(order(i)).await?;
-        if first.is_error == Some(true) {
-            bail!("the paper order was refused: {:?}", first.content);
+        let answer = client.call_tool(call(i)).await?;
+        if answer.is_error == Some(true) {
+            bail!("the {tag} call was refused: {:?}", answer.content);
         }
     }
     let per_task = (opts.orders / opts.in_flight.max(1)) & !1;
@@ -241,9 +261,9 @@ pub async fn paper_orders(opts: &Options, target: &Target) -> Result<Rates> {
             let mut lat = Vec::with_capacity(per_task);
             for k in 0..per_task {
                 let t0 = Instant::now();
-                let answer = client.call_tool(order(t * per_task + k)).await?;
+                let answer = client.call_tool(call(t * per_task + k)).await?;
                 if answer.is_error == Some(true) {
-                    bail!("order refused: {:?}", answer.content);
+                    bail!("call refused: {:?}", answer.content);
                 }
                 lat.push(t0.elapsed());
             }

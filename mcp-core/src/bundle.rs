@@ -15,6 +15,7 @@ use crate::clock::Clock;
 use crate::error::ToolError;
 use crate::progress::Progress;
 use crate::route::ToolRouter;
+pub use crate::schema::{InputSchema, input_schema_for};
 use crate::store::{Migration, Store};
 
 pub use tokio_util::sync::CancellationToken;
@@ -51,8 +52,8 @@ pub struct ToolSpec {
     pub name: String,
     /// What the tool does and when to use it.
     pub description: String,
-    /// JSON Schema of the input object.
-    pub input_schema: Arc<Map<String, Value>>,
+    /// JSON Schema of the input object (generated on first use, or cached).
+    pub input_schema: InputSchema,
     /// Scope the caller needs.
     pub scope: Scope,
     /// Default deadline; the manifest may override it.
@@ -72,7 +73,7 @@ impl ToolSpec {
         Self {
             name: name.into(),
             description: description.into(),
-            input_schema: Arc::new(input_schema_for::<I>()),
+            input_schema: InputSchema::of::<I>(),
             scope: Scope::Read,
             deadline: None,
             read_only: true,
@@ -118,22 +119,6 @@ impl ToolSpec {
         self.cpu_heavy = true;
         self
     }
-}
-
-/// The JSON Schema object for a tool input type, as MCP wants it (an object
-/// schema, `$schema` dropped).
-pub fn input_schema_for<I: JsonSchema>() -> Map<String, Value> {
-    let settings = schemars::generate::SchemaSettings::draft2020_12();
-    let schema = settings.into_generator().into_root_schema_for::<I>();
-    let mut value = match serde_json::to_value(schema) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    value.remove("$schema");
-    if !value.contains_key("type") {
-        value.insert("type".into(), Value::String("object".into()));
-    }
-    value
 }
 
 /// An input type for tools that take no arguments.

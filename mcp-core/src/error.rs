@@ -179,6 +179,10 @@ pub enum CoreError {
     /// Configuration (auth keys, URLs, flags) is invalid.
     #[error("configuration: {0}")]
     Config(String),
+    /// The database opened in the background could not be opened or
+    /// migrated (see [`crate::registry::Runtime::ready`]).
+    #[error("storage: {0}")]
+    StoreNotReady(String),
     /// A socket or file operation failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),

@@ -18,6 +18,7 @@ pub mod middleware;
 pub mod progress;
 pub mod registry;
 pub mod route;
+pub mod schema;
 pub mod server;
 pub mod settings;
 pub mod store;

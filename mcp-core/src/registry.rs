@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use rmcp::model::{Tool, ToolAnnotations};
 use serde::Serialize;
 
@@ -18,6 +20,7 @@ use crate::manifest::{Manifest, OnDeadline, pattern_matches};
 use crate::middleware::audit::AuditLog;
 use crate::middleware::rate_limit::RateLimiter;
 use crate::route::ToolRoute;
+use crate::schema::{InputSchema, SchemaCache};
 use crate::store::{Store, core_migrations};
 use crate::system::SystemBundle;
 
@@ -159,7 +162,12 @@ pub struct Runtime {
     pub bundles: Vec<Arc<dyn ToolBundle>>,
     /// Summary for `server_info`.
     pub summary: ServerSummary,
+    /// Resolves once the database is migrated (see [`Runtime::ready`]).
+    ready: Ready,
 }
+
+/// The database's readiness, awaited by every call.
+type Ready = Shared<BoxFuture<'static, Result<(), String>>>;
 
 impl Runtime {
     /// Builds the runtime: constructs the manifest's bundles from `catalog`,
@@ -183,13 +191,16 @@ impl Runtime {
         options: RuntimeOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<Self>, CoreError> {
-        Self::resolve(manifest, catalog, async { Ok(store) }, options, clock).await
+        let rt = Self::resolve(manifest, catalog, async { Ok(store) }, options, clock).await?;
+        rt.ready().await?;
+        Ok(rt)
     }
 
-    /// Opens the database at `url` and builds the runtime over it, doing the
-    /// two at once: the bundles' routes and input schemas are generated on a
-    /// blocking thread while the database opens and its migrations are
-    /// checked (the server's start-up path).
+    /// Builds the runtime over the database at `url` without waiting for
+    /// it: the database connects and its migrations are applied or checked
+    /// in the background while the tools are listed (the server's start-up
+    /// path). Calls wait for [`Runtime::ready`]; a database that cannot open
+    /// fails them and `ready` with the reason.
     pub async fn open_and_build(
         manifest: Manifest,
         catalog: &BundleCatalog,
@@ -197,7 +208,14 @@ impl Runtime {
         options: RuntimeOptions,
     ) -> Result<Arc<Self>, CoreError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        Self::resolve(manifest, catalog, Store::open(url), options, clock).await
+        Self::resolve(
+            manifest,
+            catalog,
+            async { Store::open_lazy(url) },
+            options,
+            clock,
+        )
+        .await
     }
 
     async fn resolve(
@@ -255,18 +273,13 @@ impl Runtime {
             }
         }
         let constructed = started.elapsed();
-        // Input schemas are the slow part of the routes: build each
-        // bundle's on a blocking thread of its own while the database opens.
-        let routing: Vec<_> = hosted
+        // Routes are cheap (schemas are generated lazily); the schema cache
+        // file is read on a blocking thread while the database opens.
+        let mut routed: Vec<(Arc<dyn ToolBundle>, crate::route::ToolRouter)> = hosted
             .iter()
-            .map(|b| {
-                let b = b.clone();
-                tokio::task::spawn_blocking(move || {
-                    let routes = b.clone().routes();
-                    (b, routes)
-                })
-            })
+            .map(|b| (b.clone(), b.clone().routes()))
             .collect();
+        let cache = tokio::task::spawn_blocking(SchemaCache::take_or_load);
         let store = store.await?;
         let opened = started.elapsed();
         let jobs = Arc::new(JobManager::new(
@@ -285,18 +298,31 @@ impl Runtime {
             migrations.extend(bundle.migrations());
         }
         let built_bundles = started.elapsed();
-        store.migrate(&migrations).await?;
+        // The migrations run (or, on a returning start, are checked) in the
+        // background: listing tools needs no database, and calls wait for
+        // [`Runtime::ready`].
+        let ready = {
+            let store = store.clone();
+            let task = tokio::spawn(async move {
+                let began = std::time::Instant::now();
+                let applied = store.migrate(&migrations).await;
+                tracing::debug!(
+                    migrate_ms = began.elapsed().as_secs_f64() * 1e3,
+                    "database ready"
+                );
+                applied.map(|_| ()).map_err(|e| e.to_string())
+            });
+            async move {
+                task.await
+                    .map_err(|e| format!("the migration task failed: {e}"))?
+            }
+            .boxed()
+            .shared()
+        };
         let migrated = started.elapsed();
 
         // All tools of the hosted bundles, by the bundle's own name.
-        let mut routed = vec![(system.clone(), system.routes())];
-        for task in routing {
-            routed.push(
-                task.await.map_err(|e| {
-                    CoreError::Config(format!("building the tool table failed: {e}"))
-                })?,
-            );
-        }
+        routed.insert(0, (system.clone(), system.routes()));
         let mut all: Vec<(Arc<dyn ToolBundle>, ToolRoute)> = Vec::new();
         for (bundle, routes) in routed {
             for route in routes {
@@ -385,13 +411,31 @@ impl Runtime {
             });
         }
 
+        // Every served tool's schema: from the cache, or generated (on a
+        // blocking thread: a first start generates ~150 of them).
+        let schemas: Vec<(String, InputSchema)> = tools
+            .iter()
+            .map(|t| {
+                (
+                    format!("{}/{}", t.bundle.name(), t.spec.name),
+                    t.spec.input_schema.clone(),
+                )
+            })
+            .collect();
+        let cache = cache
+            .await
+            .map_err(|e| CoreError::Config(format!("reading the schema cache failed: {e}")))?;
+        let used = tokio::task::spawn_blocking(move || cache.fill(&schemas))
+            .await
+            .map_err(|e| CoreError::Config(format!("building the tool schemas failed: {e}")))?;
         let tool_list = Arc::new(tools.iter().map(to_mcp_tool).collect::<Vec<_>>());
         tracing::debug!(
             construct_ms = constructed.as_secs_f64() * 1e3,
             open_ms = (opened - constructed).as_secs_f64() * 1e3,
             bundles_ms = built_bundles.as_secs_f64() * 1e3,
-            migrations_ms = (migrated - built_bundles).as_secs_f64() * 1e3,
             routes_ms = (started.elapsed() - migrated).as_secs_f64() * 1e3,
+            schemas_cached = used.hits,
+            schemas_generated = used.generated,
             "runtime resolved"
         );
         let mut resources = Vec::new();
@@ -431,7 +475,7 @@ impl Runtime {
                 &manifest.name,
                 manifest.limits.calls_per_minute,
             ),
-            audit: AuditLog::start(store.clone()),
+            audit: AuditLog::start_when(store.clone(), ready.clone().map(|_| ())),
             manifest,
             store,
             clock,
@@ -455,7 +499,14 @@ impl Runtime {
             prompts,
             bundles,
             summary,
+            ready,
         }))
+    }
+
+    /// Waits until the database is open and migrated; the reason when it
+    /// could not be (every call fails with it then).
+    pub async fn ready(&self) -> Result<(), CoreError> {
+        self.ready.clone().await.map_err(CoreError::StoreNotReady)
     }
 
     /// The account a call by `caller` acts for: the caller's own when the
@@ -494,7 +545,7 @@ fn to_mcp_tool(tool: &ServedTool) -> Tool {
     Tool::new(
         tool.served_name.clone(),
         description,
-        spec.input_schema.clone(),
+        spec.input_schema.get().clone(),
     )
     .with_annotations(annotations)
 }

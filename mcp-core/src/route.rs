@@ -281,7 +281,7 @@ mod tests {
         let spec = &router.routes()[0].spec;
         assert_eq!(spec.name, "add");
         assert!(!spec.read_only);
-        assert!(spec.input_schema["properties"]["n"].is_object());
+        assert!(spec.input_schema.get()["properties"]["n"].is_object());
         let err = router
             .call("add", serde_json::json!({"n": "two"}), ctx.clone())
             .await

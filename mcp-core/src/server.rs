@@ -299,6 +299,14 @@ impl ServerHandler for McpServer {
                 None,
             ));
         };
+        // The database opens in the background at start: the first calls
+        // wait for it; a database that could not open fails every call.
+        if let Err(err) = self.rt.ready().await {
+            return Ok(failure(&ToolError::internal(err.to_string()).with_hint(
+                "check the --db / NT_DB URL and that the database is reachable; restart the server",
+            ))
+            .into());
+        }
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         let digest = audit::args_digest(&args);
         let caller = self.caller(&context);
@@ -367,6 +375,9 @@ impl ServerHandler for McpServer {
                 "reading resources needs the `read` scope",
                 None,
             ));
+        }
+        if let Err(err) = self.rt.ready().await {
+            return Err(McpError::internal_error(err.to_string(), None));
         }
         let ctx = self.ctx(caller, context.ct.clone(), Progress::recording());
         match bundle.read_resource(&uri, ctx).await {

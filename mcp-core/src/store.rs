@@ -88,6 +88,32 @@ impl Store {
     /// Opens the database at `url` (`sqlite://path`, `sqlite::memory:`,
     /// `postgres://...`). Creates the SQLite file and its folder if needed.
     pub async fn open(url: &str) -> Result<Self, CoreError> {
+        let (pool, options, backend, url) = Self::prepare(url)?;
+        let pool = pool.connect_with(options).await?;
+        Ok(Self {
+            pool,
+            backend,
+            url_redacted: redact(&url),
+        })
+    }
+
+    /// Like [`Store::open`], but connects on first use instead of now: the
+    /// server answers `initialize` and `tools/list` while the database opens
+    /// and its migrations are checked ([`Store::migrate`] is the first use).
+    /// A bad URL still fails here; an unreachable database fails at first use.
+    pub fn open_lazy(url: &str) -> Result<Self, CoreError> {
+        let (pool, options, backend, url) = Self::prepare(url)?;
+        Ok(Self {
+            pool: pool.connect_lazy_with(options),
+            backend,
+            url_redacted: redact(&url),
+        })
+    }
+
+    /// The pool settings, connect options, backend and full URL for `url`.
+    fn prepare(
+        url: &str,
+    ) -> Result<(AnyPoolOptions, AnyConnectOptions, Backend, String), CoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
@@ -115,14 +141,15 @@ impl Store {
             url.to_string()
         };
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
-        let mut pool = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
-        pool = match backend {
+        let pool = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let pool = match backend {
             // One connection: a memory database exists per connection, and a
             // single writer avoids SQLITE_BUSY between our own tasks.
             // Not tested before each acquire: the in-process connection
             // cannot go stale, and the ping is a round trip to its worker
-            // thread ahead of every statement or transaction.
-            Backend::Sqlite => pool.max_connections(1).test_before_acquire(false).after_connect(|conn, _| {
+            // thread ahead of every statement or transaction. Never closed
+            // for idleness or age: a memory database would vanish with it.
+            Backend::Sqlite => pool.max_connections(1).test_before_acquire(false).idle_timeout(None).max_lifetime(None).after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;")
                         .await?;
@@ -131,12 +158,7 @@ impl Store {
             }),
             Backend::Postgres => pool.max_connections(8),
         };
-        let pool = pool.connect_with(options).await?;
-        Ok(Self {
-            pool,
-            backend,
-            url_redacted: redact(&url),
-        })
+        Ok((pool, options, backend, url))
     }
 
     /// The sqlx pool, for queries.
@@ -157,50 +179,81 @@ impl Store {
     /// Applies the migrations not yet applied, in the order given. Safe when
     /// several processes start at once on one PostgreSQL database (an
     /// advisory lock serialises them).
-    pub async fn migrate(&self, migrations: &[Migration]) -> Result<Vec<&'static str>, CoreError> {
+    pub fn migrate<'a>(
+        &'a self,
+        migrations: &'a [Migration],
+    ) -> futures::future::BoxFuture<'a, Result<Vec<&'static str>, CoreError>> {
+        // Boxed so the future is provably `Send` where it is spawned (sqlx's
+        // executor bounds defeat the compiler's proof through `async fn`).
+        Box::pin(self.migrate_now(migrations))
+    }
+
+    async fn migrate_now(&self, migrations: &[Migration]) -> Result<Vec<&'static str>, CoreError> {
         let mut conn = self.pool.acquire().await?;
         if self.backend == Backend::Postgres {
-            conn.execute("SELECT pg_advisory_lock(74210001)").await?;
+            sqlx::query("SELECT pg_advisory_lock(74210001)")
+                .execute(&mut *conn)
+                .await?;
         }
-        let result = async {
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS nt_migrations (id TEXT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
-            )
-            .await?;
-            let done: Vec<String> = sqlx::query("SELECT id FROM nt_migrations")
-                .fetch_all(&mut *conn)
-                .await?
-                .iter()
-                .map(|row| row.get::<String, _>(0))
-                .collect();
-            let mut applied = Vec::new();
-            for migration in migrations {
-                if done.iter().any(|id| id == migration.id) {
-                    continue;
-                }
-                let sql = match self.backend {
-                    Backend::Sqlite => migration.sqlite,
-                    Backend::Postgres => migration.postgres,
-                };
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                sqlx::raw_sql(sql).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO nt_migrations (id, applied_ms) VALUES ($1, $2)")
-                    .bind(migration.id)
-                    .bind(crate::clock::Clock::now_ms(&crate::clock::SystemClock))
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                tracing::info!(migration = migration.id, "applied migration");
-                applied.push(migration.id);
-            }
-            Ok::<_, sqlx::Error>(applied)
-        }
-        .await;
+        let result = apply_migrations(&mut conn, self.backend, migrations).await;
         if self.backend == Backend::Postgres {
-            conn.execute("SELECT pg_advisory_unlock(74210001)").await?;
+            sqlx::query("SELECT pg_advisory_unlock(74210001)")
+                .execute(&mut *conn)
+                .await?;
         }
         Ok(result?)
     }
+}
+
+/// Applies on `conn` the migrations it has not applied yet, each in its own
+/// transaction with its `nt_migrations` row.
+async fn apply_migrations(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    migrations: &[Migration],
+) -> Result<Vec<&'static str>, sqlx::Error> {
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS nt_migrations (id TEXT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    let rows = sqlx::query("SELECT id FROM nt_migrations")
+        .fetch_all(&mut *conn)
+        .await?;
+    let done: Vec<String> = rows.iter().map(|row| row.get::<String, _>(0)).collect();
+    let mut applied = Vec::new();
+    for migration in migrations {
+        if done.iter().any(|id| id == migration.id) {
+            continue;
+        }
+        let sql = match backend {
+            Backend::Sqlite => migration.sqlite,
+            Backend::Postgres => migration.postgres,
+        };
+        sqlx::query("BEGIN").execute(&mut *conn).await?;
+        let step = async {
+            // No arguments: one simple query, several statements allowed.
+            (&mut *conn).execute(sql).await?;
+            sqlx::query("INSERT INTO nt_migrations (id, applied_ms) VALUES ($1, $2)")
+                .bind(migration.id)
+                .bind(crate::clock::Clock::now_ms(&crate::clock::SystemClock))
+                .execute(&mut *conn)
+                .await
+        }
+        .await;
+        match step {
+            Ok(_) => {
+                sqlx::query("COMMIT").execute(&mut *conn).await?;
+            }
+            Err(err) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                return Err(err);
+            }
+        }
+        tracing::info!(migration = migration.id, "applied migration");
+        applied.push(migration.id);
+    }
+    Ok(applied)
 }
 
 fn sqlite_path(url: &str) -> Option<PathBuf> {

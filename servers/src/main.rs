@@ -110,9 +110,22 @@ async fn build_runtime(args: &ServeArgs) -> Result<std::sync::Arc<Runtime>> {
         live_trading: args.live_trading,
         stdio_account: args.account.clone(),
     };
-    Runtime::open_and_build(manifest, &catalog::catalog(), &url, options)
+    let rt = Runtime::open_and_build(manifest, &catalog::catalog(), &url, options)
         .await
-        .with_context(|| format!("starting on {}", nt_mcp_core::store::redact(&url)))
+        .with_context(|| format!("starting on {}", nt_mcp_core::store::redact(&url)))?;
+    // The database opens in the background while the client connects; a
+    // server whose database cannot open says why and stops.
+    let watched = rt.clone();
+    tokio::spawn(async move {
+        if let Err(err) = watched.ready().await {
+            eprintln!(
+                "Error: starting on {}: {err}",
+                nt_mcp_core::store::redact(&url)
+            );
+            std::process::exit(1);
+        }
+    });
+    Ok(rt)
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
@@ -124,11 +137,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         "runtime ready"
     );
     match args.listen {
-        None => nt_mcp_core::transport::stdio::serve_stdio(rt).await?,
+        None => nt_mcp_core::transport::stdio::serve_stdio(rt.clone()).await?,
         Some(listen) => {
             let shutdown = CancellationToken::new();
             let server = HttpServer::bind(
-                rt,
+                rt.clone(),
                 HttpOptions {
                     listen,
                     allow_unauthenticated_remote: args.allow_unauthenticated_remote,
@@ -148,6 +161,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
             server.serve(shutdown).await?;
         }
     }
+    // A session that ended before the database opened still reports it.
+    rt.ready().await?;
     Ok(())
 }
 
@@ -192,6 +207,9 @@ async fn list_tools(args: ServeArgs) -> Result<()> {
 }
 
 fn main() -> Result<()> {
+    // The tool schemas cached by the last start are read while the flags are
+    // parsed and the runtime starts.
+    nt_mcp_core::schema::prefetch();
     let cli = Cli::parse();
     // Serving logs its start-up; the listing commands print only their answer.
     let default_filter = match cli.command {

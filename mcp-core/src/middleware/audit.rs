@@ -101,8 +101,18 @@ pub struct AuditLog {
 impl AuditLog {
     /// Starts the writer task over `store`.
     pub fn start(store: Store) -> Self {
+        Self::start_when(store, std::future::ready(()))
+    }
+
+    /// Starts the writer task over `store`, writing once `ready` resolves
+    /// (the store's migrations are in place); rows queue until then.
+    pub fn start_when(
+        store: Store,
+        ready: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Self {
         let (queue, mut rx) = mpsc::channel::<Msg>(4 * MAX_BATCH);
         tokio::spawn(async move {
+            ready.await;
             let mut msgs: Vec<Msg> = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut msgs, MAX_BATCH).await > 0 {
                 let waited_for = msgs.iter().any(|m| !matches!(m, Msg::Row(_, None)));
