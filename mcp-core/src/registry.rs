@@ -506,7 +506,12 @@ impl Runtime {
     /// Waits until the database is open and migrated; the reason when it
     /// could not be (every call fails with it then).
     pub async fn ready(&self) -> Result<(), CoreError> {
-        self.ready.clone().await.map_err(CoreError::StoreNotReady)
+        // Once settled, every call reads the outcome without polling.
+        let settled = match self.ready.peek() {
+            Some(outcome) => outcome.clone(),
+            None => self.ready.clone().await,
+        };
+        settled.map_err(CoreError::StoreNotReady)
     }
 
     /// The account a call by `caller` acts for: the caller's own when the
