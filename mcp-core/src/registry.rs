@@ -191,7 +191,7 @@ impl Runtime {
         options: RuntimeOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<Self>, CoreError> {
-        let rt = Self::resolve(manifest, catalog, async { Ok(store) }, options, clock).await?;
+        let rt = Self::resolve(manifest, catalog, store, options, clock).await?;
         rt.ready().await?;
         Ok(rt)
     }
@@ -208,20 +208,13 @@ impl Runtime {
         options: RuntimeOptions,
     ) -> Result<Arc<Self>, CoreError> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        Self::resolve(
-            manifest,
-            catalog,
-            async { Store::open_lazy(url) },
-            options,
-            clock,
-        )
-        .await
+        Self::resolve(manifest, catalog, Store::open_lazy(url)?, options, clock).await
     }
 
     async fn resolve(
         manifest: Manifest,
         catalog: &BundleCatalog,
-        store: impl std::future::Future<Output = Result<Store, CoreError>>,
+        store: Store,
         options: RuntimeOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<Self>, CoreError> {
@@ -274,14 +267,12 @@ impl Runtime {
         }
         let constructed = started.elapsed();
         // Routes are cheap (schemas are generated lazily); the schema cache
-        // file is read on a blocking thread while the database opens.
+        // file is read on a blocking thread meanwhile.
         let mut routed: Vec<(Arc<dyn ToolBundle>, crate::route::ToolRouter)> = hosted
             .iter()
             .map(|b| (b.clone(), b.clone().routes()))
             .collect();
         let cache = tokio::task::spawn_blocking(SchemaCache::take_or_load);
-        let store = store.await?;
-        let opened = started.elapsed();
         let jobs = Arc::new(JobManager::new(
             store.clone(),
             clock.clone(),
@@ -319,7 +310,6 @@ impl Runtime {
             .boxed()
             .shared()
         };
-        let migrated = started.elapsed();
 
         // All tools of the hosted bundles, by the bundle's own name.
         routed.insert(0, (system.clone(), system.routes()));
@@ -431,9 +421,8 @@ impl Runtime {
         let tool_list = Arc::new(tools.iter().map(to_mcp_tool).collect::<Vec<_>>());
         tracing::debug!(
             construct_ms = constructed.as_secs_f64() * 1e3,
-            open_ms = (opened - constructed).as_secs_f64() * 1e3,
             bundles_ms = built_bundles.as_secs_f64() * 1e3,
-            routes_ms = (started.elapsed() - migrated).as_secs_f64() * 1e3,
+            routes_ms = (started.elapsed() - built_bundles).as_secs_f64() * 1e3,
             schemas_cached = used.hits,
             schemas_generated = used.generated,
             "runtime resolved"

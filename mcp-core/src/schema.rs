@@ -1,6 +1,6 @@
 //! Tool input schemas: generated from the input type on first use
 //! ([`InputSchema`]), and kept between starts in a cache file per server
-//! executable ([`fill_from_cache`]), so a returning start lists its tools
+//! executable ([`SchemaCache`]), so a returning start lists its tools
 //! without generating 150 schemas again.
 //!
 //! The cache lives in the user's cache folder (`~/.cache/neural-trader-mcp/
@@ -105,7 +105,7 @@ pub fn cache_location() -> Option<(PathBuf, String)> {
     Some((dir.join(format!("{name}.json")), stamp))
 }
 
-/// What [`fill_from_cache`] did, for the start-up log.
+/// What [`SchemaCache::fill`] did, for the start-up log.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheUse {
     /// Schemas taken from the cache.
@@ -174,7 +174,7 @@ static PREFETCHED: std::sync::Mutex<Option<std::thread::JoinHandle<SchemaCache>>
 /// Starts reading this executable's schema cache on a thread of its own, so
 /// the file is parsed while the process parses its flags and starts its
 /// runtime; the next runtime built takes it ([`SchemaCache::take_or_load`]).
-/// Call it first thing in `main`.
+/// Call it early in `main`.
 pub fn prefetch() {
     let handle = std::thread::spawn(|| SchemaCache::load(cache_location()));
     if let Ok(mut slot) = PREFETCHED.lock() {
@@ -190,14 +190,6 @@ impl SchemaCache {
             .and_then(|h| h.join().ok())
             .unwrap_or_else(|| Self::load(cache_location()))
     }
-}
-
-/// [`SchemaCache::load`] then [`SchemaCache::fill`], in one step.
-pub fn fill_from_cache(
-    location: Option<&(PathBuf, String)>,
-    schemas: &[(String, InputSchema)],
-) -> CacheUse {
-    SchemaCache::load(location.cloned()).fill(schemas)
 }
 
 fn read_cache(path: &Path, stamp: &str) -> Option<Map<String, Value>> {
@@ -251,6 +243,14 @@ mod tests {
     #[derive(JsonSchema)]
     struct Cancel {
         order_id: String,
+    }
+
+    /// [`SchemaCache::load`] then [`SchemaCache::fill`], in one step.
+    fn fill_from_cache(
+        location: Option<&(PathBuf, String)>,
+        schemas: &[(String, InputSchema)],
+    ) -> CacheUse {
+        SchemaCache::load(location.cloned()).fill(schemas)
     }
 
     fn specs() -> Vec<(String, InputSchema)> {

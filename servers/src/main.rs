@@ -207,10 +207,15 @@ async fn list_tools(args: ServeArgs) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    // The tool schemas cached by the last start are read while the flags are
-    // parsed and the runtime starts.
-    nt_mcp_core::schema::prefetch();
     let cli = Cli::parse();
+    // Serving and listing read the tool schemas cached by the last start
+    // while logging and the async runtime start.
+    if matches!(
+        cli.command,
+        None | Some(Command::Serve(_) | Command::Tools(_))
+    ) {
+        nt_mcp_core::schema::prefetch();
+    }
     // Serving logs its start-up; the listing commands print only their answer.
     let default_filter = match cli.command {
         None | Some(Command::Serve(_)) => "warn,nt_mcp_core=info,neural_trader_mcp=info",
