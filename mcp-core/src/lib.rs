@@ -21,6 +21,7 @@ pub mod route;
 pub mod schema;
 pub mod server;
 pub mod settings;
+pub mod sql;
 pub mod store;
 pub mod system;
 #[cfg(feature = "testing")]

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Any;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::sql::{Arg, WriteTx};
 use crate::store::Store;
 
 /// One audit row.
@@ -190,9 +191,10 @@ impl AuditLog {
 const ROWS_PER_INSERT: usize = 64;
 
 /// Writes `batch` in one transaction, as multi-row INSERTs: a batch of 8
-/// costs one statement, not 8 round trips to the database.
+/// costs one statement, not 8 round trips to the database, and on SQLite
+/// the `BEGIN`, the INSERTs and the `COMMIT` travel as one ([`WriteTx`]).
 async fn write_batch(store: &Store, batch: &[&OwnedAuditEntry]) -> Result<(), sqlx::Error> {
-    let mut tx = store.pool().begin().await?;
+    let mut tx = WriteTx::begin(store.pool()).await?;
     for chunk in batch.chunks(ROWS_PER_INSERT) {
         let values: Vec<String> = (0..chunk.len())
             .map(|r| {
@@ -213,18 +215,19 @@ async fn write_batch(store: &Store, batch: &[&OwnedAuditEntry]) -> Result<(), sq
             "INSERT INTO audit_log (at_ms, variant, tool, caller, args_digest, outcome, detail) VALUES {}",
             values.join(", ")
         );
-        let mut q = sqlx::query(&sql);
+        let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 7);
         for row in chunk {
-            q = q
-                .bind(row.at_ms)
-                .bind(row.variant.as_str())
-                .bind(row.tool.as_str())
-                .bind(row.caller.as_str())
-                .bind(row.args_digest.as_str())
-                .bind(row.outcome.as_str())
-                .bind(row.detail.as_deref());
+            args.extend([
+                row.at_ms.into(),
+                (&row.variant).into(),
+                (&row.tool).into(),
+                (&row.caller).into(),
+                (&row.args_digest).into(),
+                (&row.outcome).into(),
+                row.detail.clone().into(),
+            ]);
         }
-        q.execute(&mut *tx).await?;
+        tx.queue(sql, args);
     }
     tx.commit().await
 }

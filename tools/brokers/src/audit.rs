@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 
 use crate::error::Result;
-use crate::sql_batch::{Arg, Batch};
+use nt_mcp_core::sql::{Arg, Batch, WriteTx};
 
 /// The hash before the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -105,6 +105,11 @@ pub fn row_hash(
 /// this one is "ntau" in ASCII.
 pub const CHAIN_LOCK_KEY: i32 = 0x6e74_6175;
 
+/// Takes the chain's advisory lock for the rest of the transaction
+/// (PostgreSQL); the key is [`CHAIN_LOCK_KEY`].
+const PG_LOCK_SQL: &str =
+    "SELECT pg_advisory_xact_lock(1853120885, hashtext(coalesce(current_schema(), '')))";
+
 /// Serialises appends to the chain for the rest of the transaction on
 /// `conn`: on PostgreSQL, `pg_advisory_xact_lock`, released at commit or
 /// rollback (taking it again in the same transaction is a no-op wait); on
@@ -112,11 +117,7 @@ pub const CHAIN_LOCK_KEY: i32 = 0x6e74_6175;
 /// time.
 pub async fn lock_chain(conn: &mut AnyConnection) -> Result<()> {
     if conn.backend_name() == "PostgreSQL" {
-        sqlx::query(&format!(
-            "SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY}, hashtext(coalesce(current_schema(), '')))"
-        ))
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query(PG_LOCK_SQL).execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -219,35 +220,42 @@ pub async fn append(conn: &mut AnyConnection, ev: &AuditEvent<'_>) -> Result<Str
 /// and appends every further row after it: one state change with several
 /// audit rows (an order, its checks and its fill) costs one head read. The
 /// audit links and the state change's writes ([`ChainTx::queue`]) wait in a
-/// [`Batch`] and go to the database together before the next read
-/// ([`ChainTx::conn`]) or at [`ChainTx::commit`].
+/// batch and go to the database together before the next read
+/// ([`ChainTx::conn`], [`ChainTx::fetch_one`]) or with the `COMMIT`
+/// ([`ChainTx::commit`]); the `BEGIN` and the chain's lock go with the first
+/// read ([`WriteTx`]).
 pub struct ChainTx {
-    tx: Transaction<'static, Any>,
+    tx: WriteTx,
     head: Option<ChainHead>,
-    pending: Batch,
 }
 
 impl ChainTx {
-    /// Begins the transaction (see [`begin`]).
+    /// Begins the transaction with the chain's lock (see [`begin`]); both
+    /// are sent with the first statement.
     pub async fn begin(pool: &AnyPool) -> Result<Self> {
-        Ok(Self {
-            tx: begin(pool).await?,
-            head: None,
-            pending: Batch::default(),
-        })
+        let mut tx = WriteTx::begin(pool).await?;
+        if tx.is_postgres() {
+            tx.queue(PG_LOCK_SQL, Vec::new());
+        }
+        Ok(Self { tx, head: None })
     }
 
     /// The transaction's connection, for the state change's reads and its
     /// own statements; the queued writes are sent first, so a read sees them.
     pub async fn conn(&mut self) -> Result<&mut AnyConnection> {
-        self.pending.flush(&mut self.tx).await?;
-        Ok(&mut self.tx)
+        Ok(self.tx.conn().await?)
+    }
+
+    /// Runs the read `sql` with `args` after the queued writes (one round
+    /// trip on SQLite); its row.
+    pub async fn fetch_one(&mut self, sql: &str, args: Vec<Arg>) -> Result<sqlx::any::AnyRow> {
+        Ok(self.tx.fetch_one(sql, args).await?)
     }
 
     /// Queues a write (placeholders `$1..$n`) to go with the next read or the
     /// commit.
     pub fn queue(&mut self, sql: impl Into<std::borrow::Cow<'static, str>>, args: Vec<Arg>) {
-        self.pending.push(sql, args);
+        self.tx.queue(sql, args);
     }
 
     /// Sets the chain's head when the caller read it along with its own state
@@ -275,19 +283,17 @@ impl ChainTx {
         let head = match &mut self.head {
             Some(h) => h,
             // Queued writes never touch the chain before its head is known.
-            None => self.head.insert(head(&mut self.tx).await?),
+            None => self.head.insert(head(self.tx.conn().await?).await?),
         };
         let (hash, args) = link_stmt(head, ev);
-        self.pending.push(LINK_SQL, args);
+        self.tx.queue(LINK_SQL, args);
         Ok(hash)
     }
 
-    /// Sends the queued writes and commits the state change with its audit
-    /// rows.
-    pub async fn commit(mut self) -> Result<()> {
-        self.pending.flush(&mut self.tx).await?;
-        self.tx.commit().await?;
-        Ok(())
+    /// Sends the queued writes with the `COMMIT`: the state change and its
+    /// audit rows are stored together or not at all.
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
     }
 }
 
@@ -450,5 +456,15 @@ pub fn csv_field(field: &str) -> String {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
         field.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_statement_takes_the_chain_key() {
+        assert!(PG_LOCK_SQL.contains(&format!("({CHAIN_LOCK_KEY}, ")));
     }
 }

@@ -28,7 +28,6 @@ pub mod pdf;
 pub mod questrade;
 pub mod settlement;
 pub mod sim;
-pub mod sql_batch;
 pub mod tax;
 mod tools;
 pub mod tradier;

@@ -53,13 +53,14 @@ impl PaperBroker {
         symbol: &str,
         currency: &str,
     ) -> Result<Snapshot> {
-        let row = sqlx::query(SNAPSHOT_SQL.as_str())
-            .bind(&self.cfg.account_id)
-            .bind(cid)
-            .bind(currency)
-            .bind(symbol)
-            .fetch_one(w.conn().await?)
-            .await?;
+        let args = vec![
+            (&self.cfg.account_id).into(),
+            cid.into(),
+            currency.into(),
+            symbol.into(),
+        ];
+        // The transaction's `BEGIN` goes with this read.
+        let row = w.fetch_one(SNAPSHOT_SQL.as_str(), args).await?;
         let text =
             |i: usize| -> Result<Option<String>> { Ok(row.try_get::<Option<String>, _>(i)?) };
         let num = |i: usize| -> Result<Decimal> { text(i)?.map_or(Ok(Decimal::ZERO), |s| dec(&s)) };

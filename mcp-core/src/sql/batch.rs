@@ -1,15 +1,18 @@
-//! Write statements queued inside a transaction and sent together: on
-//! SQLite the whole queue goes to the database's worker thread as one
-//! multi-statement query (one round trip instead of one per row), on
-//! PostgreSQL, whose extended protocol takes one statement per message,
-//! statement by statement. A paper order's writes (its audit links, cash,
-//! position, fill and order row) cost one round trip this way.
+//! Statements queued inside a transaction and sent together: on SQLite the
+//! whole queue goes to the database's worker thread as one multi-statement
+//! query (one round trip instead of one per row), on PostgreSQL, whose
+//! extended protocol takes one statement per message, statement by
+//! statement. A paper order's writes (its audit links, cash, position, fill
+//! and order row) cost one round trip this way, and a read can carry the
+//! queue ahead of it ([`Batch::flush_then_fetch_optional`]).
 
 use std::borrow::Cow;
 
 use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
 
-use crate::error::Result;
+/// What a batch's statements fail with.
+type Result<T> = std::result::Result<T, sqlx::Error>;
 
 /// One bound value of a queued statement.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,33 +107,49 @@ impl Batch {
         let stmts = std::mem::take(&mut self.stmts);
         if conn.backend_name() == "SQLite" && stmts.len() > 1 {
             let (sql, args) = joined(&stmts);
-            let mut q = sqlx::query(&sql);
-            for a in args {
-                q = bind(q, a);
-            }
-            q.execute(&mut *conn).await?;
+            query_with(&sql, args).execute(&mut *conn).await?;
         } else {
             for s in stmts {
-                let mut q = sqlx::query(&s.sql);
-                for a in s.args {
-                    q = bind(q, a);
-                }
-                q.execute(&mut *conn).await?;
+                query_with(&s.sql, s.args).execute(&mut *conn).await?;
             }
         }
         Ok(())
+    }
+
+    /// Sends every queued statement and then the read `sql` (placeholders
+    /// `$1..$n`) with `args`, answering the read's first row: on SQLite all
+    /// of it is one multi-statement query, so the queue rides along with
+    /// the read at no extra round trip.
+    pub async fn flush_then_fetch_optional(
+        &mut self,
+        conn: &mut AnyConnection,
+        sql: &str,
+        args: Vec<Arg>,
+    ) -> Result<Option<AnyRow>> {
+        if conn.backend_name() == "SQLite" && !self.stmts.is_empty() {
+            let mut stmts = std::mem::take(&mut self.stmts);
+            stmts.push(Stmt {
+                sql: Cow::Owned(sql.to_string()),
+                args,
+            });
+            let (sql, args) = joined(&stmts);
+            return query_with(&sql, args).fetch_optional(&mut *conn).await;
+        }
+        self.flush(conn).await?;
+        query_with(sql, args).fetch_optional(&mut *conn).await
     }
 }
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-fn bind(q: AnyQuery<'_>, a: Arg) -> AnyQuery<'_> {
-    match a {
+/// `sql` with `args` bound in order.
+fn query_with(sql: &str, args: Vec<Arg>) -> AnyQuery<'_> {
+    args.into_iter().fold(sqlx::query(sql), |q, a| match a {
         Arg::Int(v) => q.bind(v),
         Arg::OptInt(v) => q.bind(v),
         Arg::Text(v) => q.bind(v),
         Arg::OptText(v) => q.bind(v),
-    }
+    })
 }
 
 /// One query text for all of `stmts`, each statement's placeholders moved
