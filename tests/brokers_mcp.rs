@@ -56,6 +56,19 @@ async fn paper_orders_are_idempotent_compliant_audited_and_survive_restart() {
     assert_eq!(structured(&bad)["error"]["field"], json!("qty"));
     client.cancel().await.expect("close");
 
+    // One audit row per call: the two placements (the second a repeat)
+    // wrote theirs with the order, the refusal and the bad input through
+    // the server, each with its outcome.
+    let rows = audit_rows(&db.url, "broker_place_order").await;
+    let outcomes: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(
+        outcomes,
+        ["ok", "ok", "error:refused", "error:invalid_input"],
+        "{rows:?}"
+    );
+    assert_eq!(rows[0].2, rows[1].2, "same arguments, same digest");
+    assert_ne!(rows[0].2, rows[2].2);
+
     // A new process on the same file: the position and the audit chain are there.
     let client = stdio_client(&["serve", "--variant", "enhanced", "--db", &db.url]).await;
     let positions = call(&client, "broker_positions", json!({})).await;

@@ -22,7 +22,7 @@ use crate::bundle::{Caller, Scope, ToolCtx, ToolOutput, VenueMode};
 use crate::error::{ToolError, ToolErrorKind};
 use crate::jobs::NewJob;
 use crate::manifest::OnDeadline;
-use crate::middleware::audit::{self, OwnedAuditEntry};
+use crate::middleware::audit::{self, CallRow, CallRowSlot, OwnedAuditEntry};
 use crate::progress::Progress;
 use crate::registry::{Runtime, ServedTool};
 
@@ -139,6 +139,7 @@ impl McpServer {
         caller: Caller,
         args_digest: &str,
         context: &RequestContext<RoleServer>,
+        call_row: Option<CallRowSlot>,
     ) -> Result<Outcome, ToolError> {
         let cancel = CancellationToken::new();
         let progress = match context.meta.get_progress_token() {
@@ -149,6 +150,10 @@ impl McpServer {
         ctx.tool = Arc::from(tool.spec.name.as_str());
         ctx.args_digest = Arc::from(args_digest);
         let call = tool.route.call(args, ctx);
+        let call: futures::future::BoxFuture<'static, _> = match call_row {
+            Some(slot) => Box::pin(audit::with_call_row(slot, call)),
+            None => Box::pin(call),
+        };
         let mut handle = if tool.spec.cpu_heavy {
             // Off the async workers: a long search must never stall other
             // calls; it polls `ctx.cancel` to stop when asked.
@@ -199,20 +204,49 @@ impl McpServer {
         }
     }
 
-    /// Writes the call's audit row: trade-scope calls answer only once it is
-    /// committed; other calls queue it for the group-commit writer.
-    async fn audit(&self, tool: &ServedTool, caller: &str, args_digest: &str, outcome: String) {
-        let wait = tool.spec.scope == Scope::Trade;
-        let tool = tool.served_name.as_str();
-        let entry = OwnedAuditEntry {
+    /// The audit row of a call by `caller` to `tool`.
+    fn entry(
+        &self,
+        tool: &ServedTool,
+        caller: &str,
+        args_digest: &str,
+        outcome: String,
+    ) -> OwnedAuditEntry {
+        OwnedAuditEntry {
             at_ms: self.rt.clock.now_ms(),
             variant: self.rt.manifest.name.clone(),
-            tool: tool.to_string(),
+            tool: tool.served_name.clone(),
             caller: caller.to_string(),
             args_digest: args_digest.to_string(),
             outcome,
             detail: None,
-        };
+        }
+    }
+
+    /// Writes the call's audit row: trade-scope calls answer only once it is
+    /// committed (a successful call whose state change committed the row
+    /// with itself, through `call_row`, is done); other calls queue it for
+    /// the group-commit writer.
+    async fn audit(
+        &self,
+        tool: &ServedTool,
+        caller: &str,
+        args_digest: &str,
+        outcome: String,
+        call_row: Option<CallRowSlot>,
+    ) {
+        if let Some(slot) = call_row {
+            let mut row = audit::lock(&slot);
+            if outcome == "ok" && matches!(*row, CallRow::Written) {
+                return;
+            }
+            if matches!(*row, CallRow::Waiting(_)) {
+                *row = CallRow::Closed;
+            }
+        }
+        let wait = tool.spec.scope == Scope::Trade;
+        let entry = self.entry(tool, caller, args_digest, outcome);
+        let tool = tool.served_name.as_str();
         let written = if wait {
             self.rt.audit.record(entry).await
         } else {
@@ -310,10 +344,23 @@ impl ServerHandler for McpServer {
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         let digest = audit::args_digest(&args);
         let caller = self.caller(&context);
+        // A trade-scope call's row may commit with the state change that
+        // completes it (`WriteTx::record_call`).
+        let call_row = (tool.spec.scope == Scope::Trade).then(|| {
+            let entry = self.entry(tool, &caller.id, &digest, "ok".to_string());
+            Arc::new(std::sync::Mutex::new(CallRow::Waiting(entry)))
+        });
         let result = match self.admit(tool, &caller).await {
             Ok(()) => {
-                self.run(tool, args, caller.clone(), &digest, &context)
-                    .await
+                self.run(
+                    tool,
+                    args,
+                    caller.clone(),
+                    &digest,
+                    &context,
+                    call_row.clone(),
+                )
+                .await
             }
             Err(err) => Err(err),
         };
@@ -335,7 +382,8 @@ impl ServerHandler for McpServer {
             }
             Err(err) => (failure(&err), format!("error:{}", err.kind.as_str())),
         };
-        self.audit(tool, &caller.id, &digest, outcome).await;
+        self.audit(tool, &caller.id, &digest, outcome, call_row)
+            .await;
         Ok(answer.into())
     }
 

@@ -1,6 +1,9 @@
 //! The append-only audit log: one row per tool call, plus rows bundles add
 //! for the state changes they make, in the same transaction as the change.
 
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::Any;
@@ -196,40 +199,98 @@ const ROWS_PER_INSERT: usize = 64;
 async fn write_batch(store: &Store, batch: &[&OwnedAuditEntry]) -> Result<(), sqlx::Error> {
     let mut tx = WriteTx::begin(store.pool()).await?;
     for chunk in batch.chunks(ROWS_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let b = r * 7;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO audit_log (at_ms, variant, tool, caller, args_digest, outcome, detail) VALUES {}",
-            values.join(", ")
-        );
-        let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 7);
-        for row in chunk {
-            args.extend([
-                row.at_ms.into(),
-                (&row.variant).into(),
-                (&row.tool).into(),
-                (&row.caller).into(),
-                (&row.args_digest).into(),
-                (&row.outcome).into(),
-                row.detail.clone().into(),
-            ]);
-        }
+        let (sql, args) = insert_rows(chunk);
         tx.queue(sql, args);
     }
     tx.commit().await
+}
+
+/// One INSERT of `rows` (placeholders `$1..$n`) and its values.
+pub(crate) fn insert_rows(rows: &[&OwnedAuditEntry]) -> (String, Vec<Arg>) {
+    let values: Vec<String> = (0..rows.len())
+        .map(|r| {
+            let b = r * 7;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO audit_log (at_ms, variant, tool, caller, args_digest, outcome, detail) VALUES {}",
+        values.join(", ")
+    );
+    let mut args: Vec<Arg> = Vec::with_capacity(rows.len() * 7);
+    for row in rows {
+        args.extend([
+            row.at_ms.into(),
+            (&row.variant).into(),
+            (&row.tool).into(),
+            (&row.caller).into(),
+            (&row.args_digest).into(),
+            (&row.outcome).into(),
+            row.detail.clone().into(),
+        ]);
+    }
+    (sql, args)
+}
+
+/// Where the audit row of a trade-scope call stands, shared by the server and
+/// the state change that completes the call: the change writes the row in
+/// its own transaction ([`crate::sql::WriteTx::record_call`]), so the two
+/// commit together and the call does not wait for a second commit.
+#[derive(Debug)]
+pub enum CallRow {
+    /// Not written yet: the server writes it when the call ends.
+    Waiting(OwnedAuditEntry),
+    /// Queued in a transaction not yet committed.
+    Queued,
+    /// Committed with the call's state change.
+    Written,
+    /// Written by the server (the call failed, or became a job): a later
+    /// commit must not add a second row.
+    Closed,
+}
+
+/// A call's [`CallRow`], shared between the server and the call's task.
+pub type CallRowSlot = Arc<Mutex<CallRow>>;
+
+tokio::task_local! {
+    static CALL_ROW: CallRowSlot;
+}
+
+/// Runs `call` with `slot` as the audit row of the call it serves.
+pub fn with_call_row<F: Future>(slot: CallRowSlot, call: F) -> impl Future<Output = F::Output> {
+    CALL_ROW.scope(slot, call)
+}
+
+/// Takes the audit row of the call this task serves, if it waits to be
+/// written, marking it queued; the slot to mark it written once committed.
+pub(crate) fn take_call_row() -> Option<(OwnedAuditEntry, CallRowSlot)> {
+    CALL_ROW
+        .try_with(|slot| {
+            let mut row = lock(slot);
+            match std::mem::replace(&mut *row, CallRow::Queued) {
+                CallRow::Waiting(entry) => Some((entry, slot.clone())),
+                other => {
+                    *row = other;
+                    None
+                }
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// The slot's state, whatever a panicking holder left.
+pub(crate) fn lock(slot: &CallRowSlot) -> std::sync::MutexGuard<'_, CallRow> {
+    slot.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

@@ -133,7 +133,10 @@ impl Batch {
                 args,
             });
             let (sql, args) = joined(&stmts);
-            return query_with(&sql, args).fetch_optional(&mut *conn).await;
+            // Not `fetch_optional`: sqlx's Any driver answers it from the
+            // first statement's result alone, which here is a write's.
+            let rows = query_with(&sql, args).fetch_all(&mut *conn).await?;
+            return Ok(rows.into_iter().next());
         }
         self.flush(conn).await?;
         query_with(sql, args).fetch_optional(&mut *conn).await

@@ -9,6 +9,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
 
 use super::batch::{Arg, Batch};
+use crate::middleware::audit::{self, CallRow, CallRowSlot, insert_rows, take_call_row};
 
 /// What the transaction's statements fail with.
 type Result<T> = std::result::Result<T, sqlx::Error>;
@@ -28,6 +29,8 @@ pub struct WriteTx {
     pending: Batch,
     /// Some statement has been sent: the transaction may be open.
     sent: bool,
+    /// The served call's audit row, queued here ([`WriteTx::record_call`]).
+    call_row: Option<CallRowSlot>,
 }
 
 impl WriteTx {
@@ -46,6 +49,7 @@ impl WriteTx {
             conn: Some(conn),
             pending,
             sent: false,
+            call_row: None,
         })
     }
 
@@ -60,6 +64,20 @@ impl WriteTx {
     /// or the commit.
     pub fn queue(&mut self, sql: impl Into<std::borrow::Cow<'static, str>>, args: Vec<Arg>) {
         self.pending.push(sql, args);
+    }
+
+    /// Writes the audit row of the trade-scope call this task serves (outcome
+    /// `ok`) in this transaction, when the server left it to be written: the
+    /// state change that completes the call and the call's row then commit
+    /// together, and the call answers without waiting for the audit writer.
+    /// Call it only on the path where the call succeeds; a transaction that
+    /// does not commit leaves the row to the server.
+    pub fn record_call(&mut self) {
+        if let Some((entry, slot)) = take_call_row() {
+            let (sql, args) = insert_rows(&[&entry]);
+            self.queue(sql, args);
+            self.call_row = Some(slot);
+        }
     }
 
     /// The transaction's connection for statements of the caller's own; the
@@ -98,6 +116,9 @@ impl WriteTx {
         match sent {
             Ok(()) => {
                 self.sent = false;
+                if let Some(slot) = self.call_row.take() {
+                    *audit::lock(&slot) = CallRow::Written;
+                }
                 Ok(())
             }
             Err(err) => {
@@ -181,7 +202,10 @@ mod tests {
     }
 
     fn insert(tx: &mut WriteTx, k: &str, v: i64) {
-        tx.queue("INSERT INTO t (k, v) VALUES ($1, $2)", vec![k.into(), v.into()]);
+        tx.queue(
+            "INSERT INTO t (k, v) VALUES ($1, $2)",
+            vec![k.into(), v.into()],
+        );
     }
 
     #[tokio::test]
@@ -192,7 +216,10 @@ mod tests {
         insert(&mut tx, "a", 1);
         insert(&mut tx, "b", 2);
         let row = tx
-            .fetch_one("SELECT SUM(v), COUNT(*) FROM t WHERE v >= $1", vec![1.into()])
+            .fetch_one(
+                "SELECT SUM(v), COUNT(*) FROM t WHERE v >= $1",
+                vec![1.into()],
+            )
             .await
             .expect("read");
         assert_eq!(row.try_get::<i64, _>(0).expect("sum"), 3);
@@ -244,5 +271,65 @@ mod tests {
         let tx = WriteTx::begin(&pool).await.expect("begin");
         tx.rollback().await.expect("nothing to roll back");
         assert_eq!(rows(&pool).await, vec![("kept".into(), 2)]);
+    }
+
+    #[tokio::test]
+    async fn the_served_calls_row_commits_with_the_change_or_stays_the_servers() {
+        use crate::middleware::audit::{OwnedAuditEntry, with_call_row};
+        use crate::store::{Store, core_migrations};
+        use std::sync::{Arc, Mutex};
+        let store = Store::open("sqlite::memory:").await.expect("open");
+        store.migrate(&core_migrations()).await.expect("migrate");
+        let slot = |caller: &str| {
+            Arc::new(Mutex::new(CallRow::Waiting(OwnedAuditEntry {
+                at_ms: 1,
+                variant: "t".into(),
+                tool: "place".into(),
+                caller: caller.into(),
+                args_digest: "d".into(),
+                outcome: "ok".into(),
+                detail: None,
+            })))
+        };
+        let count = |caller: &'static str| {
+            let pool = store.pool().clone();
+            async move {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log WHERE caller = $1")
+                    .bind(caller)
+                    .fetch_one(&pool)
+                    .await
+                    .expect("count")
+            }
+        };
+        // Committed: the row is in, once, and the server is told.
+        let committed = slot("a");
+        with_call_row(committed.clone(), async {
+            let mut tx = WriteTx::begin(store.pool()).await.expect("begin");
+            tx.record_call();
+            tx.record_call();
+            tx.commit().await.expect("commit");
+        })
+        .await;
+        assert!(matches!(*audit::lock(&committed), CallRow::Written));
+        assert_eq!(count("a").await, 1);
+        // Rolled back: no row, and the server still writes its own.
+        let dropped = slot("b");
+        with_call_row(dropped.clone(), async {
+            let mut tx = WriteTx::begin(store.pool()).await.expect("begin");
+            tx.record_call();
+            tx.rollback().await.expect("rollback");
+        })
+        .await;
+        assert!(matches!(*audit::lock(&dropped), CallRow::Queued));
+        assert_eq!(count("b").await, 0);
+        // Outside a served call there is no row to write.
+        let mut tx = WriteTx::begin(store.pool()).await.expect("begin");
+        tx.record_call();
+        tx.commit().await.expect("commit");
+        let all: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+        assert_eq!(all, 1);
     }
 }

@@ -1,11 +1,12 @@
 //! Orders per second through the order desk and the paper broker with
 //! compliance checks and the hash-chained audit trail on, against a SQLite
-//! file. `cargo bench -p nt-brokers --bench paper_orders [-- N]`.
+//! file, the account's rules cached as the bundle caches them. `cargo bench -p nt-brokers --bench paper_orders [-- N]`.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use nt_brokers::broker::Broker;
+use nt_brokers::compliance::RulesCache;
 use nt_brokers::desk;
 use nt_brokers::paper::{PaperBroker, PaperConfig};
 use nt_brokers::types::{OrderRequest, OrderType, Side, TimeInForce};
@@ -31,6 +32,8 @@ fn main() {
         m.extend(nt_brokers::migrations());
         store.migrate(&m).await.expect("migrate");
         let paper: Arc<dyn Broker> = Arc::new(PaperBroker::new(store.clone(), Arc::new(SystemClock), PaperConfig::default()));
+        // The account's rules cached across orders, as the bundle keeps them.
+        let rules = RulesCache::default();
         let start = Instant::now();
         for i in 0..n {
             let req = OrderRequest {
@@ -46,7 +49,9 @@ fn main() {
                 time_in_force: TimeInForce::Day,
                 reduce_to_position: false,
             };
-            desk::place(&store, &paper, &req, i as i64).await.expect("place");
+            desk::place_with(&store, &paper, &req, i as i64, &rules)
+                .await
+                .expect("place");
         }
         let secs = start.elapsed().as_secs_f64();
         let report = nt_brokers::audit::verify(store.pool()).await.expect("verify");

@@ -258,6 +258,12 @@ impl ChainTx {
         self.tx.queue(sql, args);
     }
 
+    /// Writes the served call's own audit row in this transaction (see
+    /// [`WriteTx::record_call`]): for the commit that completes a call.
+    pub fn record_call(&mut self) {
+        self.tx.record_call();
+    }
+
     /// Sets the chain's head when the caller read it along with its own state
     /// (in this transaction, under the chain's lock), saving a read.
     /// `last` is the last row's sequence number and hash, `None` for an

@@ -147,7 +147,8 @@ impl PaperBroker {
         let order = self
             .open_order(&mut w, req, &symbol, checks, book, &quote, &mut updates)
             .await?;
-        self.commit_order(w, req, &symbol, order, updates).await
+        self.commit_order(w, req, &symbol, order, updates, false)
+            .await
     }
 
     /// Places `req` through the desk's steps in one transaction: a known
@@ -155,7 +156,8 @@ impl PaperBroker {
     /// run against the paper quote, the working orders, the position and
     /// the base currency; a refusal is audited and names its rule; an
     /// allowed order (reduced to the position when asked) is placed, filled
-    /// when marketable, and audited.
+    /// when marketable, and audited. The served call's own audit row
+    /// commits with the placed (or repeated) order.
     pub async fn place_reviewed(
         &self,
         req: &OrderRequest,
@@ -183,6 +185,7 @@ impl PaperBroker {
         if snap.known
             && let Some(existing) = self.find(w.conn().await?, cid).await?
         {
+            w.record_call();
             w.commit().await?;
             self.publish(updates);
             return Ok(Placed::repeat(existing.order));
@@ -261,7 +264,7 @@ impl PaperBroker {
             )
             .await?;
         let order = self
-            .commit_order(w, order_req, &symbol, order, updates)
+            .commit_order(w, order_req, &symbol, order, updates, true)
             .await?;
         Ok(Placed {
             order,
@@ -403,8 +406,10 @@ impl PaperBroker {
         Ok(po)
     }
 
-    /// Inserts the order row and commits; a concurrent call with the same
-    /// client id that won the insert answers its order instead.
+    /// Inserts the order row and commits (with the served call's own audit
+    /// row when `record_call`: the order completes the call); a concurrent
+    /// call with the same client id that won the insert answers its order
+    /// instead.
     async fn commit_order(
         &self,
         mut w: ChainTx,
@@ -412,8 +417,13 @@ impl PaperBroker {
         symbol: &str,
         po: PaperOrder,
         updates: Vec<OrderUpdate>,
+        record_call: bool,
     ) -> Result<Order> {
         self.insert_order(&mut w, &po);
+        if record_call {
+            // The call's own audit row commits with the order it placed.
+            w.record_call();
+        }
         if let Err(err) = w.commit().await {
             let mut conn = self.store.pool().acquire().await?;
             return match self.find(&mut conn, req.client_order_id.trim()).await? {
