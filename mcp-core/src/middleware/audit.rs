@@ -270,14 +270,27 @@ pub fn with_call_row<F: Future>(slot: CallRowSlot, call: F) -> impl Future<Outpu
     CALL_ROW.scope(slot, call)
 }
 
+/// A served call's audit row taken from its [`CallRowSlot`] to be written
+/// in a state change's transaction ([`crate::sql::WriteTx::record_row`]).
+#[derive(Debug)]
+pub struct TakenRow {
+    pub(crate) entry: OwnedAuditEntry,
+    pub(crate) slot: CallRowSlot,
+}
+
 /// Takes the audit row of the call this task serves, if it waits to be
-/// written, marking it queued; the slot to mark it written once committed.
-pub(crate) fn take_call_row() -> Option<(OwnedAuditEntry, CallRowSlot)> {
+/// written, marking it queued: for a state change that completes the call
+/// in another task's transaction (group commit). `None` outside a served
+/// trade-scope call, or when it is taken already.
+pub fn take_call_row() -> Option<TakenRow> {
     CALL_ROW
         .try_with(|slot| {
             let mut row = lock(slot);
             match std::mem::replace(&mut *row, CallRow::Queued) {
-                CallRow::Waiting(entry) => Some((entry, slot.clone())),
+                CallRow::Waiting(entry) => Some(TakenRow {
+                    entry,
+                    slot: slot.clone(),
+                }),
                 other => {
                     *row = other;
                     None

@@ -9,7 +9,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
 
 use super::batch::{Arg, Batch};
-use crate::middleware::audit::{self, CallRow, CallRowSlot, insert_rows, take_call_row};
+use crate::middleware::audit::{self, CallRow, CallRowSlot, TakenRow, insert_rows, take_call_row};
 
 /// What the transaction's statements fail with.
 type Result<T> = std::result::Result<T, sqlx::Error>;
@@ -29,8 +29,8 @@ pub struct WriteTx {
     pending: Batch,
     /// Some statement has been sent: the transaction may be open.
     sent: bool,
-    /// The served call's audit row, queued here ([`WriteTx::record_call`]).
-    call_row: Option<CallRowSlot>,
+    /// Served calls' audit rows queued here ([`WriteTx::record_row`]).
+    call_rows: Vec<CallRowSlot>,
 }
 
 impl WriteTx {
@@ -49,7 +49,7 @@ impl WriteTx {
             conn: Some(conn),
             pending,
             sent: false,
-            call_row: None,
+            call_rows: Vec::new(),
         })
     }
 
@@ -73,11 +73,18 @@ impl WriteTx {
     /// Call it only on the path where the call succeeds; a transaction that
     /// does not commit leaves the row to the server.
     pub fn record_call(&mut self) {
-        if let Some((entry, slot)) = take_call_row() {
-            let (sql, args) = insert_rows(&[&entry]);
-            self.queue(sql, args);
-            self.call_row = Some(slot);
+        if let Some(row) = take_call_row() {
+            self.record_row(row);
         }
+    }
+
+    /// Writes a served call's audit row taken in its own task
+    /// ([`take_call_row`]) in this transaction; the call is told once the
+    /// transaction commits.
+    pub fn record_row(&mut self, row: TakenRow) {
+        let (sql, args) = insert_rows(&[&row.entry]);
+        self.queue(sql, args);
+        self.call_rows.push(row.slot);
     }
 
     /// The transaction's connection for statements of the caller's own; the
@@ -116,7 +123,7 @@ impl WriteTx {
         match sent {
             Ok(()) => {
                 self.sent = false;
-                if let Some(slot) = self.call_row.take() {
+                for slot in self.call_rows.drain(..) {
                     *audit::lock(&slot) = CallRow::Written;
                 }
                 Ok(())

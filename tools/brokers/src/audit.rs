@@ -264,6 +264,12 @@ impl ChainTx {
         self.tx.record_call();
     }
 
+    /// Writes a call's audit row taken in the call's own task (see
+    /// [`WriteTx::record_row`]): for a group commit led by another task.
+    pub fn record_row(&mut self, row: nt_mcp_core::middleware::audit::TakenRow) {
+        self.tx.record_row(row);
+    }
+
     /// Sets the chain's head when the caller read it along with its own state
     /// (in this transaction, under the chain's lock), saving a read.
     /// `last` is the last row's sequence number and hash, `None` for an

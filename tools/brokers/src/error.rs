@@ -42,6 +42,10 @@ pub enum BrokersError {
     /// Configuration (credentials, URLs, settings) is invalid.
     #[error("configuration: {0}")]
     Config(String),
+    /// A transaction shared with other orders could not commit; nothing of
+    /// it was stored.
+    #[error("storage: {0}")]
+    CommitFailed(String),
     /// Stored data is not what we wrote (corrupt decimal, unknown enum).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
@@ -102,6 +106,9 @@ impl From<BrokersError> for ToolError {
                 None => ToolError::upstream(format!("{venue}: {message}")),
             },
             BrokersError::Storage(err) => ToolError::from(err),
+            BrokersError::CommitFailed(message) => {
+                ToolError::internal(format!("storage: {message}"))
+            }
             BrokersError::Config(message) => {
                 ToolError::internal(format!("configuration: {message}"))
             }

@@ -83,6 +83,8 @@ pub struct PaperBroker {
     cfg: Arc<PaperConfig>,
     ready: OnceCell<()>,
     events: tokio::sync::broadcast::Sender<OrderUpdate>,
+    /// Orders waiting to be committed together (SQLite).
+    group: group::OrderGroup,
 }
 
 /// How many order updates a slow watcher may fall behind before it is told
@@ -101,6 +103,7 @@ async fn mark_of(conn: &mut AnyConnection, symbol: &str) -> Result<Option<Decima
 }
 
 mod book;
+mod group;
 mod kill;
 mod place;
 mod snapshot;
@@ -116,6 +119,7 @@ impl PaperBroker {
             cfg: Arc::new(cfg),
             ready: OnceCell::new(),
             events: tokio::sync::broadcast::channel(EVENT_BUFFER).0,
+            group: group::OrderGroup::default(),
         }
     }
 

@@ -17,6 +17,7 @@ use crate::compliance::{self, CheckResult, ComplianceRules, Context, Rate};
 use crate::desk::Placed;
 use crate::error::{BrokersError, Result};
 use crate::types::{Instrument, Order, OrderRequest, OrderStatus, Quote, Side, TimeInForce};
+use nt_mcp_core::store::Backend;
 
 impl PaperBroker {
     /// Brings every working order up to now: replays the price steps since
@@ -147,8 +148,7 @@ impl PaperBroker {
         let order = self
             .open_order(&mut w, req, &symbol, checks, book, &quote, &mut updates)
             .await?;
-        self.commit_order(w, req, &symbol, order, updates, false)
-            .await
+        self.commit_order(w, req, &symbol, order, updates).await
     }
 
     /// Places `req` through the desk's steps in one transaction: a known
@@ -157,7 +157,8 @@ impl PaperBroker {
     /// the base currency; a refusal is audited and names its rule; an
     /// allowed order (reduced to the position when asked) is placed, filled
     /// when marketable, and audited. The served call's own audit row
-    /// commits with the placed (or repeated) order.
+    /// commits with the placed (or repeated) order. On SQLite, orders
+    /// placed at the same time commit together ([`super::group`]).
     pub async fn place_reviewed(
         &self,
         req: &OrderRequest,
@@ -165,16 +166,57 @@ impl PaperBroker {
     ) -> Result<Placed> {
         req.validate()?;
         self.ensure_account().await?;
+        if self.store.backend() == Backend::Sqlite {
+            return self.place_grouped(req, rules).await;
+        }
+        let mut w = ChainTx::begin(self.store.pool()).await?;
+        let step = self.review_in(&mut w, req, rules).await?;
+        self.finish(w, step).await
+    }
+
+    /// Commits one order's transaction, with the served call's audit row
+    /// when the order was placed or repeated, and publishes its updates. A
+    /// concurrent call with the same client id that won the insert (another
+    /// connection, PostgreSQL) answers its order instead.
+    async fn finish(&self, mut w: ChainTx, step: Step) -> Result<Placed> {
+        if step.answer.is_ok() {
+            w.record_call();
+        }
+        if let Err(err) = w.commit().await {
+            if let Ok(placed) = &step.answer
+                && placed.new
+            {
+                let mut conn = self.store.pool().acquire().await?;
+                if let Some(existing) = self.find(&mut conn, &placed.order.client_order_id).await? {
+                    return same_order(existing.order, &placed.order).map(Placed::repeat);
+                }
+            }
+            return Err(err);
+        }
+        self.publish(step.updates);
+        step.answer
+    }
+
+    /// The desk's steps for `req` inside `w` (see
+    /// [`PaperBroker::place_reviewed`]), without the commit: what the order
+    /// came to and the updates to publish once committed. An `Err` is a
+    /// failure whose writes must not be kept; a refusal is an `Ok` step
+    /// whose answer is the refusal, its audit row kept.
+    pub(super) async fn review_in(
+        &self,
+        w: &mut ChainTx,
+        req: &OrderRequest,
+        rules: &ComplianceRules,
+    ) -> Result<Step> {
         let cid = req.client_order_id.trim();
         let symbol = req.symbol.trim().to_ascii_uppercase();
         let currency = Instrument::paper(&symbol).currency;
-        let mut w = ChainTx::begin(self.store.pool()).await?;
-        let snap = self.snapshot(&mut w, cid, &symbol, &currency).await?;
+        let snap = self.snapshot(w, cid, &symbol, &currency).await?;
         // Working orders are rare on the way in (market orders fill at
         // once): only then replay the price path, and read the book again
         // after the sweep's fills.
         let (mut updates, resting, book) = if snap.working {
-            let (_, updates, resting) = self.sweep_in(&mut w).await?;
+            let (_, updates, resting) = self.sweep_in(w).await?;
             let book = self
                 .load_book(w.conn().await?, &self.cfg.account_id, &symbol, &currency)
                 .await?;
@@ -185,10 +227,7 @@ impl PaperBroker {
         if snap.known
             && let Some(existing) = self.find(w.conn().await?, cid).await?
         {
-            w.record_call();
-            w.commit().await?;
-            self.publish(updates);
-            return Ok(Placed::repeat(existing.order));
+            return Ok(Step::answer(Ok(Placed::repeat(existing.order)), updates));
         }
         let now = self.clock.now_ms();
         let step = self.cfg.market.step_of(now);
@@ -241,20 +280,19 @@ impl PaperBroker {
                 payload: &payload,
             })
             .await?;
-            w.commit().await?;
-            self.publish(updates);
-            return Err(refusal);
+            return Ok(Step::answer(Err(refusal), updates));
         }
         let order_req = &review.order;
         if let Some(reason) = Self::position_rule(order_req.side, order_req.qty, book.qty, &symbol)
         {
-            w.commit().await?;
-            self.publish(updates);
-            return Err(BrokersError::refused("position", reason));
+            return Ok(Step::answer(
+                Err(BrokersError::refused("position", reason)),
+                updates,
+            ));
         }
-        let order = self
+        let po = self
             .open_order(
-                &mut w,
+                w,
                 order_req,
                 &symbol,
                 &review.checks,
@@ -263,15 +301,16 @@ impl PaperBroker {
                 &mut updates,
             )
             .await?;
-        let order = self
-            .commit_order(w, order_req, &symbol, order, updates, true)
-            .await?;
-        Ok(Placed {
-            order,
-            new: true,
-            checks: review.checks,
-            reduced_from: review.reduced_from,
-        })
+        self.insert_order(w, &po);
+        Ok(Step::answer(
+            Ok(Placed {
+                order: po.order,
+                new: true,
+                checks: review.checks,
+                reduced_from: review.reduced_from,
+            }),
+            updates,
+        ))
     }
 
     /// The rate from `from` to `to` for the order value limit: the stored
@@ -406,10 +445,8 @@ impl PaperBroker {
         Ok(po)
     }
 
-    /// Inserts the order row and commits (with the served call's own audit
-    /// row when `record_call`: the order completes the call); a concurrent
-    /// call with the same client id that won the insert answers its order
-    /// instead.
+    /// Inserts the order row and commits; a concurrent call with the same
+    /// client id that won the insert answers its order instead.
     async fn commit_order(
         &self,
         mut w: ChainTx,
@@ -417,13 +454,8 @@ impl PaperBroker {
         symbol: &str,
         po: PaperOrder,
         updates: Vec<OrderUpdate>,
-        record_call: bool,
     ) -> Result<Order> {
         self.insert_order(&mut w, &po);
-        if record_call {
-            // The call's own audit row commits with the order it placed.
-            w.record_call();
-        }
         if let Err(err) = w.commit().await {
             let mut conn = self.store.pool().acquire().await?;
             return match self.find(&mut conn, req.client_order_id.trim()).await? {
@@ -433,6 +465,44 @@ impl PaperBroker {
         }
         self.publish(updates);
         Ok(po.order)
+    }
+}
+
+/// What placing one order inside a shared transaction came to: the answer
+/// (the order, or a refusal whose audit row is kept) and the order updates
+/// to publish once the transaction commits.
+pub(super) struct Step {
+    /// The caller's answer.
+    pub(super) answer: Result<Placed>,
+    /// Updates to publish after the commit.
+    pub(super) updates: Vec<OrderUpdate>,
+}
+
+impl Step {
+    fn answer(answer: Result<Placed>, updates: Vec<OrderUpdate>) -> Self {
+        Self { answer, updates }
+    }
+}
+
+/// The stored order for a client id that another call placed first, when it
+/// is the same order as `ours`.
+fn same_order(existing: Order, ours: &Order) -> Result<Order> {
+    let same = existing.symbol == ours.symbol
+        && existing.side == ours.side
+        && existing.qty == ours.qty
+        && existing.order_type == ours.order_type
+        && existing.limit_price == ours.limit_price
+        && existing.time_in_force == ours.time_in_force;
+    if same {
+        Ok(existing)
+    } else {
+        Err(BrokersError::invalid(
+            "client_order_id",
+            format!(
+                "`{}` was already used for a different order ({}); choose a new id",
+                ours.client_order_id, existing.id
+            ),
+        ))
     }
 }
 
