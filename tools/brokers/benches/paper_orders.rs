@@ -9,7 +9,7 @@ use nt_brokers::broker::Broker;
 use nt_brokers::compliance::RulesCache;
 use nt_brokers::desk;
 use nt_brokers::paper::{PaperBroker, PaperConfig};
-use nt_brokers::types::{OrderRequest, OrderType, Side, TimeInForce};
+use nt_brokers::types::{OrderRequest, Side};
 use nt_mcp_core::Store;
 use nt_mcp_core::clock::SystemClock;
 use nt_mcp_core::store::core_migrations;
@@ -36,19 +36,8 @@ fn main() {
         let rules = RulesCache::default();
         let start = Instant::now();
         for i in 0..n {
-            let req = OrderRequest {
-                client_order_id: format!("bench-{i}"),
-                symbol: "SHOP.TO".into(),
-                side: if i % 2 == 0 { Side::Buy } else { Side::Sell },
-                qty: Decimal::from(10),
-                order_type: OrderType::Market,
-                limit_price: None,
-                stop_price: None,
-                trail_amount: None,
-                trail_percent: None,
-                time_in_force: TimeInForce::Day,
-                reduce_to_position: false,
-            };
+            let side = if i % 2 == 0 { Side::Buy } else { Side::Sell };
+            let req = OrderRequest::market(&format!("bench-{i}"), "SHOP.TO", side, Decimal::from(10));
             desk::place_with(&store, &paper, &req, i as i64, &rules)
                 .await
                 .expect("place");

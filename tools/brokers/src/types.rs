@@ -257,6 +257,24 @@ fn default_order_type() -> OrderType {
 }
 
 impl OrderRequest {
+    /// A market order for `qty` of `symbol`, good for the day: the
+    /// simplest request (tests, benches, examples).
+    pub fn market(client_order_id: &str, symbol: &str, side: Side, qty: Decimal) -> Self {
+        Self {
+            client_order_id: client_order_id.to_string(),
+            symbol: symbol.to_string(),
+            side,
+            qty,
+            order_type: OrderType::Market,
+            limit_price: None,
+            stop_price: None,
+            trail_amount: None,
+            trail_percent: None,
+            time_in_force: TimeInForce::Day,
+            reduce_to_position: false,
+        }
+    }
+
     /// Checks the fields agree with the order type; names the field at fault.
     pub fn validate(&self) -> Result<()> {
         let id = self.client_order_id.trim();

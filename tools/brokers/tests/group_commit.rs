@@ -13,7 +13,7 @@ use nt_brokers::compliance::RulesCache;
 use nt_brokers::desk;
 use nt_brokers::error::BrokersError;
 use nt_brokers::paper::{PaperBroker, PaperConfig};
-use nt_brokers::types::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
+use nt_brokers::types::{OrderRequest, OrderStatus, Side};
 use nt_mcp_core::Store;
 use nt_mcp_core::clock::ManualClock;
 use nt_mcp_core::store::core_migrations;
@@ -24,19 +24,7 @@ use rust_decimal_macros::dec;
 const T0: i64 = 1_750_086_000_000;
 
 fn buy(id: &str, qty: Decimal) -> OrderRequest {
-    OrderRequest {
-        client_order_id: id.into(),
-        symbol: "SHOP.TO".into(),
-        side: Side::Buy,
-        qty,
-        order_type: OrderType::Market,
-        limit_price: None,
-        stop_price: None,
-        trail_amount: None,
-        trail_percent: None,
-        time_in_force: TimeInForce::Day,
-        reduce_to_position: false,
-    }
+    OrderRequest::market(id, "SHOP.TO", Side::Buy, qty)
 }
 
 /// 40 new market buys of 1 SHOP.TO at a pinned 100 CAD, 8 of them sent a

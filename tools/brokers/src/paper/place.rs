@@ -16,7 +16,9 @@ use crate::calendar::Session;
 use crate::compliance::{self, CheckResult, ComplianceRules, Context, Rate};
 use crate::desk::Placed;
 use crate::error::{BrokersError, Result};
-use crate::types::{Instrument, Order, OrderRequest, OrderStatus, Quote, Side, TimeInForce};
+use crate::types::{
+    Instrument, Order, OrderRequest, OrderStatus, OrderType, Quote, Side, TimeInForce,
+};
 use nt_mcp_core::store::Backend;
 
 impl PaperBroker {
@@ -484,45 +486,57 @@ impl Step {
     }
 }
 
+/// What makes two orders with one client id the same order.
+type OrderKey<'a> = (
+    &'a str,
+    Side,
+    Decimal,
+    OrderType,
+    Option<Decimal>,
+    TimeInForce,
+);
+
+fn key_of(o: &Order) -> OrderKey<'_> {
+    (
+        &o.symbol,
+        o.side,
+        o.qty,
+        o.order_type,
+        o.limit_price,
+        o.time_in_force,
+    )
+}
+
 /// The stored order for a client id that another call placed first, when it
 /// is the same order as `ours`.
 fn same_order(existing: Order, ours: &Order) -> Result<Order> {
-    let same = existing.symbol == ours.symbol
-        && existing.side == ours.side
-        && existing.qty == ours.qty
-        && existing.order_type == ours.order_type
-        && existing.limit_price == ours.limit_price
-        && existing.time_in_force == ours.time_in_force;
-    if same {
-        Ok(existing)
-    } else {
-        Err(BrokersError::invalid(
-            "client_order_id",
-            format!(
-                "`{}` was already used for a different order ({}); choose a new id",
-                ours.client_order_id, existing.id
-            ),
-        ))
-    }
+    reuse(existing, &ours.client_order_id, key_of(ours))
 }
 
 /// The stored order for a repeated client id, when the request matches it.
 fn same_request(existing: Order, req: &OrderRequest, symbol: &str) -> Result<Order> {
-    let same = existing.symbol == symbol
-        && existing.side == req.side
-        && existing.qty == req.qty
-        && existing.order_type == req.order_type
-        && existing.limit_price == req.limit_price
-        && existing.time_in_force == req.time_in_force;
-    if same {
-        Ok(existing)
-    } else {
-        Err(BrokersError::invalid(
-            "client_order_id",
-            format!(
-                "`{}` was already used for a different order ({}); choose a new id",
-                req.client_order_id, existing.id
-            ),
-        ))
+    let ours = (
+        symbol,
+        req.side,
+        req.qty,
+        req.order_type,
+        req.limit_price,
+        req.time_in_force,
+    );
+    reuse(existing, &req.client_order_id, ours)
+}
+
+/// `existing` when it is the order `ours` describes, else the error for a
+/// client id used twice.
+fn reuse(existing: Order, cid: &str, ours: OrderKey<'_>) -> Result<Order> {
+    if key_of(&existing) == ours {
+        return Ok(existing);
     }
+    Err(BrokersError::invalid(
+        "client_order_id",
+        format!(
+            "`{cid}` was already used for a different order ({}); choose a new id",
+            existing.id
+        ),
+    ))
 }
