@@ -44,19 +44,7 @@ async fn store_at(url: &str) -> Store {
 }
 
 fn buy(id: &str) -> OrderRequest {
-    OrderRequest {
-        client_order_id: id.into(),
-        symbol: "SHOP.TO".into(),
-        side: Side::Buy,
-        qty: dec!(1),
-        order_type: OrderType::Market,
-        limit_price: None,
-        stop_price: None,
-        trail_amount: None,
-        trail_percent: None,
-        time_in_force: TimeInForce::Day,
-        reduce_to_position: false,
-    }
+    OrderRequest::market(id, "SHOP.TO", Side::Buy, dec!(1))
 }
 
 /// 32 callers, each with its own paper broker over the same database (as

@@ -11,7 +11,7 @@ use nt_brokers::BrokersError;
 use nt_brokers::broker::Broker;
 use nt_brokers::desk;
 use nt_brokers::paper::{PaperBroker, PaperConfig};
-use nt_brokers::types::{OrderRequest, OrderStatus, OrderType, Side, TimeInForce};
+use nt_brokers::types::{OrderRequest, OrderStatus, Side};
 use nt_mcp_core::Store;
 use nt_mcp_core::clock::{Clock, ManualClock};
 use nt_mcp_core::store::core_migrations;
@@ -76,19 +76,7 @@ async fn desk_with(url: &str, rule: KillRule, cad: Decimal) -> Desk {
 }
 
 fn req(id: &str, side: Side, qty: Decimal) -> OrderRequest {
-    OrderRequest {
-        client_order_id: id.into(),
-        symbol: "SHOP.TO".into(),
-        side,
-        qty,
-        order_type: OrderType::Market,
-        limit_price: None,
-        stop_price: None,
-        trail_amount: None,
-        trail_percent: None,
-        time_in_force: TimeInForce::Day,
-        reduce_to_position: false,
-    }
+    OrderRequest::market(id, "SHOP.TO", side, qty)
 }
 
 impl Desk {

@@ -276,19 +276,7 @@ async fn account_pricing_orders_and_errors() {
     );
     assert_eq!(fake.pricing_hits.load(Ordering::SeqCst), 2);
 
-    let req = OrderRequest {
-        client_order_id: "cid-1".into(),
-        symbol: "USD_CAD".into(),
-        side: Side::Sell,
-        qty: dec!(1000),
-        order_type: OrderType::Market,
-        limit_price: None,
-        stop_price: None,
-        trail_amount: None,
-        trail_percent: None,
-        time_in_force: TimeInForce::Day,
-        reduce_to_position: false,
-    };
+    let req = OrderRequest::market("cid-1", "USD_CAD", Side::Sell, dec!(1000));
     let o = c.place_order(&req, &[]).await.expect("order");
     assert_eq!(
         (o.id.as_str(), o.status, o.side, o.avg_fill_price),

@@ -54,19 +54,7 @@ async fn store_at(url: &str) -> Store {
 }
 
 fn req(id: &str, symbol: &str, side: Side, qty: Decimal) -> OrderRequest {
-    OrderRequest {
-        client_order_id: id.into(),
-        symbol: symbol.into(),
-        side,
-        qty,
-        order_type: OrderType::Market,
-        limit_price: None,
-        stop_price: None,
-        trail_amount: None,
-        trail_percent: None,
-        time_in_force: TimeInForce::Day,
-        reduce_to_position: false,
-    }
+    OrderRequest::market(id, symbol, side, qty)
 }
 
 fn limit(id: &str, symbol: &str, side: Side, qty: Decimal, price: Decimal) -> OrderRequest {

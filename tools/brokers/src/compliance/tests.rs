@@ -19,19 +19,7 @@ fn quote(symbol: &str, currency: &str, bid: Decimal, ask: Decimal) -> Quote {
 }
 
 fn req(symbol: &str, side: Side, qty: Decimal) -> OrderRequest {
-    OrderRequest {
-        client_order_id: "c-1".into(),
-        symbol: symbol.into(),
-        side,
-        qty,
-        order_type: OrderType::Market,
-        limit_price: None,
-        stop_price: None,
-        trail_amount: None,
-        trail_percent: None,
-        time_in_force: TimeInForce::Day,
-        reduce_to_position: false,
-    }
+    OrderRequest::market("c-1", symbol, side, qty)
 }
 
 fn resting(
