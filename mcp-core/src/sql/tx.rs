@@ -129,7 +129,9 @@ impl WriteTx {
                 Ok(())
             }
             Err(err) => {
-                self.rollback_now().await;
+                // A failure that already ended the transaction answers "no
+                // transaction" here, which is fine.
+                let _ = self.roll_back().await;
                 Err(err)
             }
         }
@@ -137,6 +139,12 @@ impl WriteTx {
 
     /// Rolls back whatever was sent; queued statements are dropped.
     pub async fn rollback(mut self) -> Result<()> {
+        self.roll_back().await
+    }
+
+    /// Drops the queue and rolls back whatever was sent, leaving nothing
+    /// for [`Drop`] to do.
+    async fn roll_back(&mut self) -> Result<()> {
         self.pending = Batch::default();
         if std::mem::take(&mut self.sent)
             && let Some(conn) = self.conn.as_deref_mut()
@@ -144,17 +152,6 @@ impl WriteTx {
             conn.execute("ROLLBACK").await?;
         }
         Ok(())
-    }
-
-    /// Rolls back after a failed statement; a transaction the failure
-    /// already ended answers "no transaction", which is fine.
-    async fn rollback_now(&mut self) {
-        self.pending = Batch::default();
-        if std::mem::take(&mut self.sent)
-            && let Some(conn) = self.conn.as_deref_mut()
-        {
-            let _ = conn.execute("ROLLBACK").await;
-        }
     }
 }
 

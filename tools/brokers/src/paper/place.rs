@@ -147,10 +147,18 @@ impl PaperBroker {
             return Err(BrokersError::refused("position", reason));
         }
         let quote = self.quote_now(w.conn().await?, &symbol).await?;
-        let order = self
+        let po = self
             .open_order(&mut w, req, &symbol, checks, book, &quote, &mut updates)
             .await?;
-        self.commit_order(w, req, &symbol, order, updates).await
+        self.insert_order(&mut w, &po);
+        let placed = Placed {
+            order: po.order,
+            new: true,
+            checks: checks.to_vec(),
+            reduced_from: None,
+        };
+        let step = Step::answer(Ok(placed), updates);
+        self.finish(w, step, false).await.map(|p| p.order)
     }
 
     /// Places `req` through the desk's steps in one transaction: a known
@@ -173,15 +181,16 @@ impl PaperBroker {
         }
         let mut w = ChainTx::begin(self.store.pool()).await?;
         let step = self.review_in(&mut w, req, rules).await?;
-        self.finish(w, step).await
+        self.finish(w, step, true).await
     }
 
     /// Commits one order's transaction, with the served call's audit row
-    /// when the order was placed or repeated, and publishes its updates. A
-    /// concurrent call with the same client id that won the insert (another
-    /// connection, PostgreSQL) answers its order instead.
-    async fn finish(&self, mut w: ChainTx, step: Step) -> Result<Placed> {
-        if step.answer.is_ok() {
+    /// when `record_call` and the order was placed or repeated, and
+    /// publishes its updates. A concurrent call with the same client id that
+    /// won the insert (another connection, PostgreSQL) answers its order
+    /// instead.
+    async fn finish(&self, mut w: ChainTx, step: Step, record_call: bool) -> Result<Placed> {
+        if record_call && step.answer.is_ok() {
             w.record_call();
         }
         if let Err(err) = w.commit().await {
@@ -445,28 +454,6 @@ impl PaperBroker {
             updates.push(OrderUpdate::from_status(po.order.clone()));
         }
         Ok(po)
-    }
-
-    /// Inserts the order row and commits; a concurrent call with the same
-    /// client id that won the insert answers its order instead.
-    async fn commit_order(
-        &self,
-        mut w: ChainTx,
-        req: &OrderRequest,
-        symbol: &str,
-        po: PaperOrder,
-        updates: Vec<OrderUpdate>,
-    ) -> Result<Order> {
-        self.insert_order(&mut w, &po);
-        if let Err(err) = w.commit().await {
-            let mut conn = self.store.pool().acquire().await?;
-            return match self.find(&mut conn, req.client_order_id.trim()).await? {
-                Some(existing) => same_request(existing.order, req, symbol),
-                None => Err(err),
-            };
-        }
-        self.publish(updates);
-        Ok(po.order)
     }
 }
 
